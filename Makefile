@@ -1,0 +1,28 @@
+# The two commands of the quick start are `make up` and `make test`.
+SHELL := /bin/bash
+ASSETS ?= $(or $(SPINBOT_ASSETS),$(HOME)/.cache/spinbot)
+SAMPLE_TEXT ?= Hello! I am your talking avatar. Send me a selfie and tell me what to say.
+
+.PHONY: setup build up test lint
+
+## Install everything a fresh Debian 12 machine lacks (idempotent).
+setup:
+	bash scripts/setup.sh
+
+## The release binary.
+build: setup
+	cargo build --release
+
+## For now: set up, build, and render a sample clip to out/sample.mp4.
+up: build
+	mkdir -p out
+	cargo run --release --quiet -- render --photo "$(ASSETS)/photos/t1.jpg" \
+		--say "$(SAMPLE_TEXT)" -o out/sample.mp4
+
+## Every test, with the real weights.
+test: setup
+	cargo nextest run --workspace --no-fail-fast
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings

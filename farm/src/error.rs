@@ -1,0 +1,51 @@
+//! The farm's errors: bad input (the user's to fix), missing assets, and failures.
+
+use spinbot_core::InputError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum FarmError {
+    /// The user's input was refused; the message is a sentence for them.
+    #[error(transparent)]
+    Input(#[from] InputError),
+    /// A required file of the assets folder is missing or broken.
+    #[error("assets: {0}")]
+    Assets(String),
+    /// A model failed to load or run.
+    #[error("model: {0}")]
+    Model(String),
+    /// A tool the farm runs (espeak-ng, ffmpeg) failed.
+    #[error("{tool}: {message}")]
+    Tool { tool: &'static str, message: String },
+    /// A tensor operation failed.
+    #[error("libtorch: {0}")]
+    Torch(#[from] tch::TchError),
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        source: std::io::Error,
+    },
+}
+
+impl FarmError {
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        Self::Io {
+            context: context.into(),
+            source,
+        }
+    }
+
+    pub fn tool(tool: &'static str, message: impl Into<String>) -> Self {
+        Self::Tool {
+            tool,
+            message: message.into(),
+        }
+    }
+
+    /// The user-facing input error, if that is what this is.
+    pub fn as_input(&self) -> Option<&InputError> {
+        match self {
+            Self::Input(e) => Some(e),
+            _ => None,
+        }
+    }
+}

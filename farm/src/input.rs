@@ -1,0 +1,198 @@
+//! Checks on the user's files before any heavy work: type by content (not by name), size,
+//! pixel count from the header before decoding (decompression bombs), and clean decoding.
+
+use crate::error::FarmError;
+use image::{ImageDecoder, ImageFormat, ImageReader, RgbImage};
+use spinbot_core::limits::{MAX_PHOTO_BYTES, MAX_PHOTO_PIXELS, MAX_VOICE_NOTE_BYTES};
+use spinbot_core::InputError;
+use std::io::{Cursor, Read};
+use std::path::Path;
+
+/// Reads a file of at most `limit` bytes, answering `too_large` (given the size in MB) past it.
+fn read_limited(
+    path: &Path,
+    limit: u64,
+    too_large: impl Fn(f64) -> InputError,
+) -> Result<Vec<u8>, InputError> {
+    let meta = std::fs::metadata(path).map_err(|e| unreadable(path, &e))?;
+    if !meta.is_file() {
+        return Err(InputError::Unreadable(format!(
+            "{} is not a file",
+            path.display()
+        )));
+    }
+    if meta.len() > limit {
+        return Err(too_large(meta.len() as f64 / 1e6));
+    }
+    std::fs::read(path).map_err(|e| unreadable(path, &e))
+}
+
+fn unreadable(path: &Path, e: &std::io::Error) -> InputError {
+    let why = match e.kind() {
+        std::io::ErrorKind::NotFound => "it does not exist".to_owned(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
+        _ => e.to_string(),
+    };
+    InputError::Unreadable(format!("{} ({why})", path.display()))
+}
+
+/// The photo's format from its first bytes.
+fn photo_format(bytes: &[u8]) -> Option<ImageFormat> {
+    if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some(ImageFormat::Jpeg)
+    } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some(ImageFormat::Png)
+    } else if bytes.len() >= 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
+        Some(ImageFormat::WebP)
+    } else {
+        None
+    }
+}
+
+/// Loads a photo as upright RGB after every check.
+pub fn load_photo(path: &Path) -> Result<RgbImage, FarmError> {
+    let bytes = read_limited(path, MAX_PHOTO_BYTES, |mb| InputError::PhotoTooLarge { mb })?;
+    decode_photo(&bytes).map_err(FarmError::from)
+}
+
+/// Decodes photo bytes as upright RGB after every check.
+pub fn decode_photo(bytes: &[u8]) -> Result<RgbImage, InputError> {
+    let format = photo_format(bytes).ok_or(InputError::PhotoFormat)?;
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
+    reader.no_limits();
+    let mut decoder = reader
+        .into_decoder()
+        .map_err(|_| InputError::PhotoCorrupt)?;
+    let (w, h) = decoder.dimensions();
+    let pixels = u64::from(w) * u64::from(h);
+    if pixels > MAX_PHOTO_PIXELS {
+        return Err(InputError::PhotoTooManyPixels {
+            megapixels: pixels as f64 / 1e6,
+        });
+    }
+    if pixels == 0 {
+        return Err(InputError::PhotoCorrupt);
+    }
+    let orientation = decoder.orientation().ok();
+    let mut image =
+        image::DynamicImage::from_decoder(decoder).map_err(|_| InputError::PhotoCorrupt)?;
+    if let Some(o) = orientation {
+        image.apply_orientation(o);
+    }
+    Ok(image.to_rgb8())
+}
+
+/// The container of a voice note, recognised by its content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AudioKind {
+    Ogg,
+    Mp3,
+    M4a,
+    Wav,
+}
+
+fn audio_kind(bytes: &[u8]) -> Option<AudioKind> {
+    if bytes.starts_with(b"OggS") {
+        Some(AudioKind::Ogg)
+    } else if bytes.len() >= 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WAVE" {
+        Some(AudioKind::Wav)
+    } else if bytes.len() >= 12 && &bytes[4..8] == b"ftyp" {
+        Some(AudioKind::M4a)
+    } else if bytes.starts_with(b"ID3")
+        || (bytes.len() >= 2 && bytes[0] == 0xFF && bytes[1] & 0xE0 == 0xE0)
+    {
+        Some(AudioKind::Mp3)
+    } else {
+        None
+    }
+}
+
+/// Checks a voice note's size and type; its length is checked when it is decoded.
+pub fn check_voice_note(path: &Path) -> Result<AudioKind, FarmError> {
+    let meta = std::fs::metadata(path).map_err(|e| unreadable(path, &e))?;
+    if meta.len() > MAX_VOICE_NOTE_BYTES {
+        return Err(InputError::AudioTooLarge {
+            mb: meta.len() as f64 / 1e6,
+        }
+        .into());
+    }
+    let mut head = Vec::with_capacity(16);
+    std::fs::File::open(path)
+        .and_then(|f| f.take(16).read_to_end(&mut head))
+        .map_err(|e| unreadable(path, &e))?;
+    audio_kind(&head).ok_or_else(|| InputError::AudioFormat.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn png(w: u32, h: u32) -> Vec<u8> {
+        let img = RgbImage::from_pixel(w, h, image::Rgb([10, 20, 30]));
+        let mut out = Cursor::new(Vec::new());
+        img.write_to(&mut out, ImageFormat::Png)
+            .expect("encode png");
+        out.into_inner()
+    }
+
+    /// PNG's chunk checksum, so the edited header below stays valid.
+    fn crc32(data: &[u8]) -> u32 {
+        let mut crc = !0u32;
+        for &b in data {
+            crc ^= u32::from(b);
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 {
+                    (crc >> 1) ^ 0xEDB8_8320
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        !crc
+    }
+
+    #[test]
+    fn decodes_a_small_png() {
+        let img = decode_photo(&png(8, 6)).expect("decodes");
+        assert_eq!(img.dimensions(), (8, 6));
+        assert_eq!(img.get_pixel(3, 3).0, [10, 20, 30]);
+    }
+
+    #[test]
+    fn refuses_by_content_not_name() {
+        assert_eq!(decode_photo(b"GIF89a......"), Err(InputError::PhotoFormat));
+        assert_eq!(decode_photo(b""), Err(InputError::PhotoFormat));
+    }
+
+    #[test]
+    fn refuses_a_truncated_png() {
+        let bytes = png(64, 64);
+        assert_eq!(
+            decode_photo(&bytes[..bytes.len() / 2]),
+            Err(InputError::PhotoCorrupt)
+        );
+    }
+
+    #[test]
+    fn refuses_a_pixel_bomb_from_its_header() {
+        // A PNG header claiming 10000 x 10000 pixels, with no pixel data behind it.
+        let mut bytes = png(1, 1);
+        bytes[16..20].copy_from_slice(&10_000u32.to_be_bytes());
+        bytes[20..24].copy_from_slice(&10_000u32.to_be_bytes());
+        let crc = crc32(&bytes[12..29]);
+        bytes[29..33].copy_from_slice(&crc.to_be_bytes());
+        assert_eq!(
+            decode_photo(&bytes),
+            Err(InputError::PhotoTooManyPixels { megapixels: 100.0 })
+        );
+    }
+
+    #[test]
+    fn recognises_audio_containers() {
+        assert_eq!(audio_kind(b"OggS\0\x02rest"), Some(AudioKind::Ogg));
+        assert_eq!(audio_kind(b"RIFF\0\0\0\0WAVEfmt "), Some(AudioKind::Wav));
+        assert_eq!(audio_kind(b"\0\0\0\x20ftypM4A \0\0"), Some(AudioKind::M4a));
+        assert_eq!(audio_kind(b"ID3\x04\0\0"), Some(AudioKind::Mp3));
+        assert_eq!(audio_kind(b"\x89PNG\r\n"), None);
+    }
+}

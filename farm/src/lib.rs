@@ -1,0 +1,21 @@
+//! The spinbot render farm: assets and models, input checks, speech (Piper TTS or a voice
+//! note), the face (detection and mesh), frames on libtorch, and the encode, joined by the
+//! pipeline that runs a plan's stages with stored outputs.
+
+pub mod assets;
+pub mod audio;
+pub mod device;
+pub mod encode;
+pub mod error;
+pub mod face;
+pub mod input;
+pub mod onnx;
+pub mod phonemize;
+pub mod pipeline;
+pub mod render;
+pub mod tts;
+
+pub use assets::Assets;
+pub use device::DeviceChoice;
+pub use error::FarmError;
+pub use pipeline::{Pipeline, Progress};

@@ -1,0 +1,244 @@
+//! The farm's pipeline for one plan: speech -> face -> render, each stage writing its output
+//! into the job's folder (`speech.wav`, `face.json`, `video.mp4`) and skipped when that
+//! output is already there, so an interrupted job resumes after its last finished stage.
+
+use crate::assets::Assets;
+use crate::audio::{decode_voice_note, Audio};
+use crate::encode::{self, EncodeSettings, Encoder};
+use crate::error::FarmError;
+use crate::face::{FaceAnalyzer, FaceData};
+use crate::input::{check_voice_note, load_photo};
+use crate::render::{still_frame, to_rgb_bytes};
+use crate::tts::Voice;
+use image::RgbImage;
+use spinbot_core::{Plan, Speech, Stage};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use tch::Device;
+
+/// Frames handed to the encoder at a time.
+const FRAME_BATCH: u64 = 25;
+/// Sample rate of voice notes once decoded.
+pub const VOICE_NOTE_RATE: u32 = 22_050;
+
+/// Told how far a job has come: the stage and the fraction of it done (0..=1).
+pub trait Progress {
+    fn update(&mut self, stage: Stage, fraction: f64);
+}
+
+impl<F: FnMut(Stage, f64)> Progress for F {
+    fn update(&mut self, stage: Stage, fraction: f64) {
+        self(stage, fraction)
+    }
+}
+
+/// Loaded models, kept between jobs.
+pub struct Pipeline {
+    assets: Assets,
+    device: Device,
+    voices: HashMap<String, Voice>,
+    faces: Option<FaceAnalyzer>,
+}
+
+impl Pipeline {
+    pub fn new(assets: Assets, device: Device) -> Self {
+        Self {
+            assets,
+            device,
+            voices: HashMap::new(),
+            faces: None,
+        }
+    }
+
+    pub fn device(&self) -> Device {
+        self.device
+    }
+
+    /// The voice called `name`, loaded on first use.
+    pub fn voice(&mut self, name: &str) -> Result<&mut Voice, FarmError> {
+        if !self.voices.contains_key(name) {
+            let voice = Voice::load(&self.assets, name)?;
+            self.voices.insert(name.to_owned(), voice);
+        }
+        self.voices
+            .get_mut(name)
+            .ok_or_else(|| FarmError::Model(format!("voice {name} did not stay loaded")))
+    }
+
+    /// The face detector and mesh, loaded on first use.
+    pub fn faces(&mut self) -> Result<&mut FaceAnalyzer, FarmError> {
+        if self.faces.is_none() {
+            self.faces = Some(FaceAnalyzer::load(&self.assets)?);
+        }
+        self.faces
+            .as_mut()
+            .ok_or_else(|| FarmError::Model("face models did not stay loaded".into()))
+    }
+
+    /// Runs `plan` in `work_dir`, resuming from stored stage outputs; returns the video.
+    pub fn run(
+        &mut self,
+        plan: &Plan,
+        work_dir: &Path,
+        progress: &mut dyn Progress,
+    ) -> Result<PathBuf, FarmError> {
+        plan.validate()?;
+        std::fs::create_dir_all(work_dir)
+            .map_err(|e| FarmError::io(format!("creating {}", work_dir.display()), e))?;
+        let output = |stage: Stage| work_dir.join(stage.output_file());
+
+        // Cheap checks first, so a bad file is refused before any heavy work.
+        let mut photo: Option<RgbImage> = None;
+        if !output(Stage::Face).is_file() || !output(Stage::Render).is_file() {
+            photo = Some(load_photo(Path::new(&plan.photo))?);
+        }
+        if let Speech::VoiceNote { audio } = &plan.speech {
+            if !output(Stage::Speech).is_file() {
+                check_voice_note(Path::new(audio))?;
+            }
+        }
+
+        let speech_path = output(Stage::Speech);
+        if !speech_path.is_file() {
+            progress.update(Stage::Speech, 0.0);
+            let audio = self.speech(&plan.speech)?;
+            let _span = tracing::info_span!("stage", stage = "speech").entered();
+            write_atomically(&speech_path, |tmp| audio.write_wav(tmp))?;
+            tracing::info!(seconds = audio.seconds(), "speech ready");
+        }
+        progress.update(Stage::Speech, 1.0);
+
+        let face_path = output(Stage::Face);
+        let face: FaceData = if face_path.is_file() {
+            read_face(&face_path)?
+        } else {
+            progress.update(Stage::Face, 0.0);
+            let image = photo_ref(&photo)?;
+            let face = self.faces()?.analyse(image)?;
+            let json = serde_json::to_vec(&face)
+                .map_err(|e| FarmError::Model(format!("face.json: {e}")))?;
+            write_atomically(&face_path, |tmp| {
+                std::fs::write(tmp, &json).map_err(|e| FarmError::io("writing face.json", e))
+            })?;
+            tracing::info!(faces = face.faces_found, "face ready");
+            face
+        };
+        progress.update(Stage::Face, 1.0);
+
+        let video_path = output(Stage::Render);
+        if !video_path.is_file() {
+            progress.update(Stage::Render, 0.0);
+            let image = photo_ref(&photo)?;
+            self.render(plan, image, &face, &speech_path, &video_path, progress)?;
+        }
+        progress.update(Stage::Render, 1.0);
+        Ok(video_path)
+    }
+
+    fn speech(&mut self, speech: &Speech) -> Result<Audio, FarmError> {
+        match speech {
+            Speech::Text { text, voice } => self.voice(voice)?.speak(text),
+            Speech::VoiceNote { audio } => decode_voice_note(Path::new(audio), VOICE_NOTE_RATE),
+        }
+    }
+
+    fn render(
+        &mut self,
+        plan: &Plan,
+        image: &RgbImage,
+        face: &FaceData,
+        speech_path: &Path,
+        video_path: &Path,
+        progress: &mut dyn Progress,
+    ) -> Result<(), FarmError> {
+        let seconds = Audio::read_wav(speech_path)?.seconds();
+        let frames = ((seconds * f64::from(plan.fps)).round() as u64).max(1);
+        let side = plan.output_size();
+        let frame = to_rgb_bytes(&still_frame(
+            image,
+            face,
+            plan.size,
+            plan.upscale,
+            self.device,
+        )?)?;
+        let settings = EncodeSettings {
+            width: side,
+            height: side,
+            fps: plan.fps,
+            seconds,
+            max_bytes: plan.target.max_bytes,
+        };
+        write_atomically(video_path, |tmp| {
+            let mut encoder = Encoder::start(&settings, speech_path, tmp)?;
+            let batch: Vec<u8> = frame.repeat(FRAME_BATCH as usize);
+            let mut written = 0;
+            while written < frames {
+                let n = FRAME_BATCH.min(frames - written);
+                encoder.write_frames(&batch[..n as usize * frame.len()])?;
+                written += n;
+                progress.update(Stage::Render, written as f64 / frames as f64 * 0.99);
+            }
+            encoder.finish()?;
+            if let Some(max) = plan.target.max_bytes {
+                fit_size(tmp, max, seconds)?;
+            }
+            Ok(())
+        })?;
+        tracing::info!(frames, seconds, "video ready");
+        Ok(())
+    }
+}
+
+fn photo_ref(photo: &Option<RgbImage>) -> Result<&RgbImage, FarmError> {
+    photo
+        .as_ref()
+        .ok_or_else(|| FarmError::Model("photo was not loaded".into()))
+}
+
+fn read_face(path: &Path) -> Result<FaceData, FarmError> {
+    let text =
+        std::fs::read(path).map_err(|e| FarmError::io(format!("reading {}", path.display()), e))?;
+    serde_json::from_slice(&text).map_err(|e| FarmError::Model(format!("{}: {e}", path.display())))
+}
+
+/// Re-encodes at lower bitrates until the file fits `max_bytes`.
+fn fit_size(path: &Path, max_bytes: u64, seconds: f64) -> Result<(), FarmError> {
+    let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(u64::MAX);
+    let mut factor = 0.8;
+    for _ in 0..3 {
+        if size(path) <= max_bytes {
+            return Ok(());
+        }
+        let smaller = path.with_extension("smaller.mp4");
+        encode::shrink(path, &smaller, max_bytes, seconds, factor)?;
+        std::fs::rename(&smaller, path).map_err(|e| FarmError::io("replacing the video", e))?;
+        factor *= 0.7;
+    }
+    if size(path) <= max_bytes {
+        Ok(())
+    } else {
+        Err(FarmError::tool(
+            "ffmpeg",
+            format!("could not fit the video in {max_bytes} bytes"),
+        ))
+    }
+}
+
+/// Writes `path` through a temporary name in the same folder, so a stored output is
+/// either whole or absent.
+fn write_atomically(
+    path: &Path,
+    write: impl FnOnce(&Path) -> Result<(), FarmError>,
+) -> Result<(), FarmError> {
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("output");
+    let tmp = path.with_file_name(format!(".partial-{name}"));
+    let result = write(&tmp);
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+        return result;
+    }
+    std::fs::rename(&tmp, path).map_err(|e| FarmError::io(format!("writing {}", path.display()), e))
+}

@@ -1,0 +1,58 @@
+//! The `spinbot` binary: parses the command line, sets up logging, runs one command and maps
+//! its outcome to the exit status (0 done, 2 bad input, 1 anything else).
+
+mod commands;
+mod progress;
+mod telemetry;
+
+use clap::{Parser, Subcommand};
+use spinbot_farm::FarmError;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "spinbot", version, about = "Chat-driven talking-avatar videos")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Render a talking video from a photo and text or a voice note, with no services.
+    Render(commands::render::RenderArgs),
+    /// List the voices that `--voice` accepts.
+    Voices(commands::voices::VoicesArgs),
+    /// Measure a part of the system; prints one JSON object per line.
+    Bench(commands::bench::BenchArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    telemetry::init();
+    let result = match cli.command {
+        Command::Render(args) => commands::render::run(args),
+        Command::Voices(args) => commands::voices::run(args),
+        Command::Bench(args) => commands::bench::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => report(&err),
+    }
+}
+
+/// Prints the error for a person and picks the exit status.
+fn report(err: &anyhow::Error) -> ExitCode {
+    if let Some(input) = err
+        .downcast_ref::<FarmError>()
+        .and_then(FarmError::as_input)
+    {
+        eprintln!("{input}");
+        return ExitCode::from(2);
+    }
+    if let Some(input) = err.downcast_ref::<spinbot_core::InputError>() {
+        eprintln!("{input}");
+        return ExitCode::from(2);
+    }
+    eprintln!("error: {err:#}");
+    ExitCode::from(1)
+}
