@@ -12,15 +12,18 @@ pub struct Assets {
 }
 
 impl Assets {
-    /// `$SPINBOT_ASSETS`, else `~/.cache/spinbot`.
+    /// `$SPINBOT_ASSETS`, else `~/.cache/spinbot` (the home folder from `HOME` or the user
+    /// database, so it works from an empty environment).
     pub fn locate() -> Result<Self, FarmError> {
         let root = match std::env::var_os(ASSETS_ENV) {
             Some(dir) if !dir.is_empty() => PathBuf::from(dir),
             _ => {
-                let home = std::env::var_os("HOME").ok_or_else(|| {
-                    FarmError::Assets(format!("neither {ASSETS_ENV} nor HOME is set"))
+                let home = std::env::home_dir().ok_or_else(|| {
+                    FarmError::Assets(format!(
+                        "{ASSETS_ENV} is not set and there is no home folder"
+                    ))
                 })?;
-                PathBuf::from(home).join(".cache").join("spinbot")
+                home.join(".cache").join("spinbot")
             }
         };
         Ok(Self::at(root))

@@ -109,8 +109,11 @@ pub fn decode_voice_note(path: &Path, rate: u32) -> Result<Audio, FarmError> {
         .stdin(Stdio::null())
         .output()
         .map_err(|e| FarmError::tool("ffmpeg", format!("cannot run ffmpeg: {e}")))?;
-    if !output.status.success() {
-        tracing::debug!(stderr = %String::from_utf8_lossy(&output.stderr), "voice note decode failed");
+    // At the error log level ffmpeg only speaks of damage ("End of file" in a cut Ogg
+    // stream, "corrupt input packet" in a short WAV), even when it exits 0.
+    let complaints = String::from_utf8_lossy(&output.stderr);
+    if !output.status.success() || !complaints.trim().is_empty() {
+        tracing::debug!(stderr = %complaints, "voice note decode failed");
         return Err(InputError::AudioCorrupt.into());
     }
     let samples: Vec<f32> = output

@@ -5,7 +5,7 @@ use crate::error::FarmError;
 use image::{ImageDecoder, ImageFormat, ImageReader, RgbImage};
 use spinbot_core::limits::{MAX_PHOTO_BYTES, MAX_PHOTO_PIXELS, MAX_VOICE_NOTE_BYTES};
 use spinbot_core::InputError;
-use std::io::{Cursor, Read};
+use std::io::Cursor;
 use std::path::Path;
 
 /// Reads a file of at most `limit` bytes, answering `too_large` (given the size in MB) past it.
@@ -49,6 +49,29 @@ fn photo_format(bytes: &[u8]) -> Option<ImageFormat> {
     }
 }
 
+/// Whether a JPEG's image data is complete: past the markers up to the start of scan, the
+/// end-of-image marker must follow (an embedded thumbnail's own marker does not count).
+fn jpeg_has_end(bytes: &[u8]) -> bool {
+    let mut at = 2;
+    while at + 4 <= bytes.len() {
+        if bytes[at] != 0xFF {
+            return false;
+        }
+        let marker = bytes[at + 1];
+        if marker == 0xFF {
+            at += 1;
+            continue;
+        }
+        let len = usize::from(u16::from_be_bytes([bytes[at + 2], bytes[at + 3]]));
+        if marker == 0xDA {
+            let scan = at + 2 + len;
+            return scan < bytes.len() && bytes[scan..].windows(2).any(|w| w == [0xFF, 0xD9]);
+        }
+        at += 2 + len;
+    }
+    false
+}
+
 /// Loads a photo as upright RGB after every check.
 pub fn load_photo(path: &Path) -> Result<RgbImage, FarmError> {
     let bytes = read_limited(path, MAX_PHOTO_BYTES, |mb| InputError::PhotoTooLarge { mb })?;
@@ -58,6 +81,10 @@ pub fn load_photo(path: &Path) -> Result<RgbImage, FarmError> {
 /// Decodes photo bytes as upright RGB after every check.
 pub fn decode_photo(bytes: &[u8]) -> Result<RgbImage, InputError> {
     let format = photo_format(bytes).ok_or(InputError::PhotoFormat)?;
+    if format == ImageFormat::Jpeg && !jpeg_has_end(bytes) {
+        // The JPEG decoder fills a cut-off image with grey instead of failing.
+        return Err(InputError::PhotoCorrupt);
+    }
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
     reader.no_limits();
     let mut decoder = reader
@@ -107,20 +134,41 @@ fn audio_kind(bytes: &[u8]) -> Option<AudioKind> {
     }
 }
 
-/// Checks a voice note's size and type; its length is checked when it is decoded.
+/// Checks a voice note's size, type and (for Ogg) completeness; its length is checked when
+/// it is decoded.
 pub fn check_voice_note(path: &Path) -> Result<AudioKind, FarmError> {
-    let meta = std::fs::metadata(path).map_err(|e| unreadable(path, &e))?;
-    if meta.len() > MAX_VOICE_NOTE_BYTES {
-        return Err(InputError::AudioTooLarge {
-            mb: meta.len() as f64 / 1e6,
-        }
-        .into());
+    let bytes = read_limited(path, MAX_VOICE_NOTE_BYTES, |mb| InputError::AudioTooLarge {
+        mb,
+    })?;
+    let kind = audio_kind(&bytes).ok_or(InputError::AudioFormat)?;
+    if kind == AudioKind::Ogg && !ogg_is_complete(&bytes) {
+        // ffmpeg drops a cut-off Ogg page without a word.
+        return Err(InputError::AudioCorrupt.into());
     }
-    let mut head = Vec::with_capacity(16);
-    std::fs::File::open(path)
-        .and_then(|f| f.take(16).read_to_end(&mut head))
-        .map_err(|e| unreadable(path, &e))?;
-    audio_kind(&head).ok_or_else(|| InputError::AudioFormat.into())
+    Ok(kind)
+}
+
+/// Whether an Ogg stream is whole: every page fits in the file and the last one carries the
+/// end-of-stream flag.
+fn ogg_is_complete(bytes: &[u8]) -> bool {
+    let mut at = 0usize;
+    let mut last_flags = 0u8;
+    while at < bytes.len() {
+        let Some(header) = bytes.get(at..at + 27) else {
+            return false;
+        };
+        if &header[..4] != b"OggS" {
+            return false;
+        }
+        last_flags = header[5];
+        let segments = usize::from(header[26]);
+        let Some(table) = bytes.get(at + 27..at + 27 + segments) else {
+            return false;
+        };
+        let body: usize = table.iter().map(|&s| usize::from(s)).sum();
+        at += 27 + segments + body;
+    }
+    at == bytes.len() && last_flags & 0x04 != 0
 }
 
 #[cfg(test)]
@@ -174,6 +222,20 @@ mod tests {
     }
 
     #[test]
+    fn refuses_a_truncated_jpeg() {
+        let img = RgbImage::from_fn(64, 64, |x, y| image::Rgb([x as u8 * 4, y as u8 * 4, 9]));
+        let mut out = Cursor::new(Vec::new());
+        img.write_to(&mut out, ImageFormat::Jpeg)
+            .expect("encode jpeg");
+        let bytes = out.into_inner();
+        assert!(decode_photo(&bytes).is_ok());
+        assert_eq!(
+            decode_photo(&bytes[..bytes.len() - 40]),
+            Err(InputError::PhotoCorrupt)
+        );
+    }
+
+    #[test]
     fn refuses_a_pixel_bomb_from_its_header() {
         // A PNG header claiming 10000 x 10000 pixels, with no pixel data behind it.
         let mut bytes = png(1, 1);
@@ -185,6 +247,31 @@ mod tests {
             decode_photo(&bytes),
             Err(InputError::PhotoTooManyPixels { megapixels: 100.0 })
         );
+    }
+
+    /// One Ogg page holding `body`, with the given header flags.
+    fn ogg_page(flags: u8, body: &[u8]) -> Vec<u8> {
+        let mut page = b"OggS\0".to_vec();
+        page.push(flags);
+        page.extend_from_slice(&[0; 20]);
+        page.push(1);
+        page.push(body.len() as u8);
+        page.extend_from_slice(body);
+        page
+    }
+
+    #[test]
+    fn spots_a_cut_ogg_stream() {
+        let whole = [
+            ogg_page(2, b"head"),
+            ogg_page(0, &[7; 100]),
+            ogg_page(4, &[8; 50]),
+        ]
+        .concat();
+        assert!(ogg_is_complete(&whole));
+        assert!(!ogg_is_complete(&whole[..whole.len() - 10]));
+        let no_end = [ogg_page(2, b"head"), ogg_page(0, &[7; 100])].concat();
+        assert!(!ogg_is_complete(&no_end));
     }
 
     #[test]

@@ -6,20 +6,31 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 use unicode_normalization::UnicodeNormalization;
 
-/// A clause of text with the punctuation that ended it (`'\0'` when none did).
+/// A clause of text with the punctuation that ended it.
 #[derive(Debug, Clone, PartialEq)]
 struct Clause {
     text: String,
+    /// The mark Piper keeps as a symbol (none at the end of the text or after an ellipsis).
     terminator: Option<char>,
+    /// Whether a sentence ends here (Piper synthesises sentence by sentence).
+    sentence_end: bool,
+    /// The punctuation as written, handed back to espeak-ng.
+    punctuation: String,
 }
 
 impl Clause {
     fn ends_sentence(&self) -> bool {
-        matches!(self.terminator, None | Some('.' | '!' | '?'))
+        self.sentence_end
     }
 }
 
-/// Splits text at clause punctuation followed by a space or the end (so "3.5" stays whole).
+fn is_clause_mark(c: char) -> bool {
+    matches!(c, '.' | '!' | '?' | ',' | ':' | ';' | '…')
+}
+
+/// Splits text at clause punctuation followed by a space or the end (so "3.5" stays whole),
+/// the way espeak-ng does: an ellipsis breaks the clause but neither ends the sentence nor
+/// leaves a mark.
 fn clauses(text: &str) -> Vec<Clause> {
     let text: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
     let chars: Vec<char> = text.chars().collect();
@@ -28,15 +39,26 @@ fn clauses(text: &str) -> Vec<Clause> {
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i];
-        if matches!(c, '.' | '!' | '?' | ',' | ':' | ';') {
-            // A run of punctuation ends with the first mark ("?!", "...").
+        if is_clause_mark(c) {
             let mut j = i;
-            while j < chars.len() && matches!(chars[j], '.' | '!' | '?' | ',' | ':' | ';') {
+            while j < chars.len() && is_clause_mark(chars[j]) {
                 j += 1;
             }
-            let at_break = j == chars.len() || chars[j].is_whitespace();
-            if at_break {
-                push_clause(&mut out, &mut current, Some(c));
+            if j == chars.len() || chars[j].is_whitespace() {
+                let punctuation: String = chars[i..j].iter().collect();
+                let ellipsis = c == '…' || punctuation.starts_with("..");
+                let (terminator, sentence_end) = if ellipsis {
+                    (None, false)
+                } else {
+                    (Some(c), matches!(c, '.' | '!' | '?'))
+                };
+                push_clause(
+                    &mut out,
+                    &mut current,
+                    terminator,
+                    sentence_end,
+                    punctuation,
+                );
                 i = j;
                 continue;
             }
@@ -44,15 +66,26 @@ fn clauses(text: &str) -> Vec<Clause> {
         current.push(c);
         i += 1;
     }
-    push_clause(&mut out, &mut current, None);
+    push_clause(&mut out, &mut current, None, true, String::new());
     out
 }
 
-fn push_clause(out: &mut Vec<Clause>, current: &mut String, terminator: Option<char>) {
+fn push_clause(
+    out: &mut Vec<Clause>,
+    current: &mut String,
+    terminator: Option<char>,
+    sentence_end: bool,
+    punctuation: String,
+) {
     let text = current.trim().to_owned();
     current.clear();
     if text.chars().any(|c| c.is_alphanumeric()) {
-        out.push(Clause { text, terminator });
+        out.push(Clause {
+            text,
+            terminator,
+            sentence_end,
+            punctuation,
+        });
     }
 }
 
@@ -112,7 +145,7 @@ pub fn phonemize(voice: &str, text: &str) -> Result<Vec<Vec<String>>, FarmError>
     // case) each line is one clause, else each clause is phonemized on its own.
     let joined = clauses
         .iter()
-        .map(|c| format!("{}{}", c.text, c.terminator.unwrap_or('.')))
+        .map(|c| format!("{}{}", c.text, c.punctuation))
         .collect::<Vec<_>>()
         .join(" ");
     let lines = espeak_lines(voice, &joined)?;
@@ -169,10 +202,16 @@ mod tests {
     #[test]
     fn keeps_decimals_and_drops_bare_punctuation() {
         let c = clauses("It costs 3.5 dollars... ok?! ,,,");
-        let texts: Vec<_> = c.iter().map(|c| (c.text.as_str(), c.terminator)).collect();
+        let texts: Vec<_> = c
+            .iter()
+            .map(|c| (c.text.as_str(), c.terminator, c.sentence_end))
+            .collect();
         assert_eq!(
             texts,
-            vec![("It costs 3.5 dollars", Some('.')), ("ok", Some('?'))]
+            vec![
+                ("It costs 3.5 dollars", None, false),
+                ("ok", Some('?'), true)
+            ]
         );
     }
 

@@ -1,0 +1,112 @@
+//! What the binary's black-box tests share: running `spinbot`, the test photos, voice notes
+//! made with espeak-ng and ffmpeg, and ffprobe's view of a video.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub const FPS: f64 = 25.0;
+
+pub fn assets_root() -> PathBuf {
+    match std::env::var_os("SPINBOT_ASSETS") {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+        _ => std::env::home_dir()
+            .expect("home folder")
+            .join(".cache/spinbot"),
+    }
+}
+
+pub fn photo(name: &str) -> PathBuf {
+    let path = assets_root().join("photos").join(name);
+    assert!(
+        path.is_file(),
+        "{} is missing: run `make setup`",
+        path.display()
+    );
+    path
+}
+
+/// The sample face: the largest face of the group photo.
+pub fn face_photo() -> PathBuf {
+    photo("t1.jpg")
+}
+
+pub fn spinbot() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_spinbot"))
+}
+
+pub fn run(args: &[&str]) -> Output {
+    spinbot().args(args).output().expect("run spinbot")
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Runs a shell tool and insists it worked.
+pub fn tool(program: &str, args: &[&str]) {
+    let out = Command::new(program).args(args).output().expect("run tool");
+    assert!(
+        out.status.success(),
+        "{program} {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A voice note saying `text`, encoded as `ext` (ogg = Opus, mp3, m4a = AAC, wav).
+pub fn voice_note(dir: &Path, text: &str, ext: &str) -> PathBuf {
+    let wav = dir.join("note-source.wav");
+    tool(
+        "espeak-ng",
+        &["-v", "en-us", "-w", wav.to_str().expect("utf-8"), text],
+    );
+    let out = dir.join(format!("note.{ext}"));
+    let codec: &[&str] = match ext {
+        "ogg" => &["-c:a", "libopus", "-b:a", "32k"],
+        "mp3" => &["-c:a", "libmp3lame", "-b:a", "64k"],
+        "m4a" => &["-c:a", "aac", "-b:a", "64k"],
+        _ => &["-c:a", "pcm_s16le"],
+    };
+    let mut args = vec!["-v", "error", "-y", "-i", wav.to_str().expect("utf-8")];
+    args.extend_from_slice(codec);
+    args.push(out.to_str().expect("utf-8"));
+    tool("ffmpeg", &args);
+    out
+}
+
+/// Duration of a media file's first stream of `kind` ("v" or "a"), in seconds.
+pub fn duration(path: &Path, kind: &str) -> f64 {
+    let out = Command::new("ffprobe")
+        .args(["-v", "error", "-select_streams", &format!("{kind}:0")])
+        .args(["-show_entries", "stream=duration", "-of", "csv=p=0"])
+        .arg(path)
+        .output()
+        .expect("ffprobe");
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| {
+            panic!(
+                "no {kind} duration in {}: {}",
+                path.display(),
+                String::from_utf8_lossy(&out.stderr)
+            )
+        })
+}
+
+/// One stream property as ffprobe prints it.
+pub fn stream_field(path: &Path, kind: &str, field: &str) -> String {
+    let out = Command::new("ffprobe")
+        .args(["-v", "error", "-select_streams", &format!("{kind}:0")])
+        .args([
+            "-show_entries",
+            &format!("stream={field}"),
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(path)
+        .output()
+        .expect("ffprobe");
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}

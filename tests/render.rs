@@ -1,0 +1,219 @@
+//! `spinbot render` end to end with the real weights: from text and from a voice note, the
+//! MP4's streams, lengths and layout, sizes, a size budget, and resuming from stored stages.
+
+mod common;
+
+use common::{duration, face_photo, run, stderr, stream_field, voice_note, FPS};
+use std::path::Path;
+
+fn render_ok(args: &[&str]) {
+    let out = run(args);
+    assert!(out.status.success(), "render failed: {}", stderr(&out));
+}
+
+/// The top-level MP4 boxes in file order.
+fn top_level_boxes(path: &Path) -> Vec<String> {
+    let bytes = std::fs::read(path).expect("read mp4");
+    let mut boxes = Vec::new();
+    let mut at = 0usize;
+    while at + 8 <= bytes.len() {
+        let size = u32::from_be_bytes(bytes[at..at + 4].try_into().expect("4 bytes")) as usize;
+        boxes.push(String::from_utf8_lossy(&bytes[at + 4..at + 8]).into_owned());
+        if size < 8 {
+            break;
+        }
+        at += size;
+    }
+    boxes
+}
+
+fn assert_lengths_match(video: &Path, speech_seconds: f64) {
+    let v = duration(video, "v");
+    let a = duration(video, "a");
+    assert!(
+        (v - a).abs() <= 1.0 / FPS + 1e-6,
+        "video {v:.3} s, audio {a:.3} s"
+    );
+    assert!(
+        (a - speech_seconds).abs() <= 1.0 / FPS,
+        "audio {a:.3} s, speech {speech_seconds:.3} s"
+    );
+}
+
+#[test]
+fn renders_text_into_a_playable_mp4() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("out.mp4");
+    let work = dir.path().join("job");
+    let photo = face_photo();
+    render_ok(&[
+        "render",
+        "--photo",
+        photo.to_str().expect("utf-8"),
+        "--say",
+        "Happy birthday, Anna! I hope your day is wonderful.",
+        "--work-dir",
+        work.to_str().expect("utf-8"),
+        "-o",
+        out.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(stream_field(&out, "v", "codec_name"), "h264");
+    assert_eq!(stream_field(&out, "v", "pix_fmt"), "yuv420p");
+    assert_eq!(stream_field(&out, "v", "width"), "512");
+    assert_eq!(stream_field(&out, "v", "height"), "512");
+    assert_eq!(stream_field(&out, "v", "r_frame_rate"), "25/1");
+    assert_eq!(stream_field(&out, "a", "codec_name"), "aac");
+    // +faststart: the index comes before the media data.
+    let boxes = top_level_boxes(&out);
+    let moov = boxes.iter().position(|b| b == "moov").expect("moov box");
+    let mdat = boxes.iter().position(|b| b == "mdat").expect("mdat box");
+    assert!(moov < mdat, "{boxes:?}");
+    // Every stage left its output; the speech is a few seconds long.
+    for file in ["speech.wav", "face.json", "video.mp4"] {
+        assert!(work.join(file).is_file(), "{file} missing");
+    }
+    let speech = hound::WavReader::open(work.join("speech.wav")).expect("speech.wav");
+    let seconds = f64::from(speech.duration()) / f64::from(speech.spec().sample_rate);
+    assert!(seconds > 2.0 && seconds < 8.0, "speech {seconds} s");
+    assert_lengths_match(&out, seconds);
+}
+
+#[test]
+fn renders_a_voice_note_at_its_own_length() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let note = voice_note(
+        dir.path(),
+        "This is my voice note. It should come back as a video.",
+        "ogg",
+    );
+    let note_seconds = duration(&note, "a");
+    let out = dir.path().join("out.mp4");
+    let photo = face_photo();
+    render_ok(&[
+        "render",
+        "--photo",
+        photo.to_str().expect("utf-8"),
+        "--voice-note",
+        note.to_str().expect("utf-8"),
+        "-o",
+        out.to_str().expect("utf-8"),
+    ]);
+    assert_lengths_match(&out, note_seconds);
+}
+
+#[test]
+fn sizes_and_a_size_budget_are_kept() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let photo = face_photo();
+    let out = dir.path().join("up.mp4");
+    render_ok(&[
+        "render",
+        "--photo",
+        photo.to_str().expect("utf-8"),
+        "--say",
+        "Small and sharp.",
+        "--size",
+        "192",
+        "--upscale",
+        "2",
+        "-o",
+        out.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(stream_field(&out, "v", "width"), "384");
+    assert_eq!(stream_field(&out, "v", "height"), "384");
+
+    let budget = 60_000u64;
+    let out = dir.path().join("small.mp4");
+    render_ok(&[
+        "render",
+        "--photo",
+        photo.to_str().expect("utf-8"),
+        "--say",
+        "This clip has to fit into a very small file, so the bitrate must be low.",
+        "--max-bytes",
+        &budget.to_string(),
+        "-o",
+        out.to_str().expect("utf-8"),
+    ]);
+    let size = std::fs::metadata(&out).expect("size").len();
+    assert!(size <= budget, "{size} bytes > {budget}");
+    assert!(size > budget / 4, "{size} bytes: the budget was not used");
+}
+
+#[test]
+fn resumes_from_stored_stage_outputs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let work = dir.path().join("job");
+    let photo = face_photo();
+    let out = dir.path().join("out.mp4");
+    let args = [
+        "render",
+        "--photo",
+        photo.to_str().expect("utf-8"),
+        "--say",
+        "Say it once.",
+        "--work-dir",
+        work.to_str().expect("utf-8"),
+        "-o",
+        out.to_str().expect("utf-8"),
+    ];
+    render_ok(&args);
+    let speech_before = std::fs::read(work.join("speech.wav")).expect("speech");
+    let face_before = std::fs::metadata(work.join("face.json"))
+        .and_then(|m| m.modified())
+        .expect("face");
+    // The render stage is lost (as when a worker dies mid-render): only it runs again.
+    std::fs::remove_file(work.join("video.mp4")).expect("remove video");
+    render_ok(&args);
+    assert_eq!(
+        std::fs::read(work.join("speech.wav")).expect("speech"),
+        speech_before
+    );
+    let face_after = std::fs::metadata(work.join("face.json"))
+        .and_then(|m| m.modified())
+        .expect("face");
+    assert_eq!(face_before, face_after);
+    assert!(work.join("video.mp4").is_file());
+}
+
+#[test]
+fn runs_from_an_empty_environment_with_only_the_libtorch_path() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let note = voice_note(dir.path(), "Nothing but the library path.", "mp3");
+    let photo = face_photo();
+    let libtorch = std::env::var("LD_LIBRARY_PATH").expect("the cargo runner sets LD_LIBRARY_PATH");
+    for speech in [
+        ["--say", "Nothing but the library path."],
+        ["--voice-note", note.to_str().expect("utf-8")],
+    ] {
+        let out_file = dir.path().join("bare.mp4");
+        let mut cmd = common::spinbot();
+        cmd.env_clear().env("LD_LIBRARY_PATH", &libtorch);
+        if let Some(assets) = std::env::var_os("SPINBOT_ASSETS") {
+            cmd.env("SPINBOT_ASSETS", assets);
+        }
+        let out = cmd
+            .args(["render", "--photo", photo.to_str().expect("utf-8")])
+            .args(speech)
+            .args(["-o", out_file.to_str().expect("utf-8")])
+            .output()
+            .expect("run");
+        assert!(out.status.success(), "{speech:?}: {}", stderr(&out));
+        assert!(duration(&out_file, "v") > 1.0);
+        std::fs::remove_file(&out_file).expect("remove");
+    }
+}
+
+#[test]
+fn lists_voices() {
+    let out = run(&["voices", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let voices: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let names: Vec<&str> = voices
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter_map(|v| v["name"].as_str())
+        .collect();
+    assert!(names.contains(&"en_US-joe-medium"), "{names:?}");
+}
