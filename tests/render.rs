@@ -6,9 +6,18 @@ mod common;
 use common::{duration, face_photo, run, stderr, stream_field, voice_note, FPS};
 use std::path::Path;
 
-fn render_ok(args: &[&str]) {
+struct Finished {
+    stdout_text: String,
+    stderr_text: String,
+}
+
+fn render_ok(args: &[&str]) -> Finished {
     let out = run(args);
     assert!(out.status.success(), "render failed: {}", stderr(&out));
+    Finished {
+        stdout_text: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr_text: stderr(&out),
+    }
 }
 
 /// The top-level MP4 boxes in file order.
@@ -46,7 +55,7 @@ fn renders_text_into_a_playable_mp4() {
     let out = dir.path().join("out.mp4");
     let work = dir.path().join("job");
     let photo = face_photo();
-    render_ok(&[
+    let last = render_ok(&[
         "render",
         "--photo",
         photo.to_str().expect("utf-8"),
@@ -57,6 +66,9 @@ fn renders_text_into_a_playable_mp4() {
         "-o",
         out.to_str().expect("utf-8"),
     ]);
+    // Not a terminal: no progress bar, no logs; stdout is the output path alone.
+    assert_eq!(last.stderr_text, "", "stderr not quiet");
+    assert_eq!(last.stdout_text.trim(), out.to_str().expect("utf-8"));
     assert_eq!(stream_field(&out, "v", "codec_name"), "h264");
     assert_eq!(stream_field(&out, "v", "pix_fmt"), "yuv420p");
     assert_eq!(stream_field(&out, "v", "width"), "512");

@@ -21,8 +21,10 @@ pub fn bitrates_for(max_bytes: u64, seconds: f64) -> Result<(u64, u64), FarmErro
     let total = max_bytes as f64 * 8.0 * BUDGET_MARGIN / seconds;
     let audio = if total > 600_000.0 {
         128_000.0
-    } else {
+    } else if total > 200_000.0 {
         64_000.0
+    } else {
+        32_000.0
     };
     let video = (total - audio).min(8_000_000.0);
     if video < MIN_VIDEO_BPS {
