@@ -79,17 +79,19 @@ fn bad_photos_are_refused_with_a_sentence() {
         "the limit is 20 MB",
     );
 
-    // A valid PNG header that claims 50 megapixels with nothing behind it.
-    let mut png = std::io::Cursor::new(Vec::new());
-    image::RgbImage::new(1, 1)
-        .write_to(&mut png, image::ImageFormat::Png)
-        .expect("png");
-    let mut png = png.into_inner();
-    png[16..20].copy_from_slice(&10_000u32.to_be_bytes());
-    png[20..24].copy_from_slice(&5_000u32.to_be_bytes());
-    let crc = crc32(&png[12..29]);
-    png[29..33].copy_from_slice(&crc.to_be_bytes());
-    let bomb = write(dir.path(), "bomb.png", &png);
+    // A real JPEG whose frame header claims 10000 x 5000 pixels (no checksum to fix).
+    let mut jpeg = std::io::Cursor::new(Vec::new());
+    image::RgbImage::new(8, 8)
+        .write_to(&mut jpeg, image::ImageFormat::Jpeg)
+        .expect("jpeg");
+    let mut jpeg = jpeg.into_inner();
+    let sof = jpeg
+        .windows(2)
+        .position(|w| w == [0xFF, 0xC0])
+        .expect("SOF0 marker");
+    jpeg[sof + 5..sof + 7].copy_from_slice(&5_000u16.to_be_bytes());
+    jpeg[sof + 7..sof + 9].copy_from_slice(&10_000u16.to_be_bytes());
+    let bomb = write(dir.path(), "bomb.jpg", &jpeg);
     refused(
         &[&["--photo", s(&bomb)][..], &say].concat(),
         &out,
@@ -234,20 +236,4 @@ fn bad_voice_notes_are_refused_with_a_sentence() {
         &out,
         "silent or empty",
     );
-}
-
-/// PNG's chunk checksum, so an edited header stays valid.
-fn crc32(data: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &b in data {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 == 1 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
 }
