@@ -16,14 +16,21 @@ pub enum FarmError {
     /// A tool the farm runs (espeak-ng, ffmpeg) failed.
     #[error("{tool}: {message}")]
     Tool { tool: &'static str, message: String },
-    /// A tensor operation failed.
+    /// A tensor operation failed (libtorch's first line; its C++ backtrace is dropped).
     #[error("libtorch: {0}")]
-    Torch(#[from] tch::TchError),
+    Torch(String),
     #[error("{context}: {source}")]
     Io {
         context: String,
         source: std::io::Error,
     },
+}
+
+impl From<tch::TchError> for FarmError {
+    fn from(e: tch::TchError) -> Self {
+        let text = e.to_string();
+        Self::Torch(text.lines().next().unwrap_or_default().to_owned())
+    }
 }
 
 impl FarmError {

@@ -9,6 +9,7 @@ pub mod encode;
 pub mod error;
 pub mod face;
 pub mod input;
+pub mod lipsync;
 pub mod onnx;
 pub mod phonemize;
 pub mod pipeline;

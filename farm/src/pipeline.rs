@@ -8,7 +8,9 @@ use crate::encode::{self, EncodeSettings, Encoder};
 use crate::error::FarmError;
 use crate::face::{FaceAnalyzer, FaceData};
 use crate::input::{check_voice_note, load_photo};
-use crate::render::{still_frame, to_rgb_bytes};
+use crate::lipsync::mouth::mouth_track;
+use crate::lipsync::LipSync;
+use crate::render::upscale_frames;
 use crate::tts::Voice;
 use image::RgbImage;
 use spinbot_core::{Plan, Speech, Stage};
@@ -17,7 +19,7 @@ use std::path::{Path, PathBuf};
 use tch::Device;
 
 /// Frames handed to the encoder at a time.
-const FRAME_BATCH: u64 = 25;
+const FRAME_BATCH: usize = 25;
 /// Sample rate of voice notes once decoded.
 pub const VOICE_NOTE_RATE: u32 = 22_050;
 
@@ -151,16 +153,12 @@ impl Pipeline {
         video_path: &Path,
         progress: &mut dyn Progress,
     ) -> Result<(), FarmError> {
-        let seconds = Audio::read_wav(speech_path)?.seconds();
-        let frames = ((seconds * f64::from(plan.fps)).round() as u64).max(1);
+        let audio = Audio::read_wav(speech_path)?;
+        let seconds = audio.seconds();
+        let frames = ((seconds * f64::from(plan.fps)).round() as usize).max(1);
+        let track = mouth_track(&audio, plan.fps, frames)?;
+        let lipsync = LipSync::new(image, face, plan.size, plan.fps, self.device)?;
         let side = plan.output_size();
-        let frame = to_rgb_bytes(&still_frame(
-            image,
-            face,
-            plan.size,
-            plan.upscale,
-            self.device,
-        )?)?;
         let settings = EncodeSettings {
             width: side,
             height: side,
@@ -170,13 +168,16 @@ impl Pipeline {
         };
         write_atomically(video_path, |tmp| {
             let mut encoder = Encoder::start(&settings, speech_path, tmp)?;
-            let batch: Vec<u8> = frame.repeat(FRAME_BATCH as usize);
-            let mut written = 0;
-            while written < frames {
-                let n = FRAME_BATCH.min(frames - written);
-                encoder.write_frames(&batch[..n as usize * frame.len()])?;
-                written += n;
-                progress.update(Stage::Render, written as f64 / frames as f64 * 0.99);
+            let mut done = 0;
+            while done < frames {
+                let n = FRAME_BATCH.min(frames - done);
+                let mut rgb = lipsync.render(&track, done, n)?;
+                if plan.upscale > 1 {
+                    rgb = upscale_frames(&rgb, plan.size, plan.upscale, self.device)?;
+                }
+                encoder.write_frames(&rgb)?;
+                done += n;
+                progress.update(Stage::Render, done as f64 / frames as f64 * 0.99);
             }
             encoder.finish()?;
             if let Some(max) = plan.target.max_bytes {

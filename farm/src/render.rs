@@ -89,21 +89,21 @@ pub fn unsharp(t: &Tensor, amount: f64) -> Result<Tensor, FarmError> {
     Ok(t.f_add(&detail.f_mul_scalar(amount)?)?.f_clamp(0.0, 1.0)?)
 }
 
-/// The still frame: the face crop at `size`, then upscaled by `upscale` (bicubic + unsharp).
-pub fn still_frame(
-    image: &RgbImage,
-    face: &FaceData,
+/// Upscales packed RGB24 frames of `size` by `factor` (bicubic plus an unsharp mask).
+pub fn upscale_frames(
+    rgb: &[u8],
     size: u32,
-    upscale: u32,
+    factor: u32,
     device: Device,
-) -> Result<Tensor, FarmError> {
-    let win = crop_window(face);
-    let crop = image::imageops::crop_imm(image, win.x, win.y, win.side, win.side).to_image();
-    let mut frame = resize(&image_tensor(&crop, device)?, i64::from(size))?;
-    if upscale > 1 {
-        frame = unsharp(&resize(&frame, i64::from(size * upscale))?, 0.6)?;
-    }
-    Ok(frame)
+) -> Result<Vec<u8>, FarmError> {
+    let side = i64::from(size);
+    let count = (rgb.len() / (side * side * 3) as usize) as i64;
+    let frames = Tensor::f_from_data_size(rgb, &[count, side, side, 3], Kind::Uint8)?
+        .f_to_device(device)?
+        .f_permute([0, 3, 1, 2])?
+        .f_to_kind(Kind::Float)?
+        .f_div_scalar(255.0)?;
+    to_rgb_bytes(&unsharp(&resize(&frames, side * i64::from(factor))?, 0.6)?)
 }
 
 #[cfg(test)]

@@ -175,6 +175,24 @@ impl FaceAnalyzer {
     }
 }
 
+impl FaceAnalyzer {
+    /// The face in the next frame of a video, following `previous` with the mesh alone (as
+    /// MediaPipe tracks a face): no detection, so it is fast enough to run on every frame.
+    pub fn track(&mut self, image: &RgbImage, previous: &FaceData) -> Result<FaceData, FarmError> {
+        let found = self.mesh.run(image, roi_from_points(&previous.landmarks))?;
+        if !found.is_face() {
+            return Err(InputError::NoFace.into());
+        }
+        Ok(FaceData {
+            image_width: image.width(),
+            image_height: image.height(),
+            presence: found.presence,
+            landmarks: found.points,
+            ..previous.clone()
+        })
+    }
+}
+
 /// The mesh's region from its own points: level eyes, 1.5 times the outline.
 fn roi_from_points(points: &[[f32; 3]]) -> Roi {
     let at = |i: usize| points.get(i).map_or([0.0, 0.0], |p| [p[0], p[1]]);
