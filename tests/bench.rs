@@ -20,3 +20,92 @@ fn bench_tts_prints_its_real_time_factor() {
         "rtf {rtf} is not wall/audio"
     );
 }
+
+fn json_lines(out: &std::process::Output) -> Vec<serde_json::Value> {
+    assert!(out.status.success(), "{}", common::stderr(out));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect()
+}
+
+fn assert_stage_line(v: &serde_json::Value, stage: &str) {
+    assert_eq!(v["stage"], stage, "{v}");
+    assert_eq!(v["device"], "cpu", "{v}");
+    let frames = v["frames"].as_f64().expect("frames");
+    let seconds = v["seconds"].as_f64().expect("seconds");
+    let audio = v["audio_s"].as_f64().expect("audio_s");
+    assert!(
+        (v["fps"].as_f64().expect("fps") - frames / seconds).abs() < 1e-6 * frames,
+        "{v}"
+    );
+    assert!(
+        (v["rtf"].as_f64().expect("rtf") - seconds / audio).abs() < 1e-9,
+        "{v}"
+    );
+    assert!(
+        v["peak_rss_mb"].as_f64().expect("peak_rss_mb") > 10.0,
+        "{v}"
+    );
+}
+
+#[test]
+fn bench_render_prints_every_stage_and_the_total() {
+    let out = common::run(&[
+        "bench",
+        "render",
+        "--seconds",
+        "2",
+        "--size",
+        "128",
+        "--device",
+        "cpu",
+    ]);
+    let lines = json_lines(&out);
+    let stages: Vec<&str> = lines.iter().filter_map(|v| v["stage"].as_str()).collect();
+    assert_eq!(stages, ["tts", "face", "render", "encode", "total"]);
+    for v in &lines {
+        assert_stage_line(v, v["stage"].as_str().unwrap_or_default());
+        assert!(v["frames"].as_u64().expect("frames") >= 40, "{v}");
+    }
+}
+
+#[test]
+fn bench_render_times_the_render_stage_from_stored_inputs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let work = dir.path().join("job");
+    let photo = common::face_photo();
+    let rendered = common::run(&[
+        "render",
+        "--photo",
+        photo.to_str().expect("utf-8"),
+        "--say",
+        "Stored inputs for the bench.",
+        "--size",
+        "128",
+        "--work-dir",
+        work.to_str().expect("utf-8"),
+        "-o",
+        dir.path().join("out.mp4").to_str().expect("utf-8"),
+    ]);
+    assert!(rendered.status.success(), "{}", common::stderr(&rendered));
+    let out = common::run(&[
+        "bench",
+        "render",
+        "--stage",
+        "render",
+        "--size",
+        "128",
+        "--device",
+        "cpu",
+        "--audio",
+        work.join("speech.wav").to_str().expect("utf-8"),
+        "--photo",
+        photo.to_str().expect("utf-8"),
+        "--face",
+        work.join("face.json").to_str().expect("utf-8"),
+    ]);
+    let lines = json_lines(&out);
+    assert_eq!(lines.len(), 1);
+    assert_stage_line(&lines[0], "render");
+}

@@ -42,7 +42,7 @@ impl DeviceChoice {
             }
             Self::Cuda => {
                 if !cuda_available() {
-                    return Err(FarmError::Model(
+                    return Err(FarmError::Device(
                         "CUDA was asked for but no CUDA device or libtorch_cuda.so is available"
                             .into(),
                     ));

@@ -10,6 +10,9 @@ pub enum FarmError {
     /// A required file of the assets folder is missing or broken.
     #[error("assets: {0}")]
     Assets(String),
+    /// The asked-for compute device cannot be used.
+    #[error("device: {0}")]
+    Device(String),
     /// A model failed to load or run.
     #[error("model: {0}")]
     Model(String),

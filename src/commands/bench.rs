@@ -1,10 +1,20 @@
 //! `spinbot bench ...`: measurements printed as one JSON object per line.
 
-use clap::{Args, Subcommand};
+use anyhow::Context;
+use clap::{Args, Subcommand, ValueEnum};
 use serde_json::json;
-use spinbot_core::limits::DEFAULT_VOICE;
+use spinbot_core::limits::{DEFAULT_FPS, DEFAULT_SIZE, DEFAULT_VOICE};
+use spinbot_core::Plan;
+use spinbot_farm::audio::Audio;
+use spinbot_farm::encode::{EncodeSettings, Encoder};
+use spinbot_farm::face::FaceData;
+use spinbot_farm::input::load_photo;
+use spinbot_farm::lipsync::mouth::mouth_track;
+use spinbot_farm::lipsync::LipSync;
 use spinbot_farm::{Assets, DeviceChoice, Pipeline};
+use std::path::PathBuf;
 use std::time::Instant;
+use tch::Device;
 
 #[derive(Args)]
 pub struct BenchArgs {
@@ -22,16 +32,53 @@ enum BenchWhat {
         #[arg(long, default_value_t = 3)]
         rounds: u32,
     },
+    /// The render pipeline: one line per stage (tts, face, render, encode) and one for the
+    /// whole pipeline (`"stage": "total"`), or the render stage alone from stored inputs.
+    Render(RenderBench),
 }
 
-/// A short paragraph with the clause shapes chat messages have.
+#[derive(Args)]
+struct RenderBench {
+    /// Seconds of speech to render.
+    #[arg(long, default_value_t = 10.0)]
+    seconds: f64,
+    /// Side of the rendered crop.
+    #[arg(long, default_value_t = DEFAULT_SIZE)]
+    size: u32,
+    /// auto, cpu or cuda.
+    #[arg(long, default_value = "auto")]
+    device: String,
+    /// The photo (default: the sample group photo from the assets).
+    #[arg(long)]
+    photo: Option<PathBuf>,
+    /// `render` times the render stage alone from --audio, --photo and --face.
+    #[arg(long, value_enum, default_value_t = BenchStage::All)]
+    stage: BenchStage,
+    /// Stored speech (WAV) for `--stage render`.
+    #[arg(long)]
+    audio: Option<PathBuf>,
+    /// Stored face.json for `--stage render`.
+    #[arg(long)]
+    face: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum BenchStage {
+    All,
+    Render,
+}
+
+/// A paragraph with the clause shapes chat messages have.
 const TTS_TEXT: &str = "Happy birthday, Anna! I hope your day is full of sunshine, \
 good friends and far too much cake. We should meet up soon: how about next Friday? \
 Call me when you get this message.";
 
+const BATCH: usize = 25;
+
 pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     match args.what {
         BenchWhat::Tts { voice, rounds } => tts(&voice, rounds.max(1)),
+        BenchWhat::Render(args) => render(&args),
     }
 }
 
@@ -64,5 +111,182 @@ fn tts(voice_name: &str, rounds: u32) -> anyhow::Result<()> {
             "threads": spinbot_farm::onnx::default_threads(),
         })
     );
+    Ok(())
+}
+
+/// The process's peak resident memory so far, in MiB (Linux).
+fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .and_then(|kb| kb.parse::<f64>().ok())
+            })
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// Prints one stage's line.
+fn report(stage: &str, wall_s: f64, frames: usize, audio_s: f64, size: u32, device: Device) {
+    println!(
+        "{}",
+        json!({
+            "bench": "render",
+            "stage": stage,
+            "fps": frames as f64 / wall_s,
+            "rtf": wall_s / audio_s,
+            "seconds": wall_s,
+            "frames": frames,
+            "audio_s": audio_s,
+            "size": size,
+            "device": format!("{device:?}").to_lowercase(),
+            "peak_rss_mb": peak_rss_mb(),
+        })
+    );
+}
+
+/// Renders every frame of `audio` to memory with the lip-sync renderer.
+fn render_frames(lipsync: &LipSync, audio: &Audio, fps: u32) -> anyhow::Result<(Vec<u8>, usize)> {
+    let frames = ((audio.seconds() * f64::from(fps)).round() as usize).max(1);
+    let track = mouth_track(audio, fps, frames)?;
+    let mut rgb = Vec::new();
+    let mut done = 0;
+    while done < frames {
+        let n = BATCH.min(frames - done);
+        rgb.extend(lipsync.render(&track, done, n)?);
+        done += n;
+    }
+    Ok((rgb, frames))
+}
+
+fn render(args: &RenderBench) -> anyhow::Result<()> {
+    let device = args.device.parse::<DeviceChoice>()?.resolve()?;
+    let fps = DEFAULT_FPS;
+    if args.stage == BenchStage::Render {
+        let (audio, photo, face) = match (&args.audio, &args.photo, &args.face) {
+            (Some(a), Some(p), Some(f)) => (a, p, f),
+            _ => anyhow::bail!("--stage render needs --audio, --photo and --face"),
+        };
+        let audio = Audio::read_wav(audio)?;
+        let image = load_photo(photo)?;
+        let face: FaceData = serde_json::from_slice(
+            &std::fs::read(face).with_context(|| format!("reading {}", face.display()))?,
+        )?;
+        // One short warm-up batch (CUDA kernels, allocator), then the timed run.
+        let lipsync = LipSync::new(&image, &face, args.size, fps, device)?;
+        lipsync.render(&mouth_track(&audio, fps, BATCH)?, 0, BATCH)?;
+        let start = Instant::now();
+        let lipsync = LipSync::new(&image, &face, args.size, fps, device)?;
+        let (_, frames) = render_frames(&lipsync, &audio, fps)?;
+        report(
+            "render",
+            start.elapsed().as_secs_f64(),
+            frames,
+            audio.seconds(),
+            args.size,
+            device,
+        );
+        return Ok(());
+    }
+
+    let assets = Assets::locate()?;
+    let photo_path = match &args.photo {
+        Some(p) => p.clone(),
+        None => assets.root().join("photos").join("t1.jpg"),
+    };
+    let mut pipeline = Pipeline::new(assets, device);
+    // Models load once per worker, not per job: load and warm them outside the timings.
+    let voice = pipeline.voice(DEFAULT_VOICE)?;
+    voice.speak_with("Warming up.", voice.default_scales())?;
+    let image = load_photo(&photo_path)?;
+    pipeline.faces()?.analyse(&image)?;
+
+    // Sentences until the speech is about the asked length (its rate measured on the
+    // paragraph once, outside the timings).
+    let voice = pipeline.voice(DEFAULT_VOICE)?;
+    let chars_per_s = TTS_TEXT.len() as f64
+        / voice
+            .speak_with(TTS_TEXT, voice.default_scales())?
+            .seconds();
+    let sentences: Vec<&str> = TTS_TEXT
+        .split_inclusive(['.', '!', '?'])
+        .map(str::trim)
+        .collect();
+    let mut text = String::new();
+    for sentence in sentences.iter().cycle() {
+        if text.len() as f64 >= args.seconds * chars_per_s {
+            break;
+        }
+        text.push_str(sentence);
+        text.push(' ');
+    }
+    let text = spinbot_core::SpeechText::parse(&text)?;
+
+    let start = Instant::now();
+    let audio = pipeline.voice(DEFAULT_VOICE)?.speak(&text)?;
+    let tts_s = start.elapsed().as_secs_f64();
+    let frames = ((audio.seconds() * f64::from(fps)).round() as usize).max(1);
+    report("tts", tts_s, frames, audio.seconds(), args.size, device);
+
+    let start = Instant::now();
+    let face = pipeline.faces()?.analyse(&image)?;
+    report(
+        "face",
+        start.elapsed().as_secs_f64(),
+        frames,
+        audio.seconds(),
+        args.size,
+        device,
+    );
+
+    let start = Instant::now();
+    let lipsync = LipSync::new(&image, &face, args.size, fps, device)?;
+    let (rgb, frames) = render_frames(&lipsync, &audio, fps)?;
+    report(
+        "render",
+        start.elapsed().as_secs_f64(),
+        frames,
+        audio.seconds(),
+        args.size,
+        device,
+    );
+
+    let dir = tempfile::Builder::new()
+        .prefix("spinbot-bench-")
+        .tempdir()?;
+    let wav = dir.path().join("speech.wav");
+    audio.write_wav(&wav)?;
+    let settings = EncodeSettings {
+        width: args.size,
+        height: args.size,
+        fps,
+        seconds: audio.seconds(),
+        max_bytes: None,
+    };
+    let start = Instant::now();
+    let mut encoder = Encoder::start(&settings, &wav, &dir.path().join("encode.mp4"))?;
+    encoder.write_frames(&rgb)?;
+    encoder.finish()?;
+    report(
+        "encode",
+        start.elapsed().as_secs_f64(),
+        frames,
+        audio.seconds(),
+        args.size,
+        device,
+    );
+    drop(rgb);
+
+    // The whole pipeline as a job runs it: speech, face, frames streamed into the encoder.
+    let plan = Plan {
+        size: args.size,
+        ..Plan::say(text, photo_path.to_string_lossy())
+    };
+    let start = Instant::now();
+    pipeline.run(&plan, &dir.path().join("job"), &mut |_, _| {})?;
+    let total = start.elapsed().as_secs_f64();
+    report("total", total, frames, audio.seconds(), args.size, device);
     Ok(())
 }

@@ -133,7 +133,11 @@ pub fn mouth_track(audio: &Audio, fps: u32, frames: usize) -> Result<MouthTrack,
 fn coarticulate(x: &[f32]) -> Vec<f32> {
     let mut followed = Vec::with_capacity(x.len());
     let mut state = 0.0f32;
-    for &v in x {
+    for (i, &v) in x.iter().enumerate() {
+        // Two silent frames in a row: the mouth is shut, not still closing.
+        if v == 0.0 && i > 0 && x[i - 1] == 0.0 {
+            state = 0.0;
+        }
         let rate = if v > state { 0.75 } else { 0.55 };
         state += rate * (v - state);
         followed.push(state);
@@ -141,12 +145,11 @@ fn coarticulate(x: &[f32]) -> Vec<f32> {
     let n = followed.len();
     (0..n)
         .map(|i| {
-            let prev = followed[i.saturating_sub(1)];
-            let next = followed[(i + 1).min(n.saturating_sub(1))];
-            // Silence stays shut: a frame whose neighbours are silent is not pulled open.
-            if x[i] == 0.0 && (prev == 0.0 || next == 0.0) {
+            if followed[i] == 0.0 {
                 return 0.0;
             }
+            let prev = followed[i.saturating_sub(1)];
+            let next = followed[(i + 1).min(n.saturating_sub(1))];
             0.2 * prev + 0.5 * followed[i] + 0.3 * next
         })
         .collect()
