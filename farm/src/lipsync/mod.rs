@@ -43,6 +43,9 @@ pub struct LipSync {
     /// `[4, 2]` the mouth outline and `[PARAMS, 8]` its motion, like the controls.
     mouth_sources: Tensor,
     mouth_basis: Tensor,
+    /// `[1, 3, 1, 1]` colours of the mouth's inside and of the teeth, from the photo's lips.
+    shade: Tensor,
+    tooth: Tensor,
     /// `[rh, rw, 2]` crop pixel coordinates of the region's pixels.
     pixels: Tensor,
     /// `[1, rh, rw, 1]` 1 inside the region, fading to 0 at its border.
@@ -95,6 +98,7 @@ impl LipSync {
                 mouth_basis[k * 8 + i * 2 + 1] = d[1] / rig.unit;
             }
         }
+        let (shade, tooth) = mouth_colours(&still, size, &rig.lip_points);
         let r = rig.region;
         let (gh, gw) = if r.h >= r.w {
             (COARSE, (COARSE * r.w / r.h).max(4))
@@ -135,6 +139,8 @@ impl LipSync {
             basis: f32_tensor(&basis, &[PARAMS as i64, n * 2], device)?,
             coarse: f32_tensor(&coarse, &[gh * gw, 2], device)?,
             coarse_shape: (gh, gw),
+            shade: f32_tensor(&shade, &[1, 3, 1, 1], device)?,
+            tooth: f32_tensor(&tooth, &[1, 3, 1, 1], device)?,
             mouth_sources: f32_tensor(&mouth_sources, &[4, 2], device)?,
             mouth_basis: f32_tensor(&mouth_basis, &[PARAMS as i64, 8], device)?,
             rig,
@@ -427,10 +433,7 @@ impl LipSync {
         let m = self.rig.mouth_box;
         // Dark, a little red, darker towards the middle and the back.
         let depth = u.f_abs()?.f_mul_scalar(0.45)?.f_add_scalar(0.55)?;
-        let shade = Tensor::f_from_slice(&[0.26f32, 0.08, 0.08])?
-            .f_to_device(self.device)?
-            .f_view([1, 3, 1, 1])?;
-        let mut interior = shade.f_mul(&depth.f_unsqueeze(1)?)?;
+        let mut interior = self.shade.f_mul(&depth.f_unsqueeze(1)?)?;
         // Upper teeth: a pale band under the upper lip (a fifth of the opening), fading to
         // the corners, shown once the lips are a few pixels apart.
         let below_lip = v.f_sub(&top)?.f_div(&gap.f_clamp_min(1.0)?)?;
@@ -454,12 +457,9 @@ impl LipSync {
             .f_mul(&showing)?
             .f_mul_scalar(0.85)?
             .f_unsqueeze(1)?;
-        let tooth = Tensor::f_from_slice(&[0.80f32, 0.76, 0.70])?
-            .f_to_device(self.device)?
-            .f_view([1, 3, 1, 1])?;
         interior = interior
             .f_mul(&teeth.f_neg()?.f_add_scalar(1.0)?)?
-            .f_add(&tooth.f_mul(&teeth)?)?;
+            .f_add(&self.tooth.f_mul(&teeth)?)?;
         let mut area = warped.f_narrow(2, m.y, m.h)?.f_narrow(3, m.x, m.w)?;
         let alpha = alpha.f_unsqueeze(1)?;
         let painted = area
@@ -479,4 +479,38 @@ struct Opening {
     v: Tensor,
     top: Tensor,
     gap: Tensor,
+}
+
+/// The mouth's inside (the lips' colour, much darker) and the teeth (off-white, tinted as
+/// much as the photo has colour: a black-and-white photo gets grey teeth and a grey mouth).
+fn mouth_colours(still: &[u8], size: u32, lip_points: &[[f32; 2]]) -> ([f32; 3], [f32; 3]) {
+    let side = size as i64;
+    let mut sum = [0f32; 3];
+    let mut n = 0f32;
+    for p in lip_points {
+        for dy in -1..=1 {
+            for dx in -1..=1 {
+                let (x, y) = (p[0].round() as i64 + dx, p[1].round() as i64 + dy);
+                if (0..side).contains(&x) && (0..side).contains(&y) {
+                    let i = ((y * side + x) * 3) as usize;
+                    for (c, s) in sum.iter_mut().enumerate() {
+                        *s += f32::from(still[i + c]) / 255.0;
+                    }
+                    n += 1.0;
+                }
+            }
+        }
+    }
+    let lip = if n > 0.0 {
+        sum.map(|s| s / n)
+    } else {
+        [0.6, 0.35, 0.32]
+    };
+    let max = lip.iter().cloned().fold(0.0, f32::max).max(1e-3);
+    let min = lip.iter().cloned().fold(1.0, f32::min);
+    let saturation = ((max - min) / max).clamp(0.0, 1.0);
+    let shade = lip.map(|c| c * 0.32);
+    let tint = [0.80f32, 0.76, 0.70];
+    let tooth = [0, 1, 2].map(|c| 0.78 + (tint[c] - 0.78) * saturation.min(0.6) / 0.6);
+    (shade, tooth)
 }

@@ -88,6 +88,8 @@ pub struct Rig {
     /// The mouth outline ([`MOUTH_OUTLINE`]) where it is in the photo and how it moves.
     pub mouth_sources: [[f32; 2]; 4],
     pub mouth_basis: [[[f32; 2]; PARAMS]; 4],
+    /// Points in the middle of the lips' flesh, to take their colour from.
+    pub lip_points: Vec<[f32; 2]>,
     /// The photo's own gap between the inner lips.
     pub rest_gap: f32,
     /// The face's down direction (unit vector).
@@ -143,6 +145,17 @@ impl Rig {
             basis: Vec::new(),
             mouth_sources: MOUTH_OUTLINE.map(at),
             mouth_basis: [[[0.0; 2]; PARAMS]; 4],
+            lip_points: [
+                (0, 13),
+                (17, 14),
+                (37, 82),
+                (267, 312),
+                (84, 87),
+                (314, 317),
+            ]
+            .iter()
+            .map(|&(a, b)| mean(&[at(a), at(b)]))
+            .collect(),
             rest_gap: len(sub(at(14), at(13))),
             down,
         };
