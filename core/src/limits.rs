@@ -33,3 +33,20 @@ pub const DEFAULT_VOICE: &str = "en_US-joe-medium";
 pub const ASSETS_ENV: &str = "SPINBOT_ASSETS";
 /// Environment variable choosing the compute device (`auto`, `cpu`, `cuda`).
 pub const DEVICE_ENV: &str = "SPINBOT_DEVICE";
+
+/// Redis when `REDIS_URL` is not set.
+pub const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379/";
+/// Sustained renders per user per hour.
+pub const DEFAULT_RENDERS_PER_HOUR: u32 = 30;
+/// Renders a user may start back to back.
+pub const DEFAULT_RENDER_BURST: u32 = 3;
+pub const DEFAULT_MAX_RUNNING_PER_USER: u32 = 1;
+pub const DEFAULT_MAX_QUEUED_PER_USER: u32 = 5;
+/// Queued jobs in all before new ones are answered "busy".
+pub const DEFAULT_MAX_QUEUE: u32 = 500;
+/// A worker silent this long (no heartbeat) loses its job to another.
+pub const DEFAULT_LEASE_MS: u64 = 15_000;
+/// Attempts before a job is dead-lettered.
+pub const DEFAULT_MAX_ATTEMPTS: u32 = 3;
+/// First retry delay (doubled per attempt).
+pub const DEFAULT_RETRY_BACKOFF_MS: u64 = 2_000;

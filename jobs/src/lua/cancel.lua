@@ -1,0 +1,22 @@
+-- ARGV: prefix, job, user, now_ms
+-- Cancels a queued job at once and asks a running one to stop. Another user's job is
+-- answered as not found.
+local job, user, now = ARGV[2], ARGV[3], ARGV[4]
+local key = k('job', job)
+local owner, state, class = unpack(redis.call('HMGET', key, 'user', 'state', 'class'))
+if not owner or owner ~= user then return 'not_found' end
+if state == 'queued' then
+  local pending = k('pending', class, user)
+  redis.call('LREM', pending, 0, job)
+  redis.call('ZREM', k('delayed'), job)
+  if redis.call('LLEN', pending) == 0 then redis.call('LREM', k('ring', class), 0, user) end
+  incr(k('count', 'queued'), -1)
+  incr(k('count', 'queued', user), -1)
+  redis.call('HSET', key, 'state', 'cancelled', 'finished_ms', now)
+  event(job, user, 'cancelled')
+  return 'cancelled'
+elseif state == 'running' then
+  redis.call('HSET', key, 'cancel', '1')
+  return 'cancelling'
+end
+return state

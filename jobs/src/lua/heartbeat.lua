@@ -1,0 +1,8 @@
+-- ARGV: prefix, worker, entry, job
+-- Renews the lease if this worker still holds it; answers 'lost', 'cancel' or 'ok'.
+local worker, entry, job = ARGV[2], ARGV[3], ARGV[4]
+local pending = redis.call('XPENDING', k('work'), 'workers', entry, entry, 1)
+if #pending == 0 or pending[1][2] ~= worker then return 'lost' end
+redis.call('XCLAIM', k('work'), 'workers', worker, 0, entry, 'JUSTID')
+if redis.call('HGET', k('job', job), 'cancel') == '1' then return 'cancel' end
+return 'ok'
