@@ -1,5 +1,6 @@
 //! The `spinbot` binary: parses the command line, sets up logging, runs one command and maps
-//! its outcome to the exit status (0 done, 2 bad input, 1 anything else).
+//! its outcome to the exit status (0 done, 2 bad input, 3 refused by policy, 1 anything
+//! else).
 
 mod commands;
 mod progress;
@@ -24,6 +25,16 @@ enum Command {
     Voices(commands::voices::VoicesArgs),
     /// Measure a part of the system; prints one JSON object per line.
     Bench(commands::bench::BenchArgs),
+    /// Render jobs from the queue until stopped.
+    Worker(commands::worker::WorkerArgs),
+    /// Queue a render as a user; prints the job id.
+    Submit(commands::queue::SubmitArgs),
+    /// A job's state, place in line and progress.
+    Status(commands::queue::StatusArgs),
+    /// Cancel one of the user's jobs.
+    Cancel(commands::queue::CancelArgs),
+    /// Administration: the dead-letter stream.
+    Admin(commands::queue::AdminArgs),
 }
 
 fn main() -> ExitCode {
@@ -33,6 +44,11 @@ fn main() -> ExitCode {
         Command::Render(args) => commands::render::run(args),
         Command::Voices(args) => commands::voices::run(args),
         Command::Bench(args) => commands::bench::run(args),
+        Command::Worker(args) => commands::worker::run(args),
+        Command::Submit(args) => commands::queue::submit(args),
+        Command::Status(args) => commands::queue::status(args),
+        Command::Cancel(args) => commands::queue::cancel(args),
+        Command::Admin(args) => commands::queue::admin(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -42,6 +58,17 @@ fn main() -> ExitCode {
 
 /// Prints the error for a person and picks the exit status.
 fn report(err: &anyhow::Error) -> ExitCode {
+    if let Some(refused) = err.downcast_ref::<commands::Refused>() {
+        if refused.json {
+            let retry = (refused.retry_after_s * 1000.0).round() / 1000.0;
+            println!(
+                "{}",
+                serde_json::json!({ "error": refused.reason, "retry_after_s": retry })
+            );
+        }
+        eprintln!("{refused}");
+        return ExitCode::from(3);
+    }
     if let Some(input) = err
         .downcast_ref::<FarmError>()
         .and_then(FarmError::as_input)

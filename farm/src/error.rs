@@ -10,6 +10,12 @@ pub enum FarmError {
     /// A required file of the assets folder is missing or broken.
     #[error("assets: {0}")]
     Assets(String),
+    /// The job was cancelled (or taken over) while it ran.
+    #[error("cancelled")]
+    Cancelled,
+    /// The job plane (queue or object store) failed.
+    #[error(transparent)]
+    Jobs(#[from] spinbot_jobs::JobsError),
     /// The asked-for compute device cannot be used.
     #[error("device: {0}")]
     Device(String),

@@ -1,6 +1,7 @@
 //! The spinbot render farm: assets and models, input checks, speech (Piper TTS or a voice
 //! note), the face (detection and mesh), frames on libtorch, and the encode, joined by the
-//! pipeline that runs a plan's stages with stored outputs.
+//! pipeline that runs a plan's stages with stored outputs, and the worker that takes jobs
+//! from the job plane.
 
 pub mod assets;
 pub mod audio;
@@ -15,6 +16,7 @@ pub mod phonemize;
 pub mod pipeline;
 pub mod render;
 pub mod tts;
+pub mod worker;
 
 pub use assets::Assets;
 pub use device::DeviceChoice;

@@ -23,9 +23,15 @@ const FRAME_BATCH: usize = 25;
 /// Sample rate of voice notes once decoded.
 pub const VOICE_NOTE_RATE: u32 = 22_050;
 
-/// Told how far a job has come: the stage and the fraction of it done (0..=1).
+/// Told how far a job has come: the stage and the fraction of it done (0..=1). A stage
+/// reports 0 only when it really runs (not when its stored output is reused) and 1 when its
+/// output is stored. Asked between steps whether to stop.
 pub trait Progress {
     fn update(&mut self, stage: Stage, fraction: f64);
+
+    fn cancelled(&self) -> bool {
+        false
+    }
 }
 
 impl<F: FnMut(Stage, f64)> Progress for F {
@@ -100,7 +106,15 @@ impl Pipeline {
             }
         }
 
+        let stop = |progress: &dyn Progress| {
+            if progress.cancelled() {
+                Err(FarmError::Cancelled)
+            } else {
+                Ok(())
+            }
+        };
         let speech_path = output(Stage::Speech);
+        stop(progress)?;
         if !speech_path.is_file() {
             progress.update(Stage::Speech, 0.0);
             let audio = self.speech(&plan.speech)?;
@@ -111,6 +125,7 @@ impl Pipeline {
         progress.update(Stage::Speech, 1.0);
 
         let face_path = output(Stage::Face);
+        stop(progress)?;
         let face: FaceData = if face_path.is_file() {
             read_face(&face_path)?
         } else {
@@ -128,6 +143,7 @@ impl Pipeline {
         progress.update(Stage::Face, 1.0);
 
         let video_path = output(Stage::Render);
+        stop(progress)?;
         if !video_path.is_file() {
             progress.update(Stage::Render, 0.0);
             let image = photo_ref(&photo)?;
@@ -170,6 +186,9 @@ impl Pipeline {
             let mut encoder = Encoder::start(&settings, speech_path, tmp)?;
             let mut done = 0;
             while done < frames {
+                if progress.cancelled() {
+                    return Err(FarmError::Cancelled);
+                }
                 let n = FRAME_BATCH.min(frames - done);
                 let mut rgb = lipsync.render(&track, done, n)?;
                 if plan.upscale > 1 {

@@ -183,14 +183,25 @@ impl Queue {
         format!("{}:{}", self.config.prefix, parts.join(":"))
     }
 
-    /// Admits a plan for `user` or says why not; `gpu_only` plans go to GPU workers only.
+    /// Admits a plan for `user` as a new job or says why not; `gpu_only` plans go to GPU
+    /// workers only.
     pub fn submit(
         &mut self,
         user: &UserId,
         plan: &Plan,
         gpu_only: bool,
     ) -> Result<Admission, JobsError> {
-        let job = JobId::new();
+        self.submit_as(JobId::new(), user, plan, gpu_only)
+    }
+
+    /// Like [`Queue::submit`], under an id chosen beforehand (its inputs already stored).
+    pub fn submit_as(
+        &mut self,
+        job: JobId,
+        user: &UserId,
+        plan: &Plan,
+        gpu_only: bool,
+    ) -> Result<Admission, JobsError> {
         let plan_json =
             serde_json::to_string(plan).map_err(|e| JobsError::Record(e.to_string()))?;
         let admin = self.config.admins.contains(user);

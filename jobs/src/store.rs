@@ -10,6 +10,8 @@ pub trait ObjectStore: Send + Sync {
     /// Copies the object `key` to `path`; `false` when there is no such object.
     fn get_file(&self, key: &str, path: &Path) -> Result<bool, JobsError>;
     fn exists(&self, key: &str) -> Result<bool, JobsError>;
+    /// Removes the object `key` if it is there.
+    fn delete(&self, key: &str) -> Result<(), JobsError>;
 }
 
 /// Objects as files under one folder.
@@ -85,6 +87,16 @@ impl ObjectStore for LocalStore {
 
     fn exists(&self, key: &str) -> Result<bool, JobsError> {
         Ok(self.path(key)?.is_file())
+    }
+
+    fn delete(&self, key: &str) -> Result<(), JobsError> {
+        match std::fs::remove_file(self.path(key)?) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(JobsError::Store {
+                context: format!("deleting {key}"),
+                source: e,
+            }),
+            _ => Ok(()),
+        }
     }
 }
 

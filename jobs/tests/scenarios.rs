@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{plan, submit_ok, user, RedisServer};
+use common::{config, plan, submit_ok, user, RedisServer};
 use spinbot_core::{JobEvent, JobState};
 use spinbot_jobs::queue::{Cancel, Heartbeat};
 use spinbot_jobs::{Admission, Outcome, Queue};
@@ -28,7 +28,7 @@ fn done(queue: &mut Queue, worker: &str, lease: &spinbot_jobs::Lease) {
 #[test]
 fn one_users_many_jobs_delay_anothers_by_at_most_one_render() {
     let redis = RedisServer::start(false);
-    let mut q = Queue::connect(redis.config()).expect("connect");
+    let mut q = Queue::connect(config(&redis)).expect("connect");
     let (a, b) = (user("a"), user("b"));
     let a_jobs: Vec<_> = (0..20)
         .map(|i| submit_ok(&mut q, &a, &format!("a job {i}")))
@@ -61,7 +61,7 @@ fn one_users_many_jobs_delay_anothers_by_at_most_one_render() {
 #[test]
 fn burst_then_rate_limit_with_the_time_to_wait() {
     let redis = RedisServer::start(false);
-    let mut config = redis.config();
+    let mut config = config(&redis);
     config.renders_per_hour = 60; // one a minute
     config.render_burst = 3;
     let mut q = Queue::connect(config).expect("connect");
@@ -90,7 +90,7 @@ fn burst_then_rate_limit_with_the_time_to_wait() {
 #[test]
 fn per_user_queue_cap_and_global_busy() {
     let redis = RedisServer::start(false);
-    let mut config = redis.config();
+    let mut config = config(&redis);
     config.max_queued_per_user = 2;
     config.max_queue = 3;
     let mut q = Queue::connect(config).expect("connect");
@@ -112,7 +112,7 @@ fn per_user_queue_cap_and_global_busy() {
 #[test]
 fn cancel_queued_and_running_jobs_and_the_slot_is_freed() {
     let redis = RedisServer::start(false);
-    let mut q = Queue::connect(redis.config()).expect("connect");
+    let mut q = Queue::connect(config(&redis)).expect("connect");
     let a = user("a");
     let first = submit_ok(&mut q, &a, "first");
     let second = submit_ok(&mut q, &a, "second");
@@ -158,7 +158,7 @@ fn cancel_queued_and_running_jobs_and_the_slot_is_freed() {
 #[test]
 fn a_silent_workers_job_is_taken_over_and_finishes_once() {
     let redis = RedisServer::start(false);
-    let mut q = Queue::connect(redis.config()).expect("connect");
+    let mut q = Queue::connect(config(&redis)).expect("connect");
     let a = user("a");
     let job = submit_ok(&mut q, &a, "survive a crash");
     let lost = q.dispatch("w1", false).expect("dispatch").expect("job");
@@ -197,7 +197,7 @@ fn a_silent_workers_job_is_taken_over_and_finishes_once() {
 #[test]
 fn a_poison_job_is_dead_lettered_while_others_flow_and_can_be_requeued() {
     let redis = RedisServer::start(false);
-    let mut config = redis.config();
+    let mut config = config(&redis);
     config.max_attempts = 3;
     config.max_running_per_user = 5;
     let mut q = Queue::connect(config).expect("connect");
@@ -259,7 +259,7 @@ fn a_poison_job_is_dead_lettered_while_others_flow_and_can_be_requeued() {
 #[test]
 fn gpu_only_work_never_goes_to_a_cpu_worker() {
     let redis = RedisServer::start(false);
-    let mut q = Queue::connect(redis.config()).expect("connect");
+    let mut q = Queue::connect(config(&redis)).expect("connect");
     let gpu_job = match q
         .submit(&user("a"), &plan("on a gpu"), true)
         .expect("submit")
@@ -284,7 +284,7 @@ fn gpu_only_work_never_goes_to_a_cpu_worker() {
 #[test]
 fn accepted_jobs_survive_a_redis_restart() {
     let mut redis = RedisServer::start(true);
-    let mut q = Queue::connect(redis.config()).expect("connect");
+    let mut q = Queue::connect(config(&redis)).expect("connect");
     let mut accepted = Vec::new();
     for i in 0..50 {
         accepted.push(submit_ok(
@@ -295,7 +295,7 @@ fn accepted_jobs_survive_a_redis_restart() {
     }
     let running = q.dispatch("w1", false).expect("dispatch").expect("a job");
     redis.restart();
-    let mut q = Queue::connect(redis.config()).expect("reconnect");
+    let mut q = Queue::connect(config(&redis)).expect("reconnect");
     for job in &accepted {
         let status = q
             .status(job, None)

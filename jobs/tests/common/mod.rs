@@ -1,121 +1,24 @@
-//! A Redis server of the test's own on a free loopback port, stopped when dropped.
+//! Helpers of the job plane's scenario tests.
 
 #![allow(dead_code)]
 
 use spinbot_core::{Plan, SpeechText, UserId};
 use spinbot_jobs::{Admission, Queue, QueueConfig};
-use std::net::TcpListener;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+pub use spinbot_testkit::RedisServer;
+use std::time::Duration;
 
-pub struct RedisServer {
-    pub port: u16,
-    child: Option<Child>,
-    dir: tempfile::TempDir,
-    aof: bool,
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-impl RedisServer {
-    /// Starts `redis-server`; with `aof`, every write is fsynced to an append-only file.
-    pub fn start(aof: bool) -> Self {
-        let mut server = Self {
-            port: free_port(),
-            child: None,
-            dir: tempfile::tempdir().expect("tempdir"),
-            aof,
-        };
-        server.launch();
-        server
-    }
-
-    fn launch(&mut self) {
-        let mut cmd = Command::new("redis-server");
-        cmd.args([
-            "--bind",
-            "127.0.0.1",
-            "--port",
-            &self.port.to_string(),
-            "--save",
-            "",
-        ])
-        .arg("--dir")
-        .arg(self.dir.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-        if self.aof {
-            cmd.args(["--appendonly", "yes", "--appendfsync", "always"]);
-        } else {
-            cmd.args(["--appendonly", "no"]);
-        }
-        self.child = Some(
-            cmd.spawn()
-                .expect("redis-server (apt-get install redis-server)"),
-        );
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Ok(client) = redis::Client::open(self.url().as_str()) {
-                if let Ok(mut con) = client.get_connection() {
-                    if redis::cmd("PING").query::<String>(&mut con).is_ok() {
-                        return;
-                    }
-                }
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("redis-server did not start on port {}", self.port);
-    }
-
-    pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/", self.port)
-    }
-
-    /// SHUTDOWN (which saves the append-only file), then start again on the same files.
-    pub fn restart(&mut self) {
-        if let Ok(client) = redis::Client::open(self.url().as_str()) {
-            if let Ok(mut con) = client.get_connection() {
-                let _ = redis::cmd("SHUTDOWN").query::<()>(&mut con);
-            }
-        }
-        if let Some(mut child) = self.child.take() {
-            let _ = child.wait();
-        }
-        self.launch();
-    }
-
-    pub fn dir(&self) -> PathBuf {
-        self.dir.path().to_owned()
-    }
-
-    /// Queue settings for this server with generous limits (tests tighten what they test).
-    pub fn config(&self) -> QueueConfig {
-        QueueConfig {
-            redis_url: self.url(),
-            renders_per_hour: 100_000,
-            render_burst: 1_000,
-            max_queued_per_user: 1_000,
-            max_running_per_user: 1,
-            max_queue: 10_000,
-            lease: Duration::from_millis(400),
-            retry_backoff: Duration::from_millis(20),
-            ..QueueConfig::default()
-        }
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+/// Queue settings for `redis` with generous limits (tests tighten what they test).
+pub fn config(redis: &RedisServer) -> QueueConfig {
+    QueueConfig {
+        redis_url: redis.url(),
+        renders_per_hour: 100_000,
+        render_burst: 1_000,
+        max_queued_per_user: 1_000,
+        max_running_per_user: 1,
+        max_queue: 10_000,
+        lease: Duration::from_millis(400),
+        retry_backoff: Duration::from_millis(20),
+        ..QueueConfig::default()
     }
 }
 

@@ -1,0 +1,223 @@
+//! The job plane from a terminal: `submit`, `status`, `cancel` and `admin dead-letter`, each
+//! as a given user (any `namespace:id` is accepted here).
+
+use crate::commands::Refused;
+use clap::{Args, Subcommand};
+use serde_json::json;
+use spinbot_core::limits::{DEFAULT_SIZE, DEFAULT_VOICE};
+use spinbot_core::{InputError, JobId, Plan, Speech, SpeechText, UserId};
+use spinbot_farm::input::{check_voice_note, load_photo};
+use spinbot_farm::worker::input_key;
+use spinbot_jobs::queue::Cancel;
+use spinbot_jobs::{Admission, LocalStore, ObjectStore, Queue, QueueConfig};
+use std::path::PathBuf;
+
+#[derive(Args)]
+#[command(group = clap::ArgGroup::new("speech").required(true).args(["say", "voice_note"]))]
+pub struct SubmitArgs {
+    /// Who asks (namespace:id).
+    #[arg(long)]
+    user: String,
+    #[arg(long)]
+    photo: PathBuf,
+    #[arg(long)]
+    say: Option<String>,
+    #[arg(long)]
+    voice_note: Option<PathBuf>,
+    #[arg(long, default_value = DEFAULT_VOICE)]
+    voice: String,
+    #[arg(long, default_value_t = DEFAULT_SIZE)]
+    size: u32,
+    /// Only a GPU worker may take it.
+    #[arg(long)]
+    gpu_only: bool,
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+pub struct StatusArgs {
+    job: String,
+    /// Whose job (only its owner sees it).
+    #[arg(long)]
+    user: String,
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+pub struct CancelArgs {
+    job: String,
+    #[arg(long)]
+    user: String,
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+pub struct AdminArgs {
+    #[command(subcommand)]
+    what: AdminWhat,
+}
+
+#[derive(Subcommand)]
+enum AdminWhat {
+    /// Jobs that failed too often: `list`, or `requeue ENTRY`.
+    DeadLetter {
+        #[command(subcommand)]
+        action: DeadLetterAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum DeadLetterAction {
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    Requeue {
+        entry: String,
+    },
+}
+
+pub fn submit(args: SubmitArgs) -> anyhow::Result<()> {
+    let user = UserId::parse(&args.user)?;
+    // Every check a worker would make on the files, before anything is stored.
+    load_photo(&args.photo)?;
+    let job = JobId::new();
+    let store = LocalStore::from_env();
+    let photo_key = input_key(job.as_str(), "photo");
+    let speech = match (&args.say, &args.voice_note) {
+        (Some(text), _) => Speech::Text {
+            text: SpeechText::parse(text)?,
+            voice: args.voice.clone(),
+        },
+        (None, Some(note)) => {
+            check_voice_note(note)?;
+            let key = input_key(job.as_str(), "voice-note");
+            store.put_file(&key, note)?;
+            Speech::VoiceNote { audio: key }
+        }
+        (None, None) => {
+            return Err(InputError::Option("Give --say TEXT or --voice-note FILE.".into()).into())
+        }
+    };
+    let plan = Plan {
+        size: args.size,
+        ..Plan::new(speech, photo_key.clone())
+    };
+    plan.validate()?;
+    store.put_file(&photo_key, &args.photo)?;
+    let mut queue = Queue::connect(QueueConfig::from_env())?;
+    match queue.submit_as(job.clone(), &user, &plan, args.gpu_only)? {
+        Admission::Accepted { job, position } => {
+            if args.json {
+                println!("{}", json!({ "job_id": job, "position": position }));
+            } else {
+                println!("{job}");
+            }
+            Ok(())
+        }
+        Admission::Refused {
+            reason,
+            retry_after_s,
+        } => {
+            let _ = store.delete(&photo_key);
+            let _ = store.delete(&input_key(job.as_str(), "voice-note"));
+            Err(Refused {
+                reason,
+                retry_after_s,
+                json: args.json,
+            }
+            .into())
+        }
+    }
+}
+
+pub fn status(args: StatusArgs) -> anyhow::Result<()> {
+    let user = UserId::parse(&args.user)?;
+    let job = JobId::parse(&args.job)?;
+    let mut queue = Queue::connect(QueueConfig::from_env())?;
+    let Some(status) = queue.status(&job, Some(&user))? else {
+        return Err(Refused {
+            reason: "not_found".into(),
+            retry_after_s: 0.0,
+            json: args.json,
+        }
+        .into());
+    };
+    if args.json {
+        println!("{}", serde_json::to_string(&status)?);
+    } else {
+        let mut line = format!("{} {}", status.job, status.state.as_str());
+        if let Some(p) = status.position {
+            line.push_str(&format!(", number {p} in line"));
+        }
+        if !status.stage.is_empty() && !status.state.is_final() {
+            line.push_str(&format!(", {} {}%", status.stage, status.percent));
+        }
+        if let Some(r) = &status.result {
+            line.push_str(&format!(", {r}"));
+        }
+        if let Some(e) = &status.error {
+            line.push_str(&format!(": {e}"));
+        }
+        println!("{line}");
+    }
+    Ok(())
+}
+
+pub fn cancel(args: CancelArgs) -> anyhow::Result<()> {
+    let user = UserId::parse(&args.user)?;
+    let job = JobId::parse(&args.job)?;
+    let mut queue = Queue::connect(QueueConfig::from_env())?;
+    let answer = match queue.cancel(&job, &user)? {
+        Cancel::NotFound => {
+            return Err(Refused {
+                reason: "not_found".into(),
+                retry_after_s: 0.0,
+                json: args.json,
+            }
+            .into())
+        }
+        Cancel::Cancelled => "cancelled",
+        Cancel::Stopping => "stopping",
+        Cancel::AlreadyFinished(state) => state.as_str(),
+    };
+    if args.json {
+        println!("{}", json!({ "job_id": job, "state": answer }));
+    } else {
+        println!("{job} {answer}");
+    }
+    Ok(())
+}
+
+pub fn admin(args: AdminArgs) -> anyhow::Result<()> {
+    let mut queue = Queue::connect(QueueConfig::from_env())?;
+    match args.what {
+        AdminWhat::DeadLetter {
+            action: DeadLetterAction::List { json },
+        } => {
+            let dead = queue.dead_letters()?;
+            if json {
+                println!("{}", serde_json::to_string(&dead)?);
+            } else {
+                for d in dead {
+                    println!(
+                        "{}\t{}\t{}\t{} attempts\t{}",
+                        d.entry, d.job, d.user, d.attempts, d.reason
+                    );
+                }
+            }
+        }
+        AdminWhat::DeadLetter {
+            action: DeadLetterAction::Requeue { entry },
+        } => match queue.requeue(&entry)? {
+            Some(job) => println!("{job} queued"),
+            None => {
+                return Err(InputError::Option(format!("There is no dead letter {entry}.")).into())
+            }
+        },
+    }
+    Ok(())
+}

@@ -1,0 +1,275 @@
+//! Worker processes against a real Redis: two share one queue, a worker killed mid-render
+//! has its job finished by another without rendering a finished stage again, and a running
+//! job is cancelled from the command line.
+
+mod common;
+
+use serde_json::Value;
+use spinbot_core::{JobEvent, JobId, JobState};
+use spinbot_jobs::{Queue, QueueConfig};
+use spinbot_testkit::RedisServer;
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+struct Farm {
+    redis: RedisServer,
+    store: tempfile::TempDir,
+    workers: Vec<Child>,
+}
+
+impl Farm {
+    fn new() -> Self {
+        Self {
+            redis: RedisServer::start(false),
+            store: tempfile::tempdir().expect("tempdir"),
+            workers: Vec::new(),
+        }
+    }
+
+    fn command(&self) -> Command {
+        let mut cmd = common::spinbot();
+        cmd.env("REDIS_URL", self.redis.url())
+            .env("SPINBOT_STORE", self.store.path())
+            .env("SPINBOT_LEASE_MS", "1500")
+            .env("SPINBOT_MAX_RUNNING_PER_USER", "1");
+        cmd
+    }
+
+    fn start_worker(&mut self, name: &str) -> usize {
+        let child = self
+            .command()
+            .args(["worker", "--device", "cpu", "--name", name])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("worker");
+        self.workers.push(child);
+        self.workers.len() - 1
+    }
+
+    fn submit(&self, user: &str, text: &str, size: &str) -> JobId {
+        let photo = common::face_photo();
+        let out = self
+            .command()
+            .args([
+                "submit",
+                "--user",
+                user,
+                "--photo",
+                photo.to_str().expect("utf-8"),
+                "--say",
+                text,
+            ])
+            .args(["--size", size, "--json"])
+            .output()
+            .expect("submit");
+        assert!(out.status.success(), "{}", common::stderr(&out));
+        let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+        JobId::parse(v["job_id"].as_str().expect("job_id")).expect("id")
+    }
+
+    fn cli(&self, args: &[&str]) -> Output {
+        self.command().args(args).output().expect("spinbot")
+    }
+
+    fn queue(&self) -> Queue {
+        Queue::connect(QueueConfig {
+            redis_url: self.redis.url(),
+            ..QueueConfig::default()
+        })
+        .expect("queue")
+    }
+
+    fn events(&self) -> Vec<JobEvent> {
+        self.queue()
+            .events("0", None, 100_000)
+            .expect("events")
+            .into_iter()
+            .map(|(_, e)| e)
+            .collect()
+    }
+
+    fn wait_until(&self, what: &str, mut done: impl FnMut(&[JobEvent]) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(240);
+        while Instant::now() < deadline {
+            if done(&self.events()) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("timed out waiting for {what}: {:?}", self.events());
+    }
+
+    fn result(&self, job: &JobId) -> std::path::PathBuf {
+        self.store.path().join("results").join(format!("{job}.mp4"))
+    }
+}
+
+impl Drop for Farm {
+    fn drop(&mut self) {
+        for w in &mut self.workers {
+            let _ = w.kill();
+            let _ = w.wait();
+        }
+    }
+}
+
+fn finished(events: &[JobEvent], job: &JobId) -> bool {
+    events.iter().any(|e| {
+        e.job() == job
+            && matches!(
+                e,
+                JobEvent::Done { .. } | JobEvent::Failed { .. } | JobEvent::Cancelled { .. }
+            )
+    })
+}
+
+fn playable(path: &Path) -> bool {
+    path.is_file() && common::duration(path, "v") > 0.5
+}
+
+#[test]
+fn two_worker_processes_share_one_queue() {
+    let mut farm = Farm::new();
+    farm.start_worker("one");
+    farm.start_worker("two");
+    let jobs: Vec<JobId> = (0..4)
+        .map(|i| {
+            farm.submit(
+                &format!("cli:user{}", i % 2),
+                &format!("Job number {i}."),
+                "64",
+            )
+        })
+        .collect();
+    farm.wait_until("every job", |events| {
+        jobs.iter().all(|j| finished(events, j))
+    });
+    let events = farm.events();
+    let mut workers = std::collections::HashSet::new();
+    for e in &events {
+        if let JobEvent::Started { worker, .. } = e {
+            workers.insert(worker.clone());
+        }
+    }
+    assert_eq!(workers.len(), 2, "both workers took jobs: {workers:?}");
+    for job in &jobs {
+        let dones = events
+            .iter()
+            .filter(|e| e.job() == job && matches!(e, JobEvent::Done { .. }))
+            .count();
+        assert_eq!(dones, 1, "{job}");
+        assert!(playable(&farm.result(job)), "{job}: no playable result");
+    }
+}
+
+#[test]
+fn a_killed_workers_job_is_finished_by_another_without_rendering_a_stage_twice() {
+    let mut farm = Farm::new();
+    let first = farm.start_worker("doomed");
+    let text = "This clip takes a little while to render, long enough for its worker to be killed \
+        halfway through, and for another worker to pick up where the first one stopped.";
+    let job = farm.submit("cli:anna", text, "256");
+    farm.wait_until("the render stage", |events| {
+        events.iter().any(|e| matches!(e, JobEvent::Progress { job: j, stage, percent, .. } if *j == job && stage == "render" && *percent >= 10))
+    });
+    let doomed = &mut farm.workers[first];
+    doomed.kill().expect("SIGKILL"); // Child::kill sends SIGKILL on Unix.
+    let _ = doomed.wait();
+    farm.start_worker("rescuer");
+    farm.wait_until("the job", |events| finished(events, &job));
+    let events = farm.events();
+    let dones = events
+        .iter()
+        .filter(|e| e.job() == &job && matches!(e, JobEvent::Done { .. }))
+        .count();
+    assert_eq!(dones, 1, "{events:?}");
+    let rescuer_started = events.iter().any(|e| matches!(e, JobEvent::Started { job: j, worker, attempt, .. } if *j == job && worker.starts_with("rescuer") && *attempt == 2));
+    assert!(rescuer_started, "{events:?}");
+    let runs = farm.queue().stage_runs(&job).expect("stage runs");
+    assert_eq!(runs.get("speech"), Some(&1), "{runs:?}");
+    assert_eq!(runs.get("face"), Some(&1), "{runs:?}");
+    assert_eq!(runs.get("render"), Some(&2), "{runs:?}");
+    assert!(playable(&farm.result(&job)));
+}
+
+#[test]
+fn a_running_job_is_cancelled_from_the_command_line() {
+    let mut farm = Farm::new();
+    farm.start_worker("solo");
+    let text = "A long message that nobody will hear to the end, because its sender changes their \
+        mind and cancels it while it is still being rendered, which is their right.";
+    let job = farm.submit("cli:anna", text, "256");
+    farm.wait_until("the render stage", |events| {
+        events.iter().any(|e| matches!(e, JobEvent::Progress { job: j, stage, .. } if *j == job && stage == "render"))
+    });
+    // Someone else cannot cancel it.
+    let other = farm.cli(&["cancel", job.as_str(), "--user", "cli:mallory", "--json"]);
+    assert_eq!(other.status.code(), Some(3));
+    let asked = Instant::now();
+    let out = farm.cli(&["cancel", job.as_str(), "--user", "cli:anna", "--json"]);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["state"], "stopping");
+    farm.wait_until("the cancel", |events| finished(events, &job));
+    println!(
+        "the render stopped {:.2} s after the cancel",
+        asked.elapsed().as_secs_f64()
+    );
+    let status = farm
+        .queue()
+        .status(&job, None)
+        .expect("status")
+        .expect("job");
+    assert_eq!(status.state, JobState::Cancelled);
+    assert!(!farm.result(&job).exists(), "a cancelled job left a result");
+    // The user's slot is free again: a new job runs to the end.
+    let next = farm.submit("cli:anna", "After the cancel.", "64");
+    farm.wait_until("the next job", |events| finished(events, &next));
+    assert!(playable(&farm.result(&next)));
+}
+
+#[test]
+fn refusals_exit_3_with_json() {
+    let farm = Farm::new();
+    let photo = common::face_photo();
+    let submit = |farm: &Farm| {
+        farm.command()
+            .env("SPINBOT_RENDERS_PER_HOUR", "60")
+            .env("SPINBOT_RENDER_BURST", "2")
+            .args([
+                "submit",
+                "--user",
+                "cli:quick",
+                "--photo",
+                photo.to_str().expect("utf-8"),
+                "--say",
+                "hi",
+                "--json",
+            ])
+            .output()
+            .expect("submit")
+    };
+    assert!(submit(&farm).status.success());
+    assert!(submit(&farm).status.success());
+    let refused = submit(&farm);
+    assert_eq!(
+        refused.status.code(),
+        Some(3),
+        "{}",
+        common::stderr(&refused)
+    );
+    let v: Value = serde_json::from_slice(&refused.stdout).expect("json");
+    assert_eq!(v["error"], "rate_limited");
+    let wait = v["retry_after_s"].as_f64().expect("retry_after_s");
+    assert!(wait > 0.0 && wait <= 60.0, "{wait}");
+    assert!(
+        common::stderr(&refused).contains("try again in"),
+        "{}",
+        common::stderr(&refused)
+    );
+    // Status of someone else's job: not found, exit 3.
+    let out = farm.cli(&["status", &"0".repeat(32), "--user", "cli:quick"]);
+    assert_eq!(out.status.code(), Some(3));
+}
