@@ -3,7 +3,7 @@ SHELL := /bin/bash
 ASSETS ?= $(or $(SPINBOT_ASSETS),$(HOME)/.cache/spinbot)
 SAMPLE_TEXT ?= Hello! I am your talking avatar. Send me a selfie and tell me what to say.
 
-.PHONY: setup build up test lint
+.PHONY: setup build up test lint services services-stop worker
 
 ## Install everything a fresh Debian 12 machine lacks (idempotent).
 setup:
@@ -13,11 +13,23 @@ setup:
 build: setup
 	cargo build --release
 
-## For now: set up, build, and render a sample clip to out/sample.mp4.
-up: build
+## Redis, PostgreSQL and SeaweedFS on loopback (idempotent); `source .dev/env` to use them.
+services:
+	bash scripts/services.sh
+
+services-stop:
+	bash scripts/services.sh stop
+
+## For now: set up, start the services, build, and render a sample clip to out/sample.mp4.
+up: build services
 	mkdir -p out
 	cargo run --release --quiet -- render --photo "$(ASSETS)/photos/t1.jpg" \
 		--say "$(SAMPLE_TEXT)" -o out/sample.mp4
+	@echo "services are up: 'source .dev/env && make worker' renders queued jobs"
+
+## A render worker on the services of `make services`.
+worker: build
+	source .dev/env && cargo run --release --quiet -- worker
 
 ## Every test, with the real weights.
 test: setup

@@ -109,3 +109,31 @@ fn bench_render_times_the_render_stage_from_stored_inputs() {
     assert_eq!(lines.len(), 1);
     assert_stage_line(&lines[0], "render");
 }
+
+#[test]
+fn bench_queue_measures_one_and_four_workers_and_leaves_no_keys() {
+    let redis = spinbot_testkit::RedisServer::start(false);
+    let out = common::spinbot()
+        .env("REDIS_URL", redis.url())
+        .args(["bench", "queue", "--jobs", "200", "--users", "5"])
+        .output()
+        .expect("bench");
+    let lines = json_lines(&out);
+    let workers: Vec<u64> = lines.iter().filter_map(|v| v["workers"].as_u64()).collect();
+    assert_eq!(workers, [1, 4]);
+    for v in &lines {
+        assert_eq!(v["bench"], "queue");
+        assert!(v["jobs_per_s"].as_f64().expect("jobs_per_s") > 0.0, "{v}");
+        let (p50, p99) = (
+            v["p50_submit_to_start_ms"].as_f64().expect("p50"),
+            v["p99_submit_to_start_ms"].as_f64().expect("p99"),
+        );
+        assert!(p50 > 0.0 && p50 <= p99, "{v}");
+        assert_eq!(v["latency_samples"], 50);
+    }
+    let mut con = redis::Client::open(redis.url().as_str())
+        .and_then(|c| c.get_connection())
+        .expect("redis");
+    let left: i64 = redis::cmd("DBSIZE").query(&mut con).expect("dbsize");
+    assert_eq!(left, 0, "the bench left keys behind");
+}

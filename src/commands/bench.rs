@@ -32,6 +32,13 @@ enum BenchWhat {
         #[arg(long, default_value_t = 3)]
         rounds: u32,
     },
+    /// The job plane with a no-op stage, for 1 and 4 workers (needs REDIS_URL).
+    Queue {
+        #[arg(long, default_value_t = 2000)]
+        jobs: usize,
+        #[arg(long, default_value_t = 50)]
+        users: usize,
+    },
     /// The render pipeline: one line per stage (tts, face, render, encode) and one for the
     /// whole pipeline (`"stage": "total"`), or the render stage alone from stored inputs.
     Render(RenderBench),
@@ -79,6 +86,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     match args.what {
         BenchWhat::Tts { voice, rounds } => tts(&voice, rounds.max(1)),
         BenchWhat::Render(args) => render(&args),
+        BenchWhat::Queue { jobs, users } => crate::commands::bench_queue::run(jobs.max(1), users),
     }
 }
 

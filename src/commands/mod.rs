@@ -1,6 +1,7 @@
 //! One module per subcommand, and what they share.
 
 pub mod bench;
+pub mod bench_queue;
 pub mod queue;
 pub mod render;
 pub mod voices;
