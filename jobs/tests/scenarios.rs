@@ -282,37 +282,90 @@ fn gpu_only_work_never_goes_to_a_cpu_worker() {
 }
 
 #[test]
-fn accepted_jobs_survive_a_redis_restart() {
+fn accepted_jobs_survive_a_redis_restart_under_load() {
     let mut redis = RedisServer::start(true);
-    let mut q = Queue::connect(config(&redis)).expect("connect");
-    let mut accepted = Vec::new();
-    for i in 0..50 {
-        accepted.push(submit_ok(
+    let config = config(&redis);
+    let mut q = Queue::connect(config.clone()).expect("connect");
+    for i in 0..20 {
+        submit_ok(
             &mut q,
             &user(&format!("u{}", i % 7)),
-            &format!("job {i}"),
-        ));
+            &format!("before {i}"),
+        );
     }
     let running = q.dispatch("w1", false).expect("dispatch").expect("a job");
+    // A client keeps submitting while Redis shuts down and comes back; every submission
+    // that was acknowledged must still be there afterwards.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let submitter = {
+        let (config, stop) = (config.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut accepted = Vec::new();
+            let mut i = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                i += 1;
+                let Ok(mut q) = Queue::connect(config.clone()) else {
+                    std::thread::sleep(Duration::from_millis(20));
+                    continue;
+                };
+                while let Ok(Admission::Accepted { job, .. }) = q.submit(
+                    &user(&format!("u{}", i % 7)),
+                    &plan(&format!("during {i}")),
+                    false,
+                ) {
+                    accepted.push(job);
+                    i += 1;
+                    if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        break;
+                    }
+                }
+            }
+            accepted
+        })
+    };
+    std::thread::sleep(Duration::from_millis(300));
     redis.restart();
-    let mut q = Queue::connect(config(&redis)).expect("reconnect");
-    for job in &accepted {
+    std::thread::sleep(Duration::from_millis(300));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let during = submitter.join().expect("submitter");
+    assert!(
+        during.len() > 20,
+        "only {} submissions went through",
+        during.len()
+    );
+    let mut q = Queue::connect(config).expect("reconnect");
+    let mut all: Vec<_> = q
+        .events("0", None, 1_000_000)
+        .expect("events")
+        .into_iter()
+        .filter_map(|(_, e)| match e {
+            JobEvent::Queued { job, .. } => Some(job),
+            _ => None,
+        })
+        .collect();
+    all.sort();
+    for job in &during {
         let status = q
             .status(job, None)
             .expect("status")
-            .expect("the job survived");
-        let expected = if *job == running.job {
-            JobState::Running
-        } else {
-            JobState::Queued
-        };
-        assert_eq!(status.state, expected, "{job}");
+            .expect("an acknowledged job was lost");
+        assert_eq!(status.state, JobState::Queued, "{job}");
+        assert!(
+            all.binary_search(job).is_ok(),
+            "{job} lost its queued event"
+        );
     }
-    // And the queue still works: every job is dispatched exactly once, the running one
-    // after its lease runs out.
+    assert_eq!(
+        q.status(&running.job, None)
+            .expect("status")
+            .map(|s| s.state),
+        Some(JobState::Running)
+    );
+    // The queue still works: every job is dispatched exactly once, the running one after
+    // its lease runs out.
     std::thread::sleep(Duration::from_millis(500));
     let mut seen = std::collections::HashSet::new();
-    for _ in 0..200 {
+    loop {
         let lease = match q.reclaim("w2").expect("reclaim") {
             Some(l) => l,
             None => match q.dispatch("w2", false).expect("dispatch") {
@@ -323,5 +376,5 @@ fn accepted_jobs_survive_a_redis_restart() {
         assert!(seen.insert(lease.job.clone()), "{} twice", lease.job);
         done(&mut q, "w2", &lease);
     }
-    assert_eq!(seen.len(), accepted.len());
+    assert_eq!(seen.len(), 20 + during.len());
 }
