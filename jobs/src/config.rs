@@ -26,6 +26,9 @@ pub struct QueueConfig {
     pub max_attempts: u32,
     /// First retry delay; doubled on every further attempt.
     pub retry_backoff: Duration,
+    /// Submissions per second one user may make through one process before it refuses
+    /// them without asking Redis (a flood guard in front of the shared limits).
+    pub flood_per_second: u32,
 }
 
 impl Default for QueueConfig {
@@ -42,6 +45,7 @@ impl Default for QueueConfig {
             lease: Duration::from_millis(limits::DEFAULT_LEASE_MS),
             max_attempts: limits::DEFAULT_MAX_ATTEMPTS,
             retry_backoff: Duration::from_millis(limits::DEFAULT_RETRY_BACKOFF_MS),
+            flood_per_second: limits::DEFAULT_FLOOD_PER_SECOND,
         }
     }
 }
@@ -75,6 +79,7 @@ impl QueueConfig {
             )),
             max_attempts: num("SPINBOT_MAX_ATTEMPTS", d.max_attempts).max(1),
             retry_backoff: d.retry_backoff,
+            flood_per_second: num("SPINBOT_FLOOD_PER_SECOND", d.flood_per_second).max(1),
         }
     }
 

@@ -128,11 +128,14 @@ pub struct DeadLetter {
     pub attempts: u32,
 }
 
+type FloodGuard = governor::DefaultKeyedRateLimiter<UserId>;
+
 /// A connection to the queue.
 pub struct Queue {
     con: Connection,
     config: QueueConfig,
     scripts: Scripts,
+    flood: FloodGuard,
 }
 
 pub fn now_ms() -> u64 {
@@ -168,10 +171,14 @@ impl Queue {
             }
             cmd.query::<()>(&mut con)?;
         }
+        let per_second = std::num::NonZeroU32::new(config.flood_per_second.max(1))
+            .unwrap_or(std::num::NonZeroU32::MIN);
+        let flood = governor::RateLimiter::keyed(governor::Quota::per_second(per_second));
         Ok(Self {
             con,
             config,
             scripts: Scripts::new(),
+            flood,
         })
     }
 
@@ -202,9 +209,20 @@ impl Queue {
         plan: &Plan,
         gpu_only: bool,
     ) -> Result<Admission, JobsError> {
+        let admin = self.config.admins.contains(user);
+        if !admin {
+            if let Err(not_until) = self.flood.check_key(user) {
+                let wait = not_until.wait_time_from(governor::clock::Clock::now(
+                    &governor::clock::DefaultClock::default(),
+                ));
+                return Ok(Admission::Refused {
+                    reason: "rate_limited".into(),
+                    retry_after_s: wait.as_secs_f64().max(0.001),
+                });
+            }
+        }
         let plan_json =
             serde_json::to_string(plan).map_err(|e| JobsError::Record(e.to_string()))?;
-        let admin = self.config.admins.contains(user);
         let reply: Vec<String> = self
             .scripts
             .submit

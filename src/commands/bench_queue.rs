@@ -20,6 +20,7 @@ pub fn run(jobs: usize, users: usize) -> anyhow::Result<()> {
             max_queued_per_user: 1_000_000,
             max_running_per_user: 1_000,
             max_queue: 10_000_000,
+            flood_per_second: 1_000_000,
             ..QueueConfig::from_env()
         };
         let result = measure(&config, workers, jobs, users.max(1));

@@ -18,6 +18,7 @@ pub fn config(redis: &RedisServer) -> QueueConfig {
         max_queue: 10_000,
         lease: Duration::from_millis(400),
         retry_backoff: Duration::from_millis(20),
+        flood_per_second: 1_000_000,
         ..QueueConfig::default()
     }
 }
