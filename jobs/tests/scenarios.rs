@@ -381,7 +381,11 @@ fn accepted_jobs_survive_a_redis_restart_under_load() {
     }
     // At most one more: a submission Redis took in just as it shut down, whose answer the
     // client never got (the submitter has one request in flight at a time).
-    assert!((20 + during.len()..=21 + during.len()).contains(&seen.len()), "{} dispatched", seen.len());
+    assert!(
+        (20 + during.len()..=21 + during.len()).contains(&seen.len()),
+        "{} dispatched",
+        seen.len()
+    );
 }
 
 #[test]

@@ -155,6 +155,28 @@ fn report(stage: &str, wall_s: f64, frames: usize, audio_s: f64, size: u32, devi
     );
 }
 
+/// Times the render stage (renderer set-up and every frame to memory) and reports it.
+fn time_render(
+    image: &image::RgbImage,
+    face: &FaceData,
+    audio: &Audio,
+    size: u32,
+    device: Device,
+) -> anyhow::Result<(Vec<u8>, usize)> {
+    let start = Instant::now();
+    let lipsync = LipSync::new(image, face, size, DEFAULT_FPS, device)?;
+    let (rgb, frames) = render_frames(&lipsync, audio, DEFAULT_FPS)?;
+    report(
+        "render",
+        start.elapsed().as_secs_f64(),
+        frames,
+        audio.seconds(),
+        size,
+        device,
+    );
+    Ok((rgb, frames))
+}
+
 /// Renders every frame of `audio` to memory with the lip-sync renderer.
 fn render_frames(lipsync: &LipSync, audio: &Audio, fps: u32) -> anyhow::Result<(Vec<u8>, usize)> {
     let frames = ((audio.seconds() * f64::from(fps)).round() as usize).max(1);
@@ -183,19 +205,12 @@ fn render(args: &RenderBench) -> anyhow::Result<()> {
             &std::fs::read(face).with_context(|| format!("reading {}", face.display()))?,
         )?;
         // One short warm-up batch (CUDA kernels, allocator), then the timed run.
-        let lipsync = LipSync::new(&image, &face, args.size, fps, device)?;
-        lipsync.render(&mouth_track(&audio, fps, BATCH)?, 0, BATCH)?;
-        let start = Instant::now();
-        let lipsync = LipSync::new(&image, &face, args.size, fps, device)?;
-        let (_, frames) = render_frames(&lipsync, &audio, fps)?;
-        report(
-            "render",
-            start.elapsed().as_secs_f64(),
-            frames,
-            audio.seconds(),
-            args.size,
-            device,
-        );
+        LipSync::new(&image, &face, args.size, fps, device)?.render(
+            &mouth_track(&audio, fps, BATCH)?,
+            0,
+            BATCH,
+        )?;
+        time_render(&image, &face, &audio, args.size, device)?;
         return Ok(());
     }
 
@@ -249,17 +264,7 @@ fn render(args: &RenderBench) -> anyhow::Result<()> {
         device,
     );
 
-    let start = Instant::now();
-    let lipsync = LipSync::new(&image, &face, args.size, fps, device)?;
-    let (rgb, frames) = render_frames(&lipsync, &audio, fps)?;
-    report(
-        "render",
-        start.elapsed().as_secs_f64(),
-        frames,
-        audio.seconds(),
-        args.size,
-        device,
-    );
+    let (rgb, frames) = time_render(&image, &face, &audio, args.size, device)?;
 
     let dir = tempfile::Builder::new()
         .prefix("spinbot-bench-")

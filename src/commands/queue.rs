@@ -1,33 +1,22 @@
 //! The job plane from a terminal: `submit`, `status`, `cancel` and `admin dead-letter`, each
 //! as a given user (any `namespace:id` is accepted here).
 
-use crate::commands::Refused;
+use crate::commands::{Refused, RequestArgs};
 use clap::{Args, Subcommand};
 use serde_json::json;
-use spinbot_core::limits::{DEFAULT_SIZE, DEFAULT_VOICE};
-use spinbot_core::{InputError, JobId, Plan, Speech, SpeechText, UserId};
+use spinbot_core::{InputError, JobId, Plan, UserId};
 use spinbot_farm::input::{check_voice_note, load_photo};
 use spinbot_farm::worker::input_key;
 use spinbot_jobs::queue::Cancel;
 use spinbot_jobs::{Admission, LocalStore, ObjectStore, Queue, QueueConfig};
-use std::path::PathBuf;
 
 #[derive(Args)]
-#[command(group = clap::ArgGroup::new("speech").required(true).args(["say", "voice_note"]))]
 pub struct SubmitArgs {
     /// Who asks (namespace:id).
     #[arg(long)]
     user: String,
-    #[arg(long)]
-    photo: PathBuf,
-    #[arg(long)]
-    say: Option<String>,
-    #[arg(long)]
-    voice_note: Option<PathBuf>,
-    #[arg(long, default_value = DEFAULT_VOICE)]
-    voice: String,
-    #[arg(long, default_value_t = DEFAULT_SIZE)]
-    size: u32,
+    #[command(flatten)]
+    request: RequestArgs,
     /// Only a GPU worker may take it.
     #[arg(long)]
     gpu_only: bool,
@@ -83,31 +72,22 @@ enum DeadLetterAction {
 pub fn submit(args: SubmitArgs) -> anyhow::Result<()> {
     let user = UserId::parse(&args.user)?;
     // Every check a worker would make on the files, before anything is stored.
-    load_photo(&args.photo)?;
+    load_photo(&args.request.photo)?;
     let job = JobId::new();
     let store = LocalStore::from_env();
     let photo_key = input_key(job.as_str(), "photo");
-    let speech = match (&args.say, &args.voice_note) {
-        (Some(text), _) => Speech::Text {
-            text: SpeechText::parse(text)?,
-            voice: args.voice.clone(),
-        },
-        (None, Some(note)) => {
-            check_voice_note(note)?;
-            let key = input_key(job.as_str(), "voice-note");
-            store.put_file(&key, note)?;
-            Speech::VoiceNote { audio: key }
-        }
-        (None, None) => {
-            return Err(InputError::Option("Give --say TEXT or --voice-note FILE.".into()).into())
-        }
-    };
+    let speech = args.request.speech(|note| {
+        check_voice_note(note)?;
+        let key = input_key(job.as_str(), "voice-note");
+        store.put_file(&key, note)?;
+        Ok(key)
+    })?;
     let plan = Plan {
-        size: args.size,
+        size: args.request.size,
         ..Plan::new(speech, photo_key.clone())
     };
     plan.validate()?;
-    store.put_file(&photo_key, &args.photo)?;
+    store.put_file(&photo_key, &args.request.photo)?;
     let mut queue = Queue::connect(QueueConfig::from_env())?;
     match queue.submit_as(job.clone(), &user, &plan, args.gpu_only)? {
         Admission::Accepted { job, position } => {

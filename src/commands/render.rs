@@ -1,31 +1,18 @@
 //! `spinbot render`: the farm's pipeline run directly on local files, no services.
 
+use crate::commands::RequestArgs;
 use crate::progress::Bar;
 use anyhow::Context;
 use clap::Args;
-use spinbot_core::limits::{DEFAULT_FPS, DEFAULT_SIZE, DEFAULT_VOICE, DEVICE_ENV};
-use spinbot_core::{InputError, Plan, Speech, SpeechText, Target};
+use spinbot_core::limits::{DEFAULT_FPS, DEVICE_ENV};
+use spinbot_core::{Plan, Target};
 use spinbot_farm::{Assets, DeviceChoice, Pipeline};
 use std::path::PathBuf;
 
 #[derive(Args)]
-#[command(group = clap::ArgGroup::new("speech").required(true).args(["say", "voice_note"]))]
 pub struct RenderArgs {
-    /// The photo (JPEG, PNG or WebP).
-    #[arg(long)]
-    photo: PathBuf,
-    /// Text to speak.
-    #[arg(long)]
-    say: Option<String>,
-    /// A voice note to lip-sync instead (OGG/Opus, MP3, M4A or WAV).
-    #[arg(long)]
-    voice_note: Option<PathBuf>,
-    /// Voice for `--say` (see `spinbot voices`).
-    #[arg(long, default_value = DEFAULT_VOICE)]
-    voice: String,
-    /// Side of the rendered square face crop, in pixels.
-    #[arg(long, default_value_t = DEFAULT_SIZE)]
-    size: u32,
+    #[command(flatten)]
+    request: RequestArgs,
     /// Frames per second.
     #[arg(long, default_value_t = DEFAULT_FPS)]
     fps: u32,
@@ -48,26 +35,17 @@ pub struct RenderArgs {
 }
 
 pub fn run(args: RenderArgs) -> anyhow::Result<()> {
-    let speech = match (&args.say, &args.voice_note) {
-        (Some(text), _) => Speech::Text {
-            text: SpeechText::parse(text)?,
-            voice: args.voice.clone(),
-        },
-        (None, Some(note)) => Speech::VoiceNote {
-            audio: note.to_string_lossy().into_owned(),
-        },
-        (None, None) => {
-            return Err(InputError::Option("Give --say TEXT or --voice-note FILE.".into()).into())
-        }
-    };
+    let speech = args
+        .request
+        .speech(|note| Ok(note.to_string_lossy().into_owned()))?;
     let plan = Plan {
-        size: args.size,
+        size: args.request.size,
         fps: args.fps,
         upscale: args.upscale,
         target: Target {
             max_bytes: args.max_bytes,
         },
-        ..Plan::new(speech, args.photo.to_string_lossy())
+        ..Plan::new(speech, args.request.photo.to_string_lossy())
     };
     plan.validate()?;
     let choice: DeviceChoice = match args.device.or_else(|| std::env::var(DEVICE_ENV).ok()) {
