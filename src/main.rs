@@ -35,6 +35,10 @@ enum Command {
     Cancel(commands::queue::CancelArgs),
     /// Administration: the dead-letter stream.
     Admin(commands::queue::AdminArgs),
+    /// A user's jobs with their outcome and result (from Postgres).
+    History(commands::queue::HistoryArgs),
+    /// Bring the Postgres schema up to date (DATABASE_URL).
+    Migrate,
 }
 
 fn main() -> ExitCode {
@@ -49,6 +53,8 @@ fn main() -> ExitCode {
         Command::Status(args) => commands::queue::status(args),
         Command::Cancel(args) => commands::queue::cancel(args),
         Command::Admin(args) => commands::queue::admin(args),
+        Command::History(args) => commands::queue::history(args),
+        Command::Migrate => commands::queue::migrate(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

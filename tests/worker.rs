@@ -7,13 +7,14 @@ mod common;
 use serde_json::Value;
 use spinbot_core::{JobEvent, JobId, JobState};
 use spinbot_jobs::{Queue, QueueConfig};
-use spinbot_testkit::RedisServer;
+use spinbot_testkit::{PostgresServer, RedisServer};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 struct Farm {
     redis: RedisServer,
+    postgres: Option<PostgresServer>,
     store: tempfile::TempDir,
     workers: Vec<Child>,
 }
@@ -22,6 +23,7 @@ impl Farm {
     fn new() -> Self {
         Self {
             redis: RedisServer::start(false),
+            postgres: None,
             store: tempfile::tempdir().expect("tempdir"),
             workers: Vec::new(),
         }
@@ -33,6 +35,9 @@ impl Farm {
             .env("SPINBOT_STORE", self.store.path())
             .env("SPINBOT_LEASE_MS", "1500")
             .env("SPINBOT_MAX_RUNNING_PER_USER", "1");
+        if let Some(pg) = &self.postgres {
+            cmd.env("DATABASE_URL", pg.url());
+        }
         cmd
     }
 
@@ -272,4 +277,43 @@ fn refusals_exit_3_with_json() {
     // Status of someone else's job: not found, exit 3.
     let out = farm.cli(&["status", &"0".repeat(32), "--user", "cli:quick"]);
     assert_eq!(out.status.code(), Some(3));
+}
+
+#[test]
+fn history_shows_a_users_jobs_with_outcome_and_result() {
+    let mut farm = Farm::new();
+    farm.postgres = Some(PostgresServer::start());
+    let migrated = farm.cli(&["migrate"]);
+    assert!(migrated.status.success(), "{}", common::stderr(&migrated));
+    farm.start_worker("recording");
+    let anna: Vec<JobId> = (0..2)
+        .map(|i| farm.submit("cli:anna", &format!("Anna's clip {i}."), "64"))
+        .collect();
+    let bob = farm.submit("cli:bob", "Bob's clip.", "64");
+    farm.wait_until("the jobs", |events| {
+        anna.iter().chain([&bob]).all(|j| finished(events, j))
+    });
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let rows = loop {
+        let out = farm.cli(&["history", "--user", "cli:anna", "--json"]);
+        assert!(out.status.success(), "{}", common::stderr(&out));
+        let rows: Vec<Value> = serde_json::from_slice(&out.stdout).expect("json");
+        if rows.iter().filter(|r| r["state"] == "done").count() == 2 || Instant::now() > deadline {
+            break rows;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    for row in &rows {
+        assert_eq!(row["state"], "done", "{row}");
+        let job = row["job_id"].as_str().expect("job_id");
+        assert!(
+            anna.iter().any(|j| j.as_str() == job),
+            "{job} is not Anna's"
+        );
+        assert_eq!(
+            row["result"].as_str(),
+            Some(format!("results/{job}.mp4").as_str())
+        );
+    }
 }

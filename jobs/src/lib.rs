@@ -1,15 +1,18 @@
 //! The job plane every role shares: submit with admission (per-user rate limit, caps, a
 //! global bound) and fair share, all as atomic Redis scripts so they hold whichever process
 //! submits; leases for workers on a Redis Streams consumer group, reclaimed when a worker
-//! goes silent; retries, dead letters, cancel and the job events; and the object store that
-//! carries inputs, stage outputs and results between machines.
+//! goes silent; retries, dead letters, cancel and the job events; the lasting record in
+//! Postgres; and the object store that carries inputs, stage outputs and results between
+//! machines.
 
 pub mod config;
 pub mod error;
 pub mod queue;
+pub mod record;
 pub mod store;
 
 pub use config::QueueConfig;
 pub use error::JobsError;
 pub use queue::{Admission, JobStatus, Lease, Outcome, Queue};
+pub use record::Record;
 pub use store::{LocalStore, ObjectStore};

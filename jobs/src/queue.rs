@@ -182,6 +182,13 @@ impl Queue {
         })
     }
 
+    /// Opens a fresh connection (after Redis went away).
+    pub fn reconnect(&mut self) -> Result<(), JobsError> {
+        let client = redis::Client::open(self.config.redis_url.as_str())?;
+        self.con = client.get_connection_with_timeout(Duration::from_secs(5))?;
+        Ok(())
+    }
+
     pub fn config(&self) -> &QueueConfig {
         &self.config
     }
@@ -495,6 +502,62 @@ impl Queue {
             }
         }
         Ok(out)
+    }
+
+    /// Creates consumer group `group` on the stream `stream` (from its start) if missing.
+    pub fn ensure_group(&mut self, stream: &str, group: &str) -> Result<(), JobsError> {
+        let created: redis::RedisResult<Value> = redis::cmd("XGROUP")
+            .arg("CREATE")
+            .arg(self.key(&[stream]))
+            .arg(group)
+            .arg("0")
+            .arg("MKSTREAM")
+            .query(&mut self.con);
+        match created {
+            Err(e) if e.code() != Some("BUSYGROUP") => Err(e.into()),
+            _ => Ok(()),
+        }
+    }
+
+    /// Reads job events of `stream` as `consumer` of `group`: `start` `0` re-reads what this
+    /// consumer has not acknowledged, `>` waits up to `block` for new ones.
+    pub fn read_group(
+        &mut self,
+        stream: &str,
+        group: &str,
+        consumer: &str,
+        start: &str,
+        count: usize,
+        block: Duration,
+    ) -> Result<Vec<(String, JobEvent)>, JobsError> {
+        let mut cmd = redis::cmd("XREADGROUP");
+        cmd.arg("GROUP")
+            .arg(group)
+            .arg(consumer)
+            .arg("COUNT")
+            .arg(count);
+        if start == ">" {
+            cmd.arg("BLOCK").arg(block.as_millis() as u64);
+        }
+        cmd.arg("STREAMS").arg(self.key(&[stream])).arg(start);
+        let reply: Value = cmd.query(&mut self.con)?;
+        Ok(stream_entries(&reply)
+            .into_iter()
+            .filter_map(|(id, fields)| Some((id, parse_event(&fields)?)))
+            .collect())
+    }
+
+    /// Acknowledges entries of `stream` for `group`.
+    pub fn ack(&mut self, stream: &str, group: &str, ids: &[&str]) -> Result<(), JobsError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        redis::cmd("XACK")
+            .arg(self.key(&[stream]))
+            .arg(group)
+            .arg(ids)
+            .query::<()>(&mut self.con)?;
+        Ok(())
     }
 
     /// The dead-letter stream.

@@ -201,3 +201,40 @@ pub fn admin(args: AdminArgs) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+#[derive(Args)]
+pub struct HistoryArgs {
+    #[arg(long)]
+    user: String,
+    #[arg(long)]
+    json: bool,
+}
+
+fn record() -> anyhow::Result<spinbot_jobs::Record> {
+    let url = std::env::var("DATABASE_URL").map_err(|_| {
+        InputError::Option("DATABASE_URL is not set; the record needs Postgres.".into())
+    })?;
+    Ok(spinbot_jobs::Record::connect(&url)?)
+}
+
+/// `spinbot migrate`: brings the Postgres schema up to date.
+pub fn migrate() -> anyhow::Result<()> {
+    record()?.migrate()?;
+    println!("migrated");
+    Ok(())
+}
+
+/// `spinbot history --user U`: the user's jobs with their outcome and result.
+pub fn history(args: HistoryArgs) -> anyhow::Result<()> {
+    let user = UserId::parse(&args.user)?;
+    let rows = record()?.history(&user)?;
+    if args.json {
+        println!("{}", serde_json::to_string(&rows)?);
+    } else {
+        for r in rows {
+            let outcome = r.result.or(r.reason).unwrap_or_default();
+            println!("{}\t{}\t{}\t{}", r.created_at, r.job_id, r.state, outcome);
+        }
+    }
+    Ok(())
+}

@@ -39,6 +39,20 @@ pub fn run(args: WorkerArgs) -> anyhow::Result<()> {
         .unwrap_or_else(|| format!("{host}-{}", std::process::id()));
     let work_root = std::env::temp_dir().join(format!("spinbot-worker-{base}"));
     let stop = Arc::new(AtomicBool::new(false));
+    // The record: migrated on start and fed from the events stream, when configured. A
+    // Postgres outage only delays it (the recorder waits), never a render.
+    if let Ok(url) = std::env::var("DATABASE_URL") {
+        let (queue, stop, name) = (queue.clone(), stop.clone(), format!("{base}-recorder"));
+        std::thread::spawn(move || {
+            let result = spinbot_jobs::Record::connect(&url).and_then(|record| {
+                let mut q = spinbot_jobs::Queue::connect(queue)?;
+                spinbot_jobs::record::run_recorder(&mut q, &record, &name, &stop)
+            });
+            if let Err(e) = result {
+                tracing::error!(error = %e, "the recorder stopped");
+            }
+        });
+    }
     let slots: Vec<_> = (0..args.concurrency.max(1))
         .map(|slot| {
             let config = WorkerConfig {

@@ -1,5 +1,7 @@
 //! What tests and benchmarks share: services they start for themselves on loopback.
 
+pub mod postgres_server;
 pub mod redis_server;
 
+pub use postgres_server::PostgresServer;
 pub use redis_server::RedisServer;
