@@ -317,3 +317,158 @@ fn history_shows_a_users_jobs_with_outcome_and_result() {
         );
     }
 }
+
+/// The value of one sample line (`name{labels}`) on a metrics page.
+fn sample(page: &str, series: &str) -> f64 {
+    page.lines()
+        .find_map(|l| {
+            l.strip_prefix(series)
+                .and_then(|rest| rest.trim().split(' ').next()?.parse().ok())
+        })
+        .unwrap_or_else(|| panic!("{series} not on the page:\n{page}"))
+}
+
+fn scrape(addr: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).expect("metrics endpoint");
+    stream
+        .write_all(b"GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n")
+        .expect("request");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("response");
+    assert!(
+        response.starts_with("HTTP/1.1 200") || response.starts_with("HTTP/1.0 200"),
+        "{response}"
+    );
+    response
+        .split("\r\n\r\n")
+        .nth(1)
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[test]
+fn metrics_count_exactly_what_happened() {
+    let mut farm = Farm::new();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("port");
+    let addr = format!("127.0.0.1:{port}");
+    let worker = farm
+        .command()
+        .env("SPINBOT_METRICS_ADDR", &addr)
+        .args(["worker", "--device", "cpu", "--name", "counted"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("worker");
+    farm.workers.push(worker);
+
+    // The script: three good jobs, one photo without a face, one queued job cancelled, one
+    // refusal.
+    let good: Vec<JobId> = (0..3)
+        .map(|i| farm.submit(&format!("cli:good{i}"), &format!("Hello {i}."), "64"))
+        .collect();
+    let fruits = common::photo("fruits.jpg");
+    let out = farm.cli(&[
+        "submit",
+        "--user",
+        "cli:noface",
+        "--photo",
+        fruits.to_str().expect("utf-8"),
+        "--say",
+        "Hi.",
+        "--size",
+        "64",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let noface = JobId::parse(
+        serde_json::from_slice::<Value>(&out.stdout).expect("json")["job_id"]
+            .as_str()
+            .expect("id"),
+    )
+    .expect("id");
+    let photo = common::face_photo();
+    let out = farm.cli(&[
+        "submit",
+        "--user",
+        "cli:gpu",
+        "--photo",
+        photo.to_str().expect("utf-8"),
+        "--say",
+        "Hi.",
+        "--gpu-only",
+        "--json",
+    ]);
+    let gpu = JobId::parse(
+        serde_json::from_slice::<Value>(&out.stdout).expect("json")["job_id"]
+            .as_str()
+            .expect("id"),
+    )
+    .expect("id");
+    assert!(farm
+        .cli(&["cancel", gpu.as_str(), "--user", "cli:gpu"])
+        .status
+        .success());
+    let eager = |farm: &Farm| {
+        farm.command()
+            .env("SPINBOT_RENDER_BURST", "1")
+            .args([
+                "submit",
+                "--user",
+                "cli:eager",
+                "--photo",
+                photo.to_str().expect("utf-8"),
+                "--say",
+                "Now!",
+                "--size",
+                "64",
+            ])
+            .output()
+            .expect("submit")
+    };
+    assert!(eager(&farm).status.success());
+    assert_eq!(eager(&farm).status.code(), Some(3));
+    let all: Vec<JobId> = good.iter().cloned().chain([noface.clone()]).collect();
+    farm.wait_until("the jobs", |events| all.iter().all(|j| finished(events, j)));
+    // The eager user's accepted job runs too.
+    farm.wait_until("the eager job", |events| {
+        events
+            .iter()
+            .filter(|e| matches!(e, JobEvent::Done { .. }))
+            .count()
+            == 4
+    });
+
+    let page = scrape(&addr);
+    assert_eq!(sample(&page, "spinbot_jobs_total{outcome=\"done\"}"), 4.0);
+    assert_eq!(sample(&page, "spinbot_jobs_total{outcome=\"failed\"}"), 1.0);
+    assert_eq!(
+        sample(&page, "spinbot_jobs_total{outcome=\"cancelled\"}"),
+        1.0
+    );
+    assert_eq!(
+        sample(&page, "spinbot_jobs_total{outcome=\"dead_lettered\"}"),
+        0.0
+    );
+    assert_eq!(
+        sample(&page, "spinbot_refusals_total{reason=\"rate_limited\"}"),
+        1.0
+    );
+    assert_eq!(sample(&page, "spinbot_queue_jobs{state=\"queued\"}"), 0.0);
+    assert_eq!(sample(&page, "spinbot_queue_jobs{state=\"running\"}"), 0.0);
+    assert_eq!(sample(&page, "spinbot_workers_live"), 1.0);
+    assert_eq!(sample(&page, "spinbot_renders_in_flight"), 0.0);
+    // Stages that ran in this worker: speech 5 times, face 5 (one found no face), render 4.
+    assert_eq!(
+        sample(&page, "spinbot_stage_seconds_count{stage=\"speech\"}"),
+        5.0
+    );
+    assert_eq!(
+        sample(&page, "spinbot_stage_seconds_count{stage=\"render\"}"),
+        4.0
+    );
+    assert_eq!(sample(&page, "spinbot_job_wait_seconds_count"), 5.0);
+}

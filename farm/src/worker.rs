@@ -64,8 +64,14 @@ pub fn run(
             std::thread::sleep(config.idle_wait);
             continue;
         };
+        let metrics = spinbot_jobs::metrics::process();
+        if lease.attempt == 1 && lease.created_ms > 0 {
+            let waited = spinbot_jobs::queue::now_ms().saturating_sub(lease.created_ms);
+            metrics.wait_seconds.observe(waited as f64 / 1000.0);
+        }
         let span = tracing::info_span!("job", job = %lease.job, user = %lease.user, attempt = lease.attempt);
         let _enter = span.enter();
+        metrics.renders_in_flight.inc();
         let outcome = run_job(
             config,
             queue_config,
@@ -74,6 +80,7 @@ pub fn run(
             &mut pipeline,
             &lease,
         );
+        metrics.renders_in_flight.dec();
         match queue.finish(&config.name, &lease, &outcome)?.as_str() {
             "lost" => tracing::warn!("another worker took this job over; its outcome stands"),
             answer => tracing::info!(outcome = answer, "job finished"),
@@ -200,6 +207,7 @@ fn render(
         stored,
         last: None,
         error: None,
+        began: None,
     };
     let video = pipeline.run(&plan, work, &mut reporter);
     if let Some(e) = reporter.error.take() {
@@ -223,14 +231,28 @@ struct Reporter<'a> {
     stored: Vec<Stage>,
     last: Option<(Stage, u8)>,
     error: Option<FarmError>,
+    /// When the stage that is running began.
+    began: Option<(Stage, std::time::Instant)>,
 }
 
 impl Progress for Reporter<'_> {
     fn update(&mut self, stage: Stage, fraction: f64) {
         let job = self.lease.job.as_str();
         if fraction == 0.0 {
+            self.began = Some((stage, std::time::Instant::now()));
             if let Err(e) = self.queue.record_stage_run(&self.lease.job, stage.name()) {
                 tracing::warn!(error = %e, "could not count the stage run");
+            }
+        }
+        if fraction >= 1.0 {
+            if let Some((s, at)) = self.began.take_if(|(s, _)| *s == stage) {
+                let label = spinbot_jobs::metrics::StageLabel {
+                    stage: s.name().to_owned(),
+                };
+                spinbot_jobs::metrics::process()
+                    .stage_seconds
+                    .get_or_create(&label)
+                    .observe(at.elapsed().as_secs_f64());
             }
         }
         if fraction >= 1.0 && stage != Stage::Render && !self.stored.contains(&stage) {

@@ -7,6 +7,7 @@
 
 pub mod config;
 pub mod error;
+pub mod metrics;
 pub mod queue;
 pub mod record;
 pub mod store;

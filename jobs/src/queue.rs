@@ -63,6 +63,8 @@ pub struct Lease {
     pub user: UserId,
     pub plan: Plan,
     pub attempt: u32,
+    /// When the job was submitted (ms since the epoch).
+    pub created_ms: u64,
 }
 
 /// How a worker ends its hold on a job.
@@ -182,6 +184,49 @@ impl Queue {
         })
     }
 
+    /// The farm-wide figures the scripts keep, for the metrics.
+    pub fn figures(&mut self) -> Result<crate::metrics::PlaneFigures, JobsError> {
+        let number = |v: Option<String>| v.and_then(|s| s.parse::<i64>().ok()).unwrap_or(0);
+        let mut get = |parts: &[&str]| -> Result<i64, JobsError> {
+            let v: Option<String> = redis::cmd("GET")
+                .arg(self.key(parts))
+                .query(&mut self.con)?;
+            Ok(number(v))
+        };
+        let queued = get(&["count", "queued"])?.max(0);
+        let running = get(&["count", "running"])?.max(0);
+        let mut outcomes = Vec::new();
+        for outcome in ["done", "failed", "cancelled", "dead_lettered", "retried"] {
+            outcomes.push((
+                outcome.to_owned(),
+                get(&["count", "outcome", outcome])?.max(0) as u64,
+            ));
+        }
+        let mut refusals = Vec::new();
+        for reason in ["rate_limited", "too_many_queued", "busy"] {
+            refusals.push((
+                reason.to_owned(),
+                get(&["count", "refused", reason])?.max(0) as u64,
+            ));
+        }
+        let seen: HashMap<String, String> = redis::cmd("HGETALL")
+            .arg(self.key(&["workers"]))
+            .query(&mut self.con)?;
+        let now = now_ms() as f64;
+        let mut workers: Vec<(String, f64)> = seen
+            .into_iter()
+            .filter_map(|(w, ms)| Some((w, ((now - ms.parse::<f64>().ok()?) / 1000.0).max(0.0))))
+            .collect();
+        workers.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(crate::metrics::PlaneFigures {
+            queued,
+            running,
+            outcomes,
+            refusals,
+            workers,
+        })
+    }
+
     /// Opens a fresh connection (after Redis went away).
     pub fn reconnect(&mut self) -> Result<(), JobsError> {
         let client = redis::Client::open(self.config.redis_url.as_str())?;
@@ -219,6 +264,7 @@ impl Queue {
         let admin = self.config.admins.contains(user);
         if !admin {
             if let Err(not_until) = self.flood.check_key(user) {
+                crate::metrics::process().flood_refusals.inc();
                 let wait = not_until.wait_time_from(governor::clock::Clock::now(
                     &governor::clock::DefaultClock::default(),
                 ));
@@ -312,12 +358,17 @@ impl Queue {
             .get("attempts")
             .and_then(|a| a.parse().ok())
             .unwrap_or(1);
+        let created_ms = fields
+            .get("created_ms")
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
         Ok(Some(Lease {
             job,
             entry,
             user,
             plan,
             attempt,
+            created_ms,
         }))
     }
 

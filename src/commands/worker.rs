@@ -39,6 +39,10 @@ pub fn run(args: WorkerArgs) -> anyhow::Result<()> {
         .unwrap_or_else(|| format!("{host}-{}", std::process::id()));
     let work_root = std::env::temp_dir().join(format!("spinbot-worker-{base}"));
     let stop = Arc::new(AtomicBool::new(false));
+    if let Ok(addr) = std::env::var("SPINBOT_METRICS_ADDR") {
+        spinbot_jobs::metrics::serve(&addr, queue.clone())?;
+        tracing::info!(%addr, "metrics on /metrics");
+    }
     // The record: migrated on start and fed from the events stream, when configured. A
     // Postgres outage only delays it (the recorder waits), never a render.
     if let Ok(url) = std::env::var("DATABASE_URL") {

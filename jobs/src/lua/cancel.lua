@@ -14,6 +14,7 @@ if state == 'queued' then
   incr(k('count', 'queued', user), -1)
   redis.call('HSET', key, 'state', 'cancelled', 'finished_ms', now)
   event(job, user, 'cancelled')
+  incr(k('count', 'outcome', 'cancelled'), 1)
   return 'cancelled'
 elseif state == 'running' then
   redis.call('HSET', key, 'cancel', '1')

@@ -3,6 +3,7 @@
 -- across users (skipping users at their running limit), records it in the work stream and
 -- claims it for `worker` in one step, so the lease is the stream's pending entry.
 local worker, now, max_running = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
+redis.call('HSET', k('workers'), worker, tostring(now))
 for _, job in ipairs(redis.call('ZRANGEBYSCORE', k('delayed'), '-inf', now)) do
   redis.call('ZREM', k('delayed'), job)
   local user, class = unpack(redis.call('HMGET', k('job', job), 'user', 'class'))
@@ -30,6 +31,7 @@ for c = 5, #ARGV do
         incr(k('count', 'queued'), -1)
         incr(k('count', 'queued', user), -1)
         incr(k('count', 'running', user), 1)
+        incr(k('count', 'running'), 1)
         local attempt = redis.call('HINCRBY', k('job', job), 'attempts', 1)
         local entry = redis.call('XADD', k('work'), '*', 'job', job)
         redis.call('XREADGROUP', 'GROUP', 'workers', worker, 'COUNT', 1, 'STREAMS', k('work'), '>')

@@ -11,26 +11,32 @@ redis.call('XDEL', k('work'), entry)
 local key = k('job', job)
 local user, class, attempts = unpack(redis.call('HMGET', key, 'user', 'class', 'attempts'))
 incr(k('count', 'running', user), -1)
+incr(k('count', 'running'), -1)
 if outcome == 'done' then
   redis.call('HSET', key, 'state', 'done', 'result', detail, 'percent', '100', 'finished_ms', tostring(now))
   event(job, user, 'done', 'result', detail)
+  incr(k('count', 'outcome', 'done'), 1)
 elseif outcome == 'cancelled' then
   redis.call('HSET', key, 'state', 'cancelled', 'finished_ms', tostring(now))
   event(job, user, 'cancelled')
+  incr(k('count', 'outcome', 'cancelled'), 1)
 elseif outcome == 'retry' and tonumber(attempts) < max_attempts then
   redis.call('HSET', key, 'state', 'queued', 'error', detail)
   redis.call('ZADD', k('delayed'), now + delay, job)
   incr(k('count', 'queued'), 1)
   incr(k('count', 'queued', user), 1)
+  incr(k('count', 'outcome', 'retried'), 1)
   event(job, user, 'retrying', 'attempt', attempts, 'reason', detail, 'retry_in_s', string.format('%.3f', delay / 1000))
   return 'retrying'
 elseif outcome == 'retry' then
   redis.call('HSET', key, 'state', 'failed', 'error', detail, 'finished_ms', tostring(now))
   redis.call('XADD', k('dead'), '*', 'job', job, 'user', user, 'reason', detail, 'attempts', attempts)
   event(job, user, 'failed', 'reason', 'Something went wrong rendering your video; an admin has been told.')
+  incr(k('count', 'outcome', 'dead_lettered'), 1)
   return 'dead'
 else
   redis.call('HSET', key, 'state', 'failed', 'error', detail, 'finished_ms', tostring(now))
   event(job, user, 'failed', 'reason', detail)
+  incr(k('count', 'outcome', 'failed'), 1)
 end
 return outcome

@@ -1,6 +1,8 @@
 -- ARGV: prefix, worker, entry, job
 -- Renews the lease if this worker still holds it; answers 'lost', 'cancel' or 'ok'.
 local worker, entry, job = ARGV[2], ARGV[3], ARGV[4]
+local t = redis.call('TIME')
+redis.call('HSET', k('workers'), worker, tostring(t[1] * 1000 + math.floor(t[2] / 1000)))
 local pending = redis.call('XPENDING', k('work'), 'workers', entry, entry, 1)
 if #pending == 0 or pending[1][2] ~= worker then return 'lost' end
 redis.call('XCLAIM', k('work'), 'workers', worker, 0, entry, 'JUSTID')

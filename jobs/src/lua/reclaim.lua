@@ -14,14 +14,18 @@ for _, entry in ipairs(claimed[2]) do
     redis.call('XACK', k('work'), 'workers', id)
     redis.call('XDEL', k('work'), id)
     incr(k('count', 'running', user), -1)
+    incr(k('count', 'running'), -1)
     redis.call('HSET', k('job', job), 'state', 'cancelled', 'finished_ms', tostring(now))
     event(job, user, 'cancelled')
+    incr(k('count', 'outcome', 'cancelled'), 1)
   else
     local attempt = redis.call('HINCRBY', k('job', job), 'attempts', 1)
     if attempt > max_attempts then
       redis.call('XACK', k('work'), 'workers', id)
       redis.call('XDEL', k('work'), id)
       incr(k('count', 'running', user), -1)
+      incr(k('count', 'running'), -1)
+      incr(k('count', 'outcome', 'dead_lettered'), 1)
       local reason = 'its worker stopped ' .. (attempt - 1) .. ' times'
       redis.call('HSET', k('job', job), 'state', 'failed', 'error', reason, 'finished_ms', tostring(now))
       redis.call('XADD', k('dead'), '*', 'job', job, 'user', user, 'reason', reason, 'attempts', tostring(attempt - 1))

@@ -5,14 +5,15 @@ local now, interval, burst = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV
 local max_user, max_queue, admin = tonumber(ARGV[9]), tonumber(ARGV[10]), ARGV[11] == '1'
 if not admin then
   local queued = tonumber(redis.call('GET', k('count', 'queued')) or '0')
-  if queued >= max_queue then return {'busy', '60'} end
+  if queued >= max_queue then incr(k('count', 'refused', 'busy'), 1); return {'busy', '60'} end
   local mine = tonumber(redis.call('GET', k('count', 'queued', user)) or '0')
-  if mine >= max_user then return {'too_many_queued', '0'} end
+  if mine >= max_user then incr(k('count', 'refused', 'too_many_queued'), 1); return {'too_many_queued', '0'} end
   -- GCRA: a theoretical arrival time per user; `burst` may arrive back to back.
   local key = k('gcra', user)
   local tat = math.max(tonumber(redis.call('GET', key) or '0'), now)
   local tolerance = interval * (burst - 1)
   if tat - now > tolerance then
+    incr(k('count', 'refused', 'rate_limited'), 1)
     return {'rate_limited', string.format('%.3f', (tat - now - tolerance) / 1000)}
   end
   redis.call('SET', key, tostring(tat + interval), 'PX', math.ceil(tat + interval - now) + 1000)

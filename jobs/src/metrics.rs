@@ -1,0 +1,184 @@
+//! The metrics of `deploy/metrics.md`: this process's own, kept here, and the farm-wide
+//! ones, read from Redis at every scrape; served as OpenMetrics text on `/metrics`.
+
+use crate::config::QueueConfig;
+use crate::error::JobsError;
+use crate::queue::Queue;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+use std::sync::OnceLock;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StageLabel {
+    pub stage: String,
+}
+
+/// This process's metrics.
+pub struct ProcessMetrics {
+    pub stage_seconds: Family<StageLabel, Histogram>,
+    pub wait_seconds: Histogram,
+    pub renders_in_flight: Gauge,
+    pub flood_refusals: Counter,
+}
+
+/// The process's metrics, created on first use.
+pub fn process() -> &'static ProcessMetrics {
+    static METRICS: OnceLock<ProcessMetrics> = OnceLock::new();
+    METRICS.get_or_init(|| ProcessMetrics {
+        stage_seconds: Family::new_with_constructor(|| {
+            Histogram::new(exponential_buckets(0.05, 2.0, 12))
+        }),
+        wait_seconds: Histogram::new(exponential_buckets(0.01, 2.0, 16)),
+        renders_in_flight: Gauge::default(),
+        flood_refusals: Counter::default(),
+    })
+}
+
+/// Farm-wide figures kept in Redis by the job plane's scripts.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PlaneFigures {
+    pub queued: i64,
+    pub running: i64,
+    /// (outcome, count)
+    pub outcomes: Vec<(String, u64)>,
+    /// (reason, count)
+    pub refusals: Vec<(String, u64)>,
+    /// (worker, seconds since last heard)
+    pub workers: Vec<(String, f64)>,
+}
+
+/// The whole metrics page.
+pub fn render(queue: &mut Queue) -> Result<String, JobsError> {
+    let figures = queue.figures()?;
+    let mut registry = Registry::with_prefix("spinbot");
+    let p = process();
+    registry.register(
+        "stage_seconds",
+        "Duration of stages that really ran here",
+        p.stage_seconds.clone(),
+    );
+    registry.register(
+        "job_wait_seconds",
+        "Submit to start, for jobs this worker started",
+        p.wait_seconds.clone(),
+    );
+    registry.register(
+        "renders_in_flight",
+        "Jobs this process is rendering now",
+        p.renders_in_flight.clone(),
+    );
+    registry.register(
+        "flood_refusals",
+        "Submissions refused in-process as a flood",
+        p.flood_refusals.clone(),
+    );
+
+    let queue_jobs = Family::<Vec<(String, String)>, Gauge>::default();
+    queue_jobs
+        .get_or_create(&vec![("state".into(), "queued".into())])
+        .set(figures.queued);
+    queue_jobs
+        .get_or_create(&vec![("state".into(), "running".into())])
+        .set(figures.running);
+    registry.register(
+        "queue_jobs",
+        "Jobs waiting and jobs being rendered",
+        queue_jobs,
+    );
+    let jobs = Family::<Vec<(String, String)>, Counter>::default();
+    for (outcome, n) in &figures.outcomes {
+        jobs.get_or_create(&vec![("outcome".into(), outcome.clone())])
+            .inc_by(*n);
+    }
+    registry.register("jobs", "Jobs that ended so", jobs);
+    let refusals = Family::<Vec<(String, String)>, Counter>::default();
+    for (reason, n) in &figures.refusals {
+        refusals
+            .get_or_create(&vec![("reason".into(), reason.clone())])
+            .inc_by(*n);
+    }
+    registry.register("refusals", "Submissions refused by admission", refusals);
+    let live: Gauge = Gauge::default();
+    let ages = Family::<Vec<(String, String)>, Gauge<f64, std::sync::atomic::AtomicU64>>::default();
+    let lease = queue.config().lease.as_secs_f64();
+    for (worker, age) in &figures.workers {
+        if *age <= 3.0 * lease {
+            live.inc();
+            ages.get_or_create(&vec![("worker".into(), worker.clone())])
+                .set(*age);
+        }
+    }
+    registry.register("workers_live", "Workers seen within three leases", live);
+    registry.register(
+        "worker_heartbeat_age_seconds",
+        "Time since each live worker was heard from",
+        ages,
+    );
+    let rss = Family::<Vec<(String, String)>, Gauge>::default();
+    rss.get_or_create(&vec![("device".into(), "cpu".into())])
+        .set(resident_bytes());
+    registry.register(
+        "process_resident_memory_bytes",
+        "Resident memory of the process",
+        rss,
+    );
+
+    let mut text = String::new();
+    prometheus_client::encoding::text::encode(&mut text, &registry)
+        .map_err(|e| JobsError::Record(format!("metrics: {e}")))?;
+    Ok(text)
+}
+
+fn resident_bytes() -> i64 {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| {
+            s.split_whitespace()
+                .nth(1)
+                .and_then(|p| p.parse::<i64>().ok())
+        })
+        .map_or(0, |pages| pages * 4096)
+}
+
+/// Serves `/metrics` on `addr` from a thread of its own.
+pub fn serve(addr: &str, config: QueueConfig) -> Result<std::thread::JoinHandle<()>, JobsError> {
+    let server = tiny_http::Server::http(addr)
+        .map_err(|e| JobsError::Record(format!("metrics on {addr}: {e}")))?;
+    let content_type = tiny_http::Header::from_bytes(
+        &b"Content-Type"[..],
+        &b"application/openmetrics-text; version=1.0.0; charset=utf-8"[..],
+    )
+    .ok();
+    Ok(std::thread::spawn(move || {
+        let mut queue: Option<Queue> = None;
+        for request in server.incoming_requests() {
+            if request.url() != "/metrics" {
+                let _ = request
+                    .respond(tiny_http::Response::from_string("not found").with_status_code(404));
+                continue;
+            }
+            if queue.is_none() {
+                queue = Queue::connect(config.clone()).ok();
+            }
+            let page = queue.as_mut().map(render);
+            let response = match page {
+                Some(Ok(text)) => {
+                    let mut r = tiny_http::Response::from_string(text);
+                    if let Some(h) = content_type.clone() {
+                        r = r.with_header(h);
+                    }
+                    r
+                }
+                _ => {
+                    queue = None;
+                    tiny_http::Response::from_string("redis unavailable").with_status_code(503)
+                }
+            };
+            let _ = request.respond(response);
+        }
+    }))
+}
