@@ -55,18 +55,25 @@ impl Farm {
 
     fn submit(&self, user: &str, text: &str, size: &str) -> JobId {
         let photo = common::face_photo();
+        self.submit_with(&[
+            "--user",
+            user,
+            "--photo",
+            photo.to_str().expect("utf-8"),
+            "--say",
+            text,
+            "--size",
+            size,
+        ])
+    }
+
+    /// `spinbot submit ARGS --json`, which must be accepted; the job's id.
+    fn submit_with(&self, args: &[&str]) -> JobId {
         let out = self
             .command()
-            .args([
-                "submit",
-                "--user",
-                user,
-                "--photo",
-                photo.to_str().expect("utf-8"),
-                "--say",
-                text,
-            ])
-            .args(["--size", size, "--json"])
+            .arg("submit")
+            .args(args)
+            .arg("--json")
             .output()
             .expect("submit");
         assert!(out.status.success(), "{}", common::stderr(&out));
@@ -371,8 +378,7 @@ fn metrics_count_exactly_what_happened() {
         .map(|i| farm.submit(&format!("cli:good{i}"), &format!("Hello {i}."), "64"))
         .collect();
     let fruits = common::photo("fruits.jpg");
-    let out = farm.cli(&[
-        "submit",
+    let noface = farm.submit_with(&[
         "--user",
         "cli:noface",
         "--photo",
@@ -381,18 +387,9 @@ fn metrics_count_exactly_what_happened() {
         "Hi.",
         "--size",
         "64",
-        "--json",
     ]);
-    assert!(out.status.success(), "{}", common::stderr(&out));
-    let noface = JobId::parse(
-        serde_json::from_slice::<Value>(&out.stdout).expect("json")["job_id"]
-            .as_str()
-            .expect("id"),
-    )
-    .expect("id");
     let photo = common::face_photo();
-    let out = farm.cli(&[
-        "submit",
+    let gpu = farm.submit_with(&[
         "--user",
         "cli:gpu",
         "--photo",
@@ -400,14 +397,7 @@ fn metrics_count_exactly_what_happened() {
         "--say",
         "Hi.",
         "--gpu-only",
-        "--json",
     ]);
-    let gpu = JobId::parse(
-        serde_json::from_slice::<Value>(&out.stdout).expect("json")["job_id"]
-            .as_str()
-            .expect("id"),
-    )
-    .expect("id");
     assert!(farm
         .cli(&["cancel", gpu.as_str(), "--user", "cli:gpu"])
         .status

@@ -15,25 +15,6 @@ fn run(program: &str, args: &[&str]) {
     );
 }
 
-fn probe_seconds(path: &Path) -> f64 {
-    let out = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-show_entries",
-            "format=duration",
-            "-of",
-            "csv=p=0",
-        ])
-        .arg(path)
-        .output()
-        .expect("ffprobe");
-    String::from_utf8_lossy(&out.stdout)
-        .trim()
-        .parse()
-        .expect("duration")
-}
-
 #[test]
 fn every_container_decodes_at_its_length() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -65,7 +46,7 @@ fn every_container_decodes_at_its_length() {
         );
         let audio = decode_voice_note(&note, 22_050).unwrap_or_else(|e| panic!("{ext}: {e}"));
         assert_eq!(audio.rate, 22_050);
-        let expected = probe_seconds(&source);
+        let expected = spinbot_testkit::media::stream_seconds(&source, "a");
         // Lossy codecs pad a few milliseconds at the ends.
         assert!(
             (audio.seconds() - expected).abs() < 0.06,

@@ -1,5 +1,7 @@
-//! What tests and benchmarks share: services they start for themselves on loopback.
+//! What tests and benchmarks share: services they start for themselves on loopback, and
+//! media checks.
 
+pub mod media;
 pub mod postgres_server;
 pub mod redis_server;
 

@@ -75,25 +75,8 @@ pub fn voice_note(dir: &Path, text: &str, ext: &str) -> PathBuf {
     out
 }
 
-/// Duration of a media file's first stream of `kind` ("v" or "a"), in seconds.
-pub fn duration(path: &Path, kind: &str) -> f64 {
-    let out = Command::new("ffprobe")
-        .args(["-v", "error", "-select_streams", &format!("{kind}:0")])
-        .args(["-show_entries", "stream=duration", "-of", "csv=p=0"])
-        .arg(path)
-        .output()
-        .expect("ffprobe");
-    String::from_utf8_lossy(&out.stdout)
-        .trim()
-        .parse()
-        .unwrap_or_else(|_| {
-            panic!(
-                "no {kind} duration in {}: {}",
-                path.display(),
-                String::from_utf8_lossy(&out.stderr)
-            )
-        })
-}
+#[allow(unused_imports)]
+pub use spinbot_testkit::media::stream_seconds as duration;
 
 /// One stream property as ffprobe prints it.
 pub fn stream_field(path: &Path, kind: &str, field: &str) -> String {
