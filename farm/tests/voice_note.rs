@@ -3,7 +3,6 @@
 mod common;
 
 use spinbot_farm::audio::decode_voice_note;
-use std::path::Path;
 use std::process::Command;
 
 fn run(program: &str, args: &[&str]) {
