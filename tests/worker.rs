@@ -7,7 +7,7 @@ mod common;
 use serde_json::Value;
 use spinbot_core::{JobEvent, JobId, JobState};
 use spinbot_jobs::{Queue, QueueConfig};
-use spinbot_testkit::{PostgresServer, RedisServer};
+use spinbot_testkit::{seaweed_server, PostgresServer, RedisServer, SeaweedServer};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 struct Farm {
     redis: RedisServer,
     postgres: Option<PostgresServer>,
+    s3: Option<SeaweedServer>,
     store: tempfile::TempDir,
     workers: Vec<Child>,
 }
@@ -24,6 +25,7 @@ impl Farm {
         Self {
             redis: RedisServer::start(false),
             postgres: None,
+            s3: None,
             store: tempfile::tempdir().expect("tempdir"),
             workers: Vec::new(),
         }
@@ -37,6 +39,12 @@ impl Farm {
             .env("SPINBOT_MAX_RUNNING_PER_USER", "1");
         if let Some(pg) = &self.postgres {
             cmd.env("DATABASE_URL", pg.url());
+        }
+        if let Some(s3) = &self.s3 {
+            cmd.env("S3_ENDPOINT", s3.endpoint())
+                .env("S3_BUCKET", seaweed_server::BUCKET)
+                .env("AWS_ACCESS_KEY_ID", seaweed_server::ACCESS_KEY)
+                .env("AWS_SECRET_ACCESS_KEY", seaweed_server::SECRET_KEY);
         }
         cmd
     }
@@ -290,6 +298,7 @@ fn refusals_exit_3_with_json() {
 fn history_shows_a_users_jobs_with_outcome_and_result() {
     let mut farm = Farm::new();
     farm.postgres = Some(PostgresServer::start());
+    farm.s3 = Some(SeaweedServer::start());
     let migrated = farm.cli(&["migrate"]);
     assert!(migrated.status.success(), "{}", common::stderr(&migrated));
     farm.start_worker("recording");
@@ -322,7 +331,63 @@ fn history_shows_a_users_jobs_with_outcome_and_result() {
             row["result"].as_str(),
             Some(format!("results/{job}.mp4").as_str())
         );
+        // The result lives in S3 and its presigned link downloads a playable video.
+        let link = row["link"].as_str().expect("a result link");
+        let file = farm.store.path().join(format!("{job}.mp4"));
+        let status = Command::new("curl")
+            .args(["-s", "-f", "-o"])
+            .arg(&file)
+            .arg(link)
+            .status()
+            .expect("curl");
+        assert!(status.success(), "curl {link}");
+        assert!(playable(&file), "{job}");
     }
+
+    // Retention deletes exactly the results, and the record says which.
+    std::thread::sleep(Duration::from_millis(1_100));
+    let out = farm.cli(&[
+        "admin",
+        "retention",
+        "--older-than-s",
+        "0",
+        "--prefix",
+        "results/",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let deleted: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let mut deleted: Vec<String> = deleted["deleted"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|k| k.as_str().map(String::from))
+        .collect();
+    deleted.sort();
+    let mut expected: Vec<String> = anna
+        .iter()
+        .chain([&bob])
+        .map(|j| format!("results/{j}.mp4"))
+        .collect();
+    expected.sort();
+    assert_eq!(deleted, expected);
+    let pg = farm.postgres.as_ref().expect("postgres");
+    let marked = Command::new("psql")
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &pg.port.to_string(),
+            "-U",
+            "postgres",
+            "-d",
+            "spinbot",
+            "-tAc",
+        ])
+        .arg("SELECT count(*) FROM artifacts WHERE deleted_at IS NOT NULL")
+        .output()
+        .expect("psql");
+    assert_eq!(String::from_utf8_lossy(&marked.stdout).trim(), "3");
 }
 
 /// The value of one sample line (`name{labels}`) on a metrics page.

@@ -38,6 +38,9 @@ pub struct HistoryRow {
     pub attempts: i32,
     pub created_at: String,
     pub updated_at: String,
+    /// A download link for the result, where the store gives one (filled in by the caller).
+    #[sqlx(skip)]
+    pub link: Option<String>,
 }
 
 /// A blocking handle on the Postgres record.
@@ -140,6 +143,17 @@ impl Record {
             .bind(user.as_str())
             .fetch_all(&self.pool)
             .await?)
+        })
+    }
+
+    /// Records that these objects were deleted (retention).
+    pub fn mark_deleted(&self, keys: &[String]) -> Result<(), JobsError> {
+        self.runtime.block_on(async {
+            sqlx::query("UPDATE artifacts SET deleted_at = now() WHERE object_key = ANY($1) AND deleted_at IS NULL")
+                .bind(keys)
+                .execute(&self.pool)
+                .await?;
+            Ok(())
         })
     }
 

@@ -8,7 +8,7 @@ use spinbot_core::{InputError, JobId, Plan, UserId};
 use spinbot_farm::input::{check_voice_note, load_photo};
 use spinbot_farm::worker::input_key;
 use spinbot_jobs::queue::Cancel;
-use spinbot_jobs::{Admission, LocalStore, ObjectStore, Queue, QueueConfig};
+use spinbot_jobs::{Admission, Queue, QueueConfig};
 
 #[derive(Args)]
 pub struct SubmitArgs {
@@ -51,6 +51,16 @@ pub struct AdminArgs {
 
 #[derive(Subcommand)]
 enum AdminWhat {
+    /// Delete stored objects older than a number of seconds (and mark them in the record).
+    Retention {
+        #[arg(long)]
+        older_than_s: u64,
+        /// Only objects under this key prefix (e.g. `results/`).
+        #[arg(long, default_value = "")]
+        prefix: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// Jobs that failed too often: `list`, or `requeue ENTRY`.
     DeadLetter {
         #[command(subcommand)]
@@ -74,7 +84,7 @@ pub fn submit(args: SubmitArgs) -> anyhow::Result<()> {
     // Every check a worker would make on the files, before anything is stored.
     load_photo(&args.request.photo)?;
     let job = JobId::new();
-    let store = LocalStore::from_env();
+    let store = spinbot_jobs::store::from_env()?;
     let photo_key = input_key(job.as_str(), "photo");
     let speech = args.request.speech(|note| {
         check_voice_note(note)?;
@@ -175,6 +185,26 @@ pub fn cancel(args: CancelArgs) -> anyhow::Result<()> {
 pub fn admin(args: AdminArgs) -> anyhow::Result<()> {
     let mut queue = Queue::connect(QueueConfig::from_env())?;
     match args.what {
+        AdminWhat::Retention {
+            older_than_s,
+            prefix,
+            json,
+        } => {
+            let cutoff =
+                std::time::SystemTime::now() - std::time::Duration::from_secs(older_than_s);
+            let store = spinbot_jobs::store::from_env()?;
+            let removed = spinbot_jobs::store::expire(store.as_ref(), &prefix, cutoff)?;
+            if std::env::var("DATABASE_URL").is_ok() && !removed.is_empty() {
+                record()?.mark_deleted(&removed)?;
+            }
+            if json {
+                println!("{}", serde_json::json!({ "deleted": removed }));
+            } else {
+                for key in removed {
+                    println!("deleted {key}");
+                }
+            }
+        }
         AdminWhat::DeadLetter {
             action: DeadLetterAction::List { json },
         } => {
@@ -227,12 +257,21 @@ pub fn migrate() -> anyhow::Result<()> {
 /// `spinbot history --user U`: the user's jobs with their outcome and result.
 pub fn history(args: HistoryArgs) -> anyhow::Result<()> {
     let user = UserId::parse(&args.user)?;
-    let rows = record()?.history(&user)?;
+    let mut rows = record()?.history(&user)?;
+    // Results as links the user can open, where the store gives links (S3: a day).
+    let store = spinbot_jobs::store::from_env()?;
+    for row in &mut rows {
+        if let Some(key) = &row.result {
+            if let Some(link) = store.link(key, std::time::Duration::from_secs(86_400))? {
+                row.link = Some(link);
+            }
+        }
+    }
     if args.json {
         println!("{}", serde_json::to_string(&rows)?);
     } else {
         for r in rows {
-            let outcome = r.result.or(r.reason).unwrap_or_default();
+            let outcome = r.link.or(r.result).or(r.reason).unwrap_or_default();
             println!("{}\t{}\t{}\t{}", r.created_at, r.job_id, r.state, outcome);
         }
     }

@@ -4,7 +4,7 @@ use clap::Args;
 use spinbot_core::limits::DEVICE_ENV;
 use spinbot_farm::worker::WorkerConfig;
 use spinbot_farm::{Assets, DeviceChoice};
-use spinbot_jobs::{LocalStore, ObjectStore, QueueConfig};
+use spinbot_jobs::{ObjectStore, QueueConfig};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,7 +29,7 @@ pub fn run(args: WorkerArgs) -> anyhow::Result<()> {
     };
     let device = choice.resolve()?;
     let queue = QueueConfig::from_env();
-    let store: Arc<dyn ObjectStore> = Arc::new(LocalStore::from_env());
+    let store: Arc<dyn ObjectStore> = spinbot_jobs::store::from_env()?;
     let assets = Assets::locate()?;
     let host = std::fs::read_to_string("/etc/hostname")
         .map(|h| h.trim().to_owned())
