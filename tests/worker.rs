@@ -527,3 +527,67 @@ fn metrics_count_exactly_what_happened() {
     );
     assert_eq!(sample(&page, "spinbot_job_wait_seconds_count"), 5.0);
 }
+
+#[test]
+fn renders_go_on_while_postgres_is_down_and_the_record_catches_up_once() {
+    let mut farm = Farm::new();
+    farm.postgres = Some(PostgresServer::start());
+    farm.start_worker("steady");
+    let before = farm.submit("cli:anna", "Before the outage.", "64");
+    farm.wait_until("the first job", |events| finished(events, &before));
+
+    farm.postgres.as_mut().expect("postgres").pause();
+    let down = Instant::now();
+    let during: Vec<JobId> = (0..2)
+        .map(|i| {
+            farm.submit(
+                &format!("cli:u{i}"),
+                &format!("During the outage {i}."),
+                "64",
+            )
+        })
+        .collect();
+    farm.wait_until("the renders during the outage", |events| {
+        during.iter().all(|j| finished(events, j))
+    });
+    for job in &during {
+        assert!(
+            playable(&farm.result(job)),
+            "{job} did not render while Postgres was down"
+        );
+    }
+    std::thread::sleep(Duration::from_secs(30).saturating_sub(down.elapsed()));
+    farm.postgres.as_mut().expect("postgres").resume();
+
+    // Every event of the stream arrives, each once.
+    let pg_port = farm.postgres.as_ref().expect("postgres").port.to_string();
+    let psql = |sql: &str| -> String {
+        let out = Command::new("psql")
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &pg_port,
+                "-U",
+                "postgres",
+                "-d",
+                "spinbot",
+                "-tAc",
+                sql,
+            ])
+            .output()
+            .expect("psql");
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    let expected = farm.events().len().to_string();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while psql("SELECT count(*) FROM job_events") != expected && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    assert_eq!(psql("SELECT count(*) FROM job_events"), expected);
+    assert_eq!(
+        psql("SELECT count(DISTINCT stream_id) FROM job_events"),
+        expected
+    );
+    assert_eq!(psql("SELECT count(*) FROM jobs WHERE state = 'done'"), "3");
+}
