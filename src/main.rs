@@ -30,9 +30,9 @@ enum Command {
     /// Queue a render as a user; prints the job id.
     Submit(commands::queue::SubmitArgs),
     /// A job's state, place in line and progress.
-    Status(commands::queue::StatusArgs),
+    Status(commands::queue::JobArgs),
     /// Cancel one of the user's jobs.
-    Cancel(commands::queue::CancelArgs),
+    Cancel(commands::queue::JobArgs),
     /// Administration: the dead-letter stream.
     Admin(commands::queue::AdminArgs),
     /// A user's jobs with their outcome and result (from Postgres).

@@ -89,6 +89,27 @@ impl Farm {
         JobId::parse(v["job_id"].as_str().expect("job_id")).expect("id")
     }
 
+    /// One value from the farm's Postgres (`psql -tA`).
+    fn psql(&self, sql: &str) -> String {
+        let pg = self.postgres.as_ref().expect("a farm with Postgres");
+        let out = Command::new("psql")
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &pg.port.to_string(),
+                "-U",
+                "postgres",
+                "-d",
+                "spinbot",
+                "-tAc",
+                sql,
+            ])
+            .output()
+            .expect("psql");
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
     fn cli(&self, args: &[&str]) -> Output {
         self.command().args(args).output().expect("spinbot")
     }
@@ -371,23 +392,10 @@ fn history_shows_a_users_jobs_with_outcome_and_result() {
         .collect();
     expected.sort();
     assert_eq!(deleted, expected);
-    let pg = farm.postgres.as_ref().expect("postgres");
-    let marked = Command::new("psql")
-        .args([
-            "-h",
-            "127.0.0.1",
-            "-p",
-            &pg.port.to_string(),
-            "-U",
-            "postgres",
-            "-d",
-            "spinbot",
-            "-tAc",
-        ])
-        .arg("SELECT count(*) FROM artifacts WHERE deleted_at IS NOT NULL")
-        .output()
-        .expect("psql");
-    assert_eq!(String::from_utf8_lossy(&marked.stdout).trim(), "3");
+    assert_eq!(
+        farm.psql("SELECT count(*) FROM artifacts WHERE deleted_at IS NOT NULL"),
+        "3"
+    );
 }
 
 /// The value of one sample line (`name{labels}`) on a metrics page.
@@ -560,34 +568,18 @@ fn renders_go_on_while_postgres_is_down_and_the_record_catches_up_once() {
     farm.postgres.as_mut().expect("postgres").resume();
 
     // Every event of the stream arrives, each once.
-    let pg_port = farm.postgres.as_ref().expect("postgres").port.to_string();
-    let psql = |sql: &str| -> String {
-        let out = Command::new("psql")
-            .args([
-                "-h",
-                "127.0.0.1",
-                "-p",
-                &pg_port,
-                "-U",
-                "postgres",
-                "-d",
-                "spinbot",
-                "-tAc",
-                sql,
-            ])
-            .output()
-            .expect("psql");
-        String::from_utf8_lossy(&out.stdout).trim().to_owned()
-    };
     let expected = farm.events().len().to_string();
     let deadline = Instant::now() + Duration::from_secs(60);
-    while psql("SELECT count(*) FROM job_events") != expected && Instant::now() < deadline {
+    while farm.psql("SELECT count(*) FROM job_events") != expected && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(300));
     }
-    assert_eq!(psql("SELECT count(*) FROM job_events"), expected);
+    assert_eq!(farm.psql("SELECT count(*) FROM job_events"), expected);
     assert_eq!(
-        psql("SELECT count(DISTINCT stream_id) FROM job_events"),
+        farm.psql("SELECT count(DISTINCT stream_id) FROM job_events"),
         expected
     );
-    assert_eq!(psql("SELECT count(*) FROM jobs WHERE state = 'done'"), "3");
+    assert_eq!(
+        farm.psql("SELECT count(*) FROM jobs WHERE state = 'done'"),
+        "3"
+    );
 }

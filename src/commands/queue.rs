@@ -24,19 +24,11 @@ pub struct SubmitArgs {
     json: bool,
 }
 
+/// A job of a user's, as `status` and `cancel` take it.
 #[derive(Args)]
-pub struct StatusArgs {
+pub struct JobArgs {
     job: String,
-    /// Whose job (only its owner sees it).
-    #[arg(long)]
-    user: String,
-    #[arg(long)]
-    json: bool,
-}
-
-#[derive(Args)]
-pub struct CancelArgs {
-    job: String,
+    /// Whose job (only its owner sees or cancels it).
     #[arg(long)]
     user: String,
     #[arg(long)]
@@ -124,7 +116,7 @@ pub fn submit(args: SubmitArgs) -> anyhow::Result<()> {
     }
 }
 
-pub fn status(args: StatusArgs) -> anyhow::Result<()> {
+pub fn status(args: JobArgs) -> anyhow::Result<()> {
     let user = UserId::parse(&args.user)?;
     let job = JobId::parse(&args.job)?;
     let mut queue = Queue::connect(QueueConfig::from_env())?;
@@ -157,7 +149,7 @@ pub fn status(args: StatusArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub fn cancel(args: CancelArgs) -> anyhow::Result<()> {
+pub fn cancel(args: JobArgs) -> anyhow::Result<()> {
     let user = UserId::parse(&args.user)?;
     let job = JobId::parse(&args.job)?;
     let mut queue = Queue::connect(QueueConfig::from_env())?;
