@@ -1,9 +1,22 @@
 //! The agent: what a person writes (and attaches) turned into actions on the job plane,
 //! through a rig agent whose tools call the job plane when Ollama is configured, and
 //! through the built-in parser when it is not, is unreachable, too slow or unusable.
+//! It owns the conversation state kept between messages, and the prompts.
 
 pub mod action;
+pub mod agent;
+pub mod conversation;
+pub mod error;
 pub mod eval;
+pub mod executor;
+pub mod model;
 pub mod parser;
+pub mod prompts;
+pub mod tools;
 
 pub use action::Action;
+pub use agent::{Agent, DecidedBy, Message, Reply};
+pub use error::AgentError;
+pub use executor::{Caller, Executor, Hands, Refusal, Upload};
+pub use model::OllamaSettings;
+pub use prompts::Prompts;

@@ -6,6 +6,17 @@ pub const MAX_PHOTO_BYTES: u64 = 20 * 1_000_000;
 pub const MAX_PHOTO_PIXELS: u64 = 40_000_000;
 /// Longest text to speak, in characters after trimming.
 pub const MAX_TEXT_CHARS: usize = 1_000;
+/// Longest script the agent's model may write for a topic, in characters.
+pub const MAX_SCRIPT_CHARS: usize = 600;
+/// Longest topic for a script, in characters.
+pub const MAX_TOPIC_CHARS: usize = 200;
+/// Longest chat message the agent reads, in characters.
+pub const MAX_MESSAGE_CHARS: usize = 4_000;
+/// How long the agent waits for one answer of the model before the built-in parser answers.
+pub const DEFAULT_OLLAMA_TIMEOUT_MS: u64 = 20_000;
+/// Model calls in one agent run (tool calls and the final answer).
+pub const AGENT_MAX_TURNS: usize = 6;
+
 /// Largest voice note accepted, in bytes (20 MB).
 pub const MAX_VOICE_NOTE_BYTES: u64 = 20 * 1_000_000;
 /// Longest voice note accepted, in seconds (5 minutes).

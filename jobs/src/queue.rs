@@ -484,6 +484,21 @@ impl Queue {
         })
     }
 
+    /// Deletes the live record of `user`'s finished job (its plan, texts and result key);
+    /// returns whether it did. Jobs of others, and jobs still queued or running, stay.
+    pub fn forget(&mut self, job: &JobId, user: &UserId) -> Result<bool, JobsError> {
+        let Some(status) = self.status(job, Some(user))? else {
+            return Ok(false);
+        };
+        if !status.state.is_final() {
+            return Ok(false);
+        }
+        let removed: u32 = redis::cmd("DEL")
+            .arg(self.key(&["job", job.as_str()]))
+            .query(&mut self.con)?;
+        Ok(removed > 0)
+    }
+
     /// A job's status, if it exists and (when `user` is given) belongs to that user.
     pub fn status(
         &mut self,

@@ -146,6 +146,67 @@ impl Record {
         })
     }
 
+    /// Records a photo a user chose as their avatar.
+    pub fn save_avatar(&self, user: &UserId, object_key: &str) -> Result<(), JobsError> {
+        self.runtime.block_on(async {
+            let mut tx = self.pool.begin().await?;
+            ensure_user(&mut tx, user).await?;
+            sqlx::query("INSERT INTO avatars (user_id, object_key) VALUES ($1, $2)")
+                .bind(user.as_str())
+                .bind(object_key)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// Records a voice a user chose, or a voice note of theirs (`object_key`).
+    pub fn save_voice(
+        &self,
+        user: &UserId,
+        name: &str,
+        object_key: Option<&str>,
+    ) -> Result<(), JobsError> {
+        self.runtime.block_on(async {
+            let mut tx = self.pool.begin().await?;
+            ensure_user(&mut tx, user).await?;
+            sqlx::query("INSERT INTO voices (user_id, name, object_key) VALUES ($1, $2, $3)")
+                .bind(user.as_str())
+                .bind(name)
+                .bind(object_key)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// The object keys of a user's avatars and voice notes.
+    pub fn user_files(&self, user: &UserId) -> Result<Vec<String>, JobsError> {
+        self.runtime.block_on(async {
+            Ok(sqlx::query_scalar(
+                "SELECT object_key FROM avatars WHERE user_id = $1
+                 UNION SELECT object_key FROM voices WHERE user_id = $1 AND object_key IS NOT NULL",
+            )
+            .bind(user.as_str())
+            .fetch_all(&self.pool)
+            .await?)
+        })
+    }
+
+    /// Deletes everything recorded of a user (their jobs, events, artifacts, deliveries,
+    /// avatars and voices go with them); returns whether there was anything.
+    pub fn forget_user(&self, user: &UserId) -> Result<bool, JobsError> {
+        self.runtime.block_on(async {
+            let done = sqlx::query("DELETE FROM users WHERE id = $1")
+                .bind(user.as_str())
+                .execute(&self.pool)
+                .await?;
+            Ok(done.rows_affected() > 0)
+        })
+    }
+
     /// Records that these objects were deleted (retention).
     pub fn mark_deleted(&self, keys: &[String]) -> Result<(), JobsError> {
         self.runtime.block_on(async {
@@ -169,6 +230,17 @@ impl Record {
             .await?)
         })
     }
+}
+
+async fn ensure_user(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    user: &UserId,
+) -> Result<(), JobsError> {
+    sqlx::query("INSERT INTO users (id) VALUES ($1) ON CONFLICT DO NOTHING")
+        .bind(user.as_str())
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
 
 fn event_ids(event: &JobEvent) -> (&str, &str) {

@@ -1,11 +1,14 @@
-//! What tests and benchmarks share: services they start for themselves on loopback, and
-//! media checks.
+//! What tests and benchmarks share: services they start for themselves on loopback, fakes
+//! of the platforms that cannot be reached from here (speaking their real protocols,
+//! strictly), and media checks.
 
+pub mod fake_ollama;
 pub mod media;
 pub mod postgres_server;
 pub mod redis_server;
 pub mod seaweed_server;
 
+pub use fake_ollama::{FakeOllama, Turn};
 pub use postgres_server::PostgresServer;
 pub use redis_server::RedisServer;
 pub use seaweed_server::SeaweedServer;

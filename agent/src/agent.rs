@@ -1,0 +1,199 @@
+//! The agent's entry points: a message in, actions carried out, one reply out
+//! ([`Agent::handle`]); or the actions only ([`Agent::plan`]). The model decides when it is
+//! configured and usable; otherwise the built-in parser does, so there is always an answer.
+
+use crate::action::Action;
+use crate::executor::{Caller, DryRun, Hands, Refusal, Upload};
+use crate::model::{run_model, OllamaSettings};
+use crate::parser;
+use crate::prompts::Prompts;
+use crate::tools::{Run, Step};
+use spinbot_core::limits::MAX_MESSAGE_CHARS;
+use spinbot_core::JobId;
+use std::sync::Arc;
+use tracing::Instrument;
+
+/// A chat message: who sent it (from the platform), its text and the files that came with
+/// it (already stored under the sender's uploads prefix).
+#[derive(Debug, Clone)]
+pub struct Message {
+    pub caller: Caller,
+    pub text: String,
+    pub uploads: Vec<Upload>,
+}
+
+/// Who decided the actions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DecidedBy {
+    Model,
+    Parser,
+}
+
+/// What the agent did with a message.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    /// The answer for the chat, one sentence per action.
+    pub text: String,
+    /// Jobs started (or asked about) by this message.
+    pub jobs: Vec<JobId>,
+    pub steps: Vec<Step>,
+    pub decided_by: DecidedBy,
+}
+
+impl Reply {
+    pub fn actions(&self) -> Vec<Action> {
+        self.steps.iter().map(|s| s.action.clone()).collect()
+    }
+}
+
+pub struct Agent {
+    model: Option<OllamaSettings>,
+    prompts: Prompts,
+    hands: Arc<dyn Hands>,
+}
+
+impl Agent {
+    pub fn new(model: Option<OllamaSettings>, prompts: Prompts, hands: Arc<dyn Hands>) -> Self {
+        Self {
+            model,
+            prompts,
+            hands,
+        }
+    }
+
+    /// An agent that only plans (`spinbot plan`): it reads and changes nothing.
+    pub fn planner(model: Option<OllamaSettings>, prompts: Prompts) -> Self {
+        Self::new(model, prompts, Arc::new(DryRun))
+    }
+
+    /// What would be done with `text`.
+    pub async fn plan(&self, caller: &Caller, text: &str) -> (Vec<Action>, DecidedBy) {
+        let (steps, by) = self.act(caller, text).await;
+        (steps.into_iter().map(|s| s.action).collect(), by)
+    }
+
+    /// Carries out a message and answers it.
+    pub async fn handle(&self, message: Message) -> Reply {
+        let span = tracing::info_span!("message", user = %message.caller.user);
+        async {
+            let run = Run::new(self.hands.clone());
+            let caller = &message.caller;
+            let mut voice_note_sent = false;
+            for upload in &message.uploads {
+                let hands = self.hands.clone();
+                let (who, what) = (caller.clone(), upload.clone());
+                let remembered = blocking(move || hands.remember_upload(&who, &what)).await;
+                let action = match upload {
+                    Upload::Photo { .. } => Action::UsePhoto,
+                    Upload::VoiceNote { .. } => {
+                        voice_note_sent = true;
+                        Action::UseVoiceNote
+                    }
+                };
+                if let Err(refusal) = remembered {
+                    return reply(vec![Step { action, result: Err(refusal) }], DecidedBy::Parser);
+                }
+                run.perform(caller.clone(), action).await.ok();
+            }
+            let mut steps = run.steps();
+            let mut by = DecidedBy::Parser;
+            if !message.text.trim().is_empty() {
+                let (more, decided_by) = self.act(caller, &message.text).await;
+                steps.extend(more);
+                by = decided_by;
+            } else if voice_note_sent && steps.iter().all(|s| s.result.is_ok()) {
+                // A voice note alone means "make my video say this".
+                let render = Action::Render { text: None, voice: None };
+                let result = run.perform(caller.clone(), render.clone()).await;
+                steps.push(Step { action: render, result });
+            } else if steps.is_empty() {
+                steps.extend(self.with_parser(caller, "help").await);
+            }
+            let answer = reply(steps, by);
+            tracing::info!(actions = ?answer.actions().iter().map(Action::name).collect::<Vec<_>>(), by = ?answer.decided_by, "answered");
+            answer
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Decides and carries out what `text` asks: the model first when there is one, the
+    /// parser when there is not or it fails before acting.
+    async fn act(&self, caller: &Caller, text: &str) -> (Vec<Step>, DecidedBy) {
+        let chars = text.chars().count();
+        if chars > MAX_MESSAGE_CHARS {
+            let refusal = Refusal(format!(
+                "That message is {chars} characters long; please keep it under {MAX_MESSAGE_CHARS}."
+            ));
+            return (
+                vec![Step {
+                    action: Action::Unsupported,
+                    result: Err(refusal),
+                }],
+                DecidedBy::Parser,
+            );
+        }
+        if let Some(settings) = &self.model {
+            let run = Run::new(self.hands.clone());
+            let outcome = run_model(settings, &self.prompts, &run, caller, text).await;
+            let steps = run.steps();
+            match outcome {
+                Ok(_) if !steps.is_empty() => return (steps, DecidedBy::Model),
+                Ok(_) => tracing::warn!("the model called no tool; the built-in parser answers"),
+                // What the model already did stands; doing it again would double it.
+                Err(e) if !steps.is_empty() => {
+                    tracing::warn!(error = %e, "the model failed after acting");
+                    return (steps, DecidedBy::Model);
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "the model is unusable; the built-in parser answers")
+                }
+            }
+        }
+        (self.with_parser(caller, text).await, DecidedBy::Parser)
+    }
+
+    async fn with_parser(&self, caller: &Caller, text: &str) -> Vec<Step> {
+        let run = Run::new(self.hands.clone());
+        for action in parser::parse(text) {
+            run.perform(caller.clone(), action).await.ok();
+        }
+        run.steps()
+    }
+}
+
+fn reply(steps: Vec<Step>, decided_by: DecidedBy) -> Reply {
+    let text = steps
+        .iter()
+        .map(|s| match &s.result {
+            Ok(done) => done.say.clone(),
+            Err(refusal) => refusal.0.clone(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let jobs = steps
+        .iter()
+        .filter_map(|s| s.result.as_ref().ok().and_then(|d| d.job.clone()))
+        .collect();
+    Reply {
+        text,
+        jobs,
+        steps,
+        decided_by,
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, Refusal> + Send + 'static,
+) -> Result<T, Refusal> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(work());
+    });
+    rx.await.unwrap_or_else(|_| {
+        Err(Refusal(
+            "Something went wrong on my side; please try again.".into(),
+        ))
+    })
+}

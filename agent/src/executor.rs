@@ -1,0 +1,489 @@
+//! Actions carried out on the job plane for one caller: the only place the agent changes
+//! anything. The caller always comes from the platform, never from a model; every job id
+//! given is checked against the caller, and one that is not theirs is "not found".
+
+use crate::action::Action;
+use crate::conversation::{Conversations, Field, State};
+use crate::error::AgentError;
+use spinbot_core::limits::{DEFAULT_VOICE, MAX_SCRIPT_CHARS, MAX_TOPIC_CHARS};
+use spinbot_core::{InputError, JobId, JobState, Plan, Speech, SpeechText, UserId};
+use spinbot_jobs::queue::Cancel;
+use spinbot_jobs::{Admission, ObjectStore, Queue, Record};
+use std::sync::{Arc, Mutex};
+
+/// Who a message came from, as the platform says, and what their chat can receive.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Caller {
+    pub user: UserId,
+    /// The largest video file the chat takes, in bytes.
+    pub max_bytes: Option<u64>,
+}
+
+impl rig_core::tool::ContextValue for Caller {
+    const KEY: &'static str = "spinbot_caller";
+}
+
+/// What an action did: a sentence for the user, and the job it started.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Done {
+    pub say: String,
+    pub job: Option<JobId>,
+}
+
+impl Done {
+    fn say(text: impl Into<String>) -> Self {
+        Self {
+            say: text.into(),
+            job: None,
+        }
+    }
+}
+
+/// Why an action was not done, as one sentence for the user.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Refusal(pub String);
+
+impl From<InputError> for Refusal {
+    fn from(e: InputError) -> Self {
+        Refusal(e.to_string())
+    }
+}
+
+impl From<AgentError> for Refusal {
+    fn from(e: AgentError) -> Self {
+        tracing::error!(error = %e, "an action failed");
+        Refusal("Something went wrong on my side; please try again in a minute.".into())
+    }
+}
+
+impl From<spinbot_jobs::JobsError> for Refusal {
+    fn from(e: spinbot_jobs::JobsError) -> Self {
+        AgentError::from(e).into()
+    }
+}
+
+/// Something that carries out actions: the job plane, or a dry run that only lists them.
+pub trait Hands: Send + Sync + 'static {
+    fn perform(&self, caller: &Caller, action: &Action) -> Result<Done, Refusal>;
+    /// Notes a file the caller sent (already in the object store under `key`).
+    fn remember_upload(&self, caller: &Caller, upload: &Upload) -> Result<(), Refusal>;
+}
+
+/// A file that came with a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Upload {
+    Photo { key: String },
+    VoiceNote { key: String },
+}
+
+/// Where a user's uploads are kept in the object store; `forget_me` deletes the prefix.
+pub fn uploads_prefix(user: &UserId) -> String {
+    let safe: String = user
+        .as_str()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("users/{safe}/")
+}
+
+/// A dry run: every action succeeds and nothing changes (`spinbot plan`).
+pub struct DryRun;
+
+impl Hands for DryRun {
+    fn perform(&self, _caller: &Caller, action: &Action) -> Result<Done, Refusal> {
+        Ok(Done::say(format!("(would {})", action.name())))
+    }
+
+    fn remember_upload(&self, _caller: &Caller, _upload: &Upload) -> Result<(), Refusal> {
+        Ok(())
+    }
+}
+
+/// The live job plane: queue, conversations, object store and (optionally) the record.
+pub struct Executor {
+    queue: Mutex<Queue>,
+    conversations: Mutex<Conversations>,
+    store: Arc<dyn ObjectStore>,
+    record: Option<Mutex<Record>>,
+    voices: Vec<String>,
+    help: String,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Executor {
+    pub fn new(
+        queue: Queue,
+        store: Arc<dyn ObjectStore>,
+        record: Option<Record>,
+        voices: Vec<String>,
+        help: String,
+    ) -> Result<Self, AgentError> {
+        let conversations =
+            Conversations::connect(&queue.config().redis_url, &queue.config().prefix)?;
+        Ok(Self {
+            queue: Mutex::new(queue),
+            conversations: Mutex::new(conversations),
+            store,
+            record: record.map(Mutex::new),
+            voices,
+            help,
+        })
+    }
+
+    fn state(&self, user: &UserId) -> Result<State, AgentError> {
+        lock(&self.conversations).load(user)
+    }
+
+    fn set(&self, user: &UserId, changes: &[(Field, Option<&str>)]) -> Result<(), AgentError> {
+        lock(&self.conversations).set(user, changes)
+    }
+
+    /// A voice by its full name or a unique part of it (`amy` for `en_US-amy-medium`).
+    fn resolve_voice(&self, name: &str) -> Result<String, Refusal> {
+        let wanted = name.trim().to_ascii_lowercase();
+        if let Some(exact) = self
+            .voices
+            .iter()
+            .find(|v| v.to_ascii_lowercase() == wanted)
+        {
+            return Ok(exact.clone());
+        }
+        let matches: Vec<&String> = self
+            .voices
+            .iter()
+            .filter(|v| !wanted.is_empty() && v.to_ascii_lowercase().contains(&wanted))
+            .collect();
+        match matches.as_slice() {
+            [one] => Ok((*one).clone()),
+            _ => Err(Refusal(format!(
+                "There is no voice called \"{}\"; say \"voices\" to see them.",
+                name.chars().take(40).collect::<String>()
+            ))),
+        }
+    }
+
+    /// The job an action means: the one named (if the caller's), else their latest.
+    fn job_of(&self, caller: &Caller, job: Option<&str>) -> Result<JobId, Refusal> {
+        let raw = match job {
+            Some(j) => j.to_owned(),
+            None => self
+                .state(&caller.user)?
+                .last_job
+                .ok_or_else(|| Refusal("You have no videos yet.".into()))?,
+        };
+        JobId::parse(raw.trim()).map_err(|_| not_found())
+    }
+
+    fn render(
+        &self,
+        caller: &Caller,
+        text: Option<&str>,
+        voice: Option<&str>,
+    ) -> Result<Done, Refusal> {
+        let user = &caller.user;
+        let state = self.state(user)?;
+        let photo = state
+            .photo
+            .clone()
+            .or(state.latest_photo.clone())
+            .ok_or_else(|| Refusal("Send me a selfie first, then tell me what to say.".into()))?;
+        let voice = match voice.or(state.voice.as_deref()) {
+            Some(v) => self.resolve_voice(v)?,
+            None => DEFAULT_VOICE.to_owned(),
+        };
+        let speech =
+            match (text, &state.pending_text, &state.voice_note) {
+                (Some(t), _, _) => Speech::Text {
+                    text: SpeechText::parse(t)?,
+                    voice,
+                },
+                (None, Some(t), _) => Speech::Text {
+                    text: SpeechText::parse(t)?,
+                    voice,
+                },
+                (None, None, Some(audio)) => Speech::VoiceNote {
+                    audio: audio.clone(),
+                },
+                (None, None, None) => return Err(Refusal(
+                    "Tell me what to say (for example: say Hello everyone!), or send a voice note."
+                        .into(),
+                )),
+            };
+        let mut plan = Plan::new(speech, photo);
+        plan.target.max_bytes = caller.max_bytes;
+        plan.validate()?;
+        let job = JobId::new();
+        let admission = lock(&self.queue).submit_as(job, user, &plan, false)?;
+        match admission {
+            Admission::Accepted { job, position } => {
+                lock(&self.conversations).add_job(user, job.as_str())?;
+                self.set(
+                    user,
+                    &[(Field::PendingText, None), (Field::VoiceNote, None)],
+                )?;
+                let line = if position <= 1 {
+                    "you're next in line".to_owned()
+                } else {
+                    format!("you're number {position} in line")
+                };
+                Ok(Done {
+                    say: format!("On it! Your video is queued ({line})."),
+                    job: Some(job),
+                })
+            }
+            Admission::Refused {
+                reason,
+                retry_after_s,
+            } => Err(Refusal(refusal_sentence(&reason, retry_after_s))),
+        }
+    }
+
+    fn status(&self, caller: &Caller, job: Option<&str>) -> Result<Done, Refusal> {
+        let job = self.job_of(caller, job)?;
+        let status = lock(&self.queue)
+            .status(&job, Some(&caller.user))?
+            .ok_or_else(not_found)?;
+        let short = &job.as_str()[..8];
+        let say = match status.state {
+            JobState::Queued => match status.position {
+                Some(p) if p > 1 => format!("Your video {short} is waiting: number {p} in line."),
+                _ => format!("Your video {short} is next in line."),
+            },
+            JobState::Running => format!(
+                "Your video {short} is being made: {} ({}%).",
+                if status.stage.is_empty() {
+                    "starting"
+                } else {
+                    &status.stage
+                },
+                status.percent
+            ),
+            JobState::Done => format!("Your video {short} is ready."),
+            JobState::Failed => format!(
+                "Your video {short} failed: {}",
+                status
+                    .error
+                    .unwrap_or_else(|| "no reason was given.".into())
+            ),
+            JobState::Cancelled => format!("Your video {short} was cancelled."),
+        };
+        Ok(Done {
+            say,
+            job: Some(job),
+        })
+    }
+
+    fn cancel(&self, caller: &Caller, job: Option<&str>) -> Result<Done, Refusal> {
+        let job = self.job_of(caller, job)?;
+        let short = job.as_str()[..8].to_owned();
+        let say = match lock(&self.queue).cancel(&job, &caller.user)? {
+            Cancel::NotFound => return Err(not_found()),
+            Cancel::Cancelled => format!("Cancelled your video {short}."),
+            Cancel::Stopping => format!("Stopping your video {short}; it ends within a second."),
+            Cancel::AlreadyFinished(state) => {
+                format!("Your video {short} had already ended ({}).", state.as_str())
+            }
+        };
+        Ok(Done {
+            say,
+            job: Some(job),
+        })
+    }
+
+    fn forget_me(&self, caller: &Caller) -> Result<Done, Refusal> {
+        let user = &caller.user;
+        let mut jobs = lock(&self.conversations).jobs(user)?;
+        let mut files: Vec<String> = Vec::new();
+        if let Some(record) = &self.record {
+            let record = lock(record);
+            jobs.extend(record.history(user)?.into_iter().map(|row| row.job_id));
+            files.extend(record.user_files(user)?);
+        }
+        jobs.sort();
+        jobs.dedup();
+        for job in jobs.iter().filter_map(|j| JobId::parse(j).ok()) {
+            let mut queue = lock(&self.queue);
+            // Only the caller's jobs answer; anything else is "not found" and left alone.
+            if queue.status(&job, Some(user))?.is_none() {
+                continue;
+            }
+            queue.cancel(&job, user)?;
+            queue.forget(&job, user)?;
+            drop(queue);
+            for (key, _) in self.store.list(&format!("jobs/{}/", job.as_str()))? {
+                self.store.delete(&key)?;
+            }
+            self.store
+                .delete(&format!("results/{}.mp4", job.as_str()))?;
+        }
+        files.extend(
+            self.store
+                .list(&uploads_prefix(user))?
+                .into_iter()
+                .map(|(k, _)| k),
+        );
+        for key in files
+            .iter()
+            .filter(|k| k.starts_with(&uploads_prefix(user)))
+        {
+            self.store.delete(key)?;
+        }
+        if let Some(record) = &self.record {
+            lock(record).forget_user(user)?;
+        }
+        lock(&self.conversations).forget(user)?;
+        Ok(Done::say(
+            "Done: I deleted your photos, voice notes, videos and history.",
+        ))
+    }
+}
+
+fn not_found() -> Refusal {
+    Refusal("I can't find that video among yours.".into())
+}
+
+/// The sentence for a refused submission.
+pub fn refusal_sentence(reason: &str, retry_after_s: f64) -> String {
+    match reason {
+        "rate_limited" => format!(
+            "You've made a lot of videos lately; please try again in {}.",
+            human_wait(retry_after_s)
+        ),
+        "too_many_queued" => {
+            "You already have several videos waiting; cancel one or wait for them to finish.".into()
+        }
+        "busy" => {
+            "The render farm is very busy right now; please try again in a few minutes.".into()
+        }
+        _ => "I can't take that request right now; please try again later.".into(),
+    }
+}
+
+/// `40 seconds`, `3 minutes`, `2 hours`.
+pub fn human_wait(seconds: f64) -> String {
+    let s = seconds.max(1.0).ceil() as u64;
+    match s {
+        1 => "a second".into(),
+        2..=59 => format!("{s} seconds"),
+        60..=119 => "a minute".into(),
+        120..=5399 => format!("{} minutes", s.div_ceil(60)),
+        _ => format!("{} hours", s.div_ceil(3600)),
+    }
+}
+
+impl Hands for Executor {
+    fn perform(&self, caller: &Caller, action: &Action) -> Result<Done, Refusal> {
+        let user = &caller.user;
+        match action {
+            Action::Render { text, voice } => {
+                self.render(caller, text.as_deref(), voice.as_deref())
+            }
+            Action::Status { job } => self.status(caller, job.as_deref()),
+            Action::Cancel { job } => self.cancel(caller, job.as_deref()),
+            Action::ListVoices => Ok(Done::say(if self.voices.is_empty() {
+                format!("I have one voice: {DEFAULT_VOICE}.")
+            } else {
+                format!(
+                    "Voices: {}. Say \"use the NAME voice\" to pick one.",
+                    self.voices.join(", ")
+                )
+            })),
+            Action::ChooseVoice { voice } => {
+                let voice = self.resolve_voice(voice)?;
+                self.set(user, &[(Field::Voice, Some(&voice))])?;
+                if let Some(record) = &self.record {
+                    lock(record).save_voice(user, &voice, None)?;
+                }
+                Ok(Done::say(format!(
+                    "Your videos will use the voice {voice}."
+                )))
+            }
+            Action::WriteScript { topic, text } => {
+                if topic.chars().count() > MAX_TOPIC_CHARS {
+                    return Err(Refusal(format!(
+                        "Please give me a shorter topic (up to {MAX_TOPIC_CHARS} characters)."
+                    )));
+                }
+                let Some(text) = text else {
+                    return Err(Refusal(
+                        "I can't write scripts right now; tell me the exact words instead, like: say Hello everyone!".into(),
+                    ));
+                };
+                let script = SpeechText::parse(text)?;
+                if script.as_str().chars().count() > MAX_SCRIPT_CHARS {
+                    return Err(Refusal(
+                        "That script came out too long; please ask again.".into(),
+                    ));
+                }
+                self.set(
+                    user,
+                    &[
+                        (Field::PendingText, Some(script.as_str())),
+                        (Field::VoiceNote, None),
+                    ],
+                )?;
+                Ok(Done::say(format!(
+                    "Here's a script about {topic}:\n\n{}\n\nSay \"go\" to make the video, or send your own words.",
+                    script.as_str()
+                )))
+            }
+            Action::UsePhoto => {
+                let state = self.state(user)?;
+                let photo = state.latest_photo.ok_or_else(|| {
+                    Refusal("Send me a photo first (a selfie works best).".into())
+                })?;
+                self.set(user, &[(Field::Photo, Some(&photo))])?;
+                if let Some(record) = &self.record {
+                    lock(record).save_avatar(user, &photo)?;
+                }
+                Ok(Done::say(
+                    "Got your photo. Now tell me what to say, or send a voice note.",
+                ))
+            }
+            Action::UseVoiceNote => {
+                let state = self.state(user)?;
+                let note = state
+                    .latest_voice_note
+                    .ok_or_else(|| Refusal("Send me a voice note first.".into()))?;
+                self.set(
+                    user,
+                    &[(Field::VoiceNote, Some(&note)), (Field::PendingText, None)],
+                )?;
+                if let Some(record) = &self.record {
+                    lock(record).save_voice(user, "voice note", Some(&note))?;
+                }
+                Ok(Done::say("Got your voice note."))
+            }
+            Action::ForgetMe => self.forget_me(caller),
+            Action::Help => Ok(Done::say(self.help.clone())),
+            Action::Unsupported => Ok(Done::say(UNSUPPORTED)),
+        }
+    }
+
+    fn remember_upload(&self, caller: &Caller, upload: &Upload) -> Result<(), Refusal> {
+        let (field, key) = match upload {
+            Upload::Photo { key } => (Field::LatestPhoto, key),
+            Upload::VoiceNote { key } => (Field::LatestVoiceNote, key),
+        };
+        if !key.starts_with(&uploads_prefix(&caller.user)) {
+            // Uploads are stored by the bot under the caller's own prefix; nothing else.
+            return Err(not_found());
+        }
+        self.set(&caller.user, &[(field, Some(key))])?;
+        Ok(())
+    }
+}
+
+/// The answer to a request outside the product.
+pub const UNSUPPORTED: &str =
+    "I only make talking videos from your photo: send a selfie and tell me what to say (or /help).";

@@ -1,0 +1,120 @@
+//! The language model: Ollama's native `/api/chat` through rig, with every tool bound to
+//! one run. Ollama is used when `OLLAMA_API_BASE_URL` or `OLLAMA_MODEL` is set.
+
+use crate::error::AgentError;
+use crate::executor::Caller;
+use crate::prompts::Prompts;
+use crate::tools::{self, ActionTool, Run};
+use futures::StreamExt;
+use rig_agent::agent::MultiTurnStreamItem;
+use rig_agent::AgentBuilder;
+use rig_core::providers::ollama::OllamaConfig;
+use rig_core::tool::ToolContext;
+use spinbot_core::limits::{AGENT_MAX_TURNS, DEFAULT_OLLAMA_TIMEOUT_MS};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The model when none is named.
+pub const DEFAULT_OLLAMA_MODEL: &str = "qwen3:8b";
+const DEFAULT_OLLAMA_URL: &str = "http://localhost:11434";
+
+/// Where the model is and how long to wait for it.
+#[derive(Debug, Clone)]
+pub struct OllamaSettings {
+    pub base_url: String,
+    pub model: String,
+    /// For one answer of the model; the whole run gets three times as long.
+    pub timeout: Duration,
+    /// Ask for NDJSON streaming answers instead of one JSON document.
+    pub stream: bool,
+}
+
+impl OllamaSettings {
+    /// From `OLLAMA_API_BASE_URL`, `OLLAMA_MODEL`, `OLLAMA_TIMEOUT_MS` and `OLLAMA_STREAM`;
+    /// `None` when neither of the first two is set.
+    pub fn from_env() -> Option<Self> {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let base_url = var("OLLAMA_API_BASE_URL");
+        let model = var("OLLAMA_MODEL");
+        if base_url.is_none() && model.is_none() {
+            return None;
+        }
+        Some(Self {
+            base_url: base_url.unwrap_or_else(|| DEFAULT_OLLAMA_URL.to_owned()),
+            model: model.unwrap_or_else(|| DEFAULT_OLLAMA_MODEL.to_owned()),
+            timeout: Duration::from_millis(
+                var("OLLAMA_TIMEOUT_MS")
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(DEFAULT_OLLAMA_TIMEOUT_MS),
+            ),
+            stream: var("OLLAMA_STREAM").is_some_and(|v| v == "1" || v == "true"),
+        })
+    }
+}
+
+/// Runs the model on `text` for `caller`; the tools act through `run`. An error means the
+/// model could not be used (unreachable, too slow, missing, or unusable tool calls).
+pub async fn run_model(
+    settings: &OllamaSettings,
+    prompts: &Prompts,
+    run: &Arc<Run>,
+    caller: &Caller,
+    text: &str,
+) -> Result<String, AgentError> {
+    let http = rig_reqwest::reqwest::Client::builder()
+        .timeout(settings.timeout)
+        .build()
+        .map_err(|e| AgentError::Ollama(format!("http client: {e}")))?;
+    let ollama = OllamaConfig::new()
+        .with_base_url(&settings.base_url)
+        .connect(rig_reqwest::ReqwestClient::from(http));
+    let agent = AgentBuilder::new(ollama.native_completion(&settings.model))
+        .preamble(&prompts.preamble)
+        .temperature(0.0)
+        .tool(ActionTool::<tools::Say>::new(run, prompts))
+        .tool(ActionTool::<tools::Render>::new(run, prompts))
+        .tool(ActionTool::<tools::UsePhoto>::new(run, prompts))
+        .tool(ActionTool::<tools::UseVoiceNote>::new(run, prompts))
+        .tool(ActionTool::<tools::ChooseVoice>::new(run, prompts))
+        .tool(ActionTool::<tools::ListVoices>::new(run, prompts))
+        .tool(ActionTool::<tools::WriteScript>::new(run, prompts))
+        .tool(ActionTool::<tools::Status>::new(run, prompts))
+        .tool(ActionTool::<tools::CancelJob>::new(run, prompts))
+        .tool(ActionTool::<tools::ForgetMe>::new(run, prompts))
+        .tool(ActionTool::<tools::Help>::new(run, prompts))
+        .build();
+    let mut context = ToolContext::new();
+    context
+        .insert(caller.clone())
+        .map_err(|e| AgentError::Ollama(format!("tool context: {e}")))?;
+    let runner = agent
+        .prompt(text)
+        .max_turns(AGENT_MAX_TURNS)
+        .max_consecutive_malformed_tool_calls(1)
+        .tool_context(context);
+    let whole_run = settings.timeout * 3;
+    let answer = async {
+        if settings.stream {
+            let mut stream = runner.stream();
+            let mut last = Err(AgentError::Ollama(
+                "the stream ended without an answer".into(),
+            ));
+            while let Some(item) = stream.next().await {
+                match item {
+                    Ok(MultiTurnStreamItem::FinalResponse(done)) => last = Ok(done.output()),
+                    Ok(_) => {}
+                    Err(e) => return Err(AgentError::Ollama(e.to_string())),
+                }
+            }
+            last
+        } else {
+            runner
+                .await
+                .map(|done| done.output())
+                .map_err(|e| AgentError::Ollama(e.to_string()))
+        }
+    };
+    tokio::time::timeout(whole_run, answer)
+        .await
+        .map_err(|_| AgentError::Ollama(format!("no answer within {whole_run:?}")))?
+}

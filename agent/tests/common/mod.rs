@@ -1,0 +1,187 @@
+//! What the agent's tests share: a real Redis job plane with a folder store, callers, and
+//! agents pointed at a fake Ollama.
+
+#![allow(dead_code)]
+
+use serde_json::Value;
+use spinbot_agent::conversation::{Conversations, State};
+use spinbot_agent::executor::uploads_prefix;
+use spinbot_agent::{Agent, Caller, Executor, Hands, Message, OllamaSettings, Prompts, Upload};
+use spinbot_core::{JobId, JobState, UserId};
+use spinbot_jobs::{LocalStore, ObjectStore, Queue, QueueConfig, Record};
+pub use spinbot_testkit::{FakeOllama, RedisServer, Turn};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub const MODEL: &str = "qwen3:8b";
+pub const VOICES: [&str; 2] = ["en_US-joe-medium", "en_US-amy-medium"];
+
+/// A job plane of its own: Redis, a store folder, and the executor over them.
+pub struct World {
+    pub redis: RedisServer,
+    pub store_dir: tempfile::TempDir,
+    pub store: Arc<dyn ObjectStore>,
+    pub executor: Arc<Executor>,
+}
+
+pub fn config(redis: &RedisServer) -> QueueConfig {
+    QueueConfig {
+        redis_url: redis.url(),
+        renders_per_hour: 100_000,
+        render_burst: 1_000,
+        max_queued_per_user: 1_000,
+        flood_per_second: 1_000_000,
+        ..QueueConfig::default()
+    }
+}
+
+impl World {
+    pub fn new() -> Self {
+        Self::with(config, None)
+    }
+
+    pub fn with(settings: impl Fn(&RedisServer) -> QueueConfig, record: Option<String>) -> Self {
+        let redis = RedisServer::start(false);
+        let store_dir = tempfile::tempdir().expect("a store folder");
+        let store: Arc<dyn ObjectStore> = Arc::new(LocalStore::new(store_dir.path()));
+        let queue = Queue::connect(settings(&redis)).expect("queue");
+        let record = record.map(|url| {
+            let r = Record::connect(&url).expect("record");
+            r.migrate().expect("migrations");
+            r
+        });
+        let executor = Executor::new(
+            queue,
+            store.clone(),
+            record,
+            VOICES.iter().map(|v| v.to_string()).collect(),
+            Prompts::built_in().help,
+        )
+        .expect("executor");
+        Self {
+            redis,
+            store_dir,
+            store,
+            executor: Arc::new(executor),
+        }
+    }
+
+    pub fn queue(&self) -> Queue {
+        Queue::connect(config(&self.redis)).expect("queue")
+    }
+
+    pub fn state(&self, who: &Caller) -> State {
+        Conversations::connect(&self.redis.url(), "spinbot")
+            .and_then(|mut c| c.load(&who.user))
+            .expect("state")
+    }
+
+    pub fn job_state(&self, job: &JobId, who: &Caller) -> Option<JobState> {
+        self.queue()
+            .status(job, Some(&who.user))
+            .expect("status")
+            .map(|s| s.state)
+    }
+
+    /// The plan JSON a job was queued with.
+    pub fn plan_of(&self, job: &JobId) -> Value {
+        let mut con = redis::Client::open(self.redis.url())
+            .and_then(|c| c.get_connection())
+            .expect("redis");
+        let plan: String = redis::cmd("HGET")
+            .arg(format!("spinbot:job:{job}"))
+            .arg("plan")
+            .query(&mut con)
+            .expect("a plan");
+        serde_json::from_str(&plan).expect("plan JSON")
+    }
+
+    /// Every job in Redis, of anyone.
+    pub fn all_jobs(&self) -> Vec<String> {
+        let mut con = redis::Client::open(self.redis.url())
+            .and_then(|c| c.get_connection())
+            .expect("redis");
+        redis::cmd("KEYS")
+            .arg("spinbot:job:*")
+            .query(&mut con)
+            .expect("keys")
+    }
+
+    /// Files under a user's uploads prefix.
+    pub fn uploads(&self, who: &Caller) -> Vec<String> {
+        let mut keys: Vec<String> = self
+            .store
+            .list(&uploads_prefix(&who.user))
+            .expect("list")
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
+        keys.sort();
+        keys
+    }
+
+    /// Stores a photo the caller sent and tells the agent's hands about it.
+    pub fn send_photo(&self, who: &Caller) -> String {
+        let key = format!("{}photo-{}.jpg", uploads_prefix(&who.user), JobId::new());
+        let file = self.store_dir.path().join("incoming.jpg");
+        std::fs::write(&file, b"\xff\xd8 not really a jpeg").expect("write");
+        self.store.put_file(&key, &file).expect("put");
+        self.executor
+            .remember_upload(who, &Upload::Photo { key: key.clone() })
+            .expect("remembered");
+        self.executor
+            .perform(who, &spinbot_agent::Action::UsePhoto)
+            .expect("photo used");
+        key
+    }
+
+    /// An agent whose model is `fake` (or none).
+    pub fn agent(&self, fake: Option<&FakeOllama>) -> Agent {
+        Agent::new(
+            fake.map(|f| settings(f.url())),
+            Prompts::built_in(),
+            self.executor.clone(),
+        )
+    }
+}
+
+pub fn settings(url: &str) -> OllamaSettings {
+    OllamaSettings {
+        base_url: url.to_owned(),
+        model: MODEL.to_owned(),
+        timeout: Duration::from_secs(5),
+        stream: false,
+    }
+}
+
+pub fn caller(id: u32) -> Caller {
+    Caller {
+        user: UserId::parse(&format!("telegram:{id}")).expect("user"),
+        max_bytes: Some(50_000_000),
+    }
+}
+
+pub fn message(who: &Caller, text: &str) -> Message {
+    Message {
+        caller: who.clone(),
+        text: text.to_owned(),
+        uploads: Vec::new(),
+    }
+}
+
+/// The messages of the `i`-th request the model got.
+pub fn messages(fake: &FakeOllama, i: usize) -> Vec<Value> {
+    fake.requests()[i]["messages"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// The tool results the model was shown in request `i`.
+pub fn tool_results(fake: &FakeOllama, i: usize) -> Vec<String> {
+    messages(fake, i)
+        .iter()
+        .filter(|m| m["role"] == "tool")
+        .map(|m| m["content"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}

@@ -1,0 +1,328 @@
+//! The real rig agent against a fake Ollama speaking the documented wire format: a
+//! tool-calling run yields the expected actions on the real job plane, and a model that is
+//! unusable in any way (malformed arguments, an unknown tool, a missing model, too slow,
+//! not there, no tool call) ends in the built-in parser's answer.
+
+mod common;
+
+use common::*;
+use serde_json::json;
+use spinbot_agent::prompts::TOOL_NAMES;
+use spinbot_agent::{Action, DecidedBy};
+use spinbot_core::JobState;
+use std::time::Duration;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tool_call_renders_and_the_request_is_what_ollama_expects() {
+    let world = World::new();
+    let me = caller(1);
+    world.send_photo(&me);
+    let fake = FakeOllama::start(
+        MODEL,
+        vec![
+            Turn::call("say", json!({"text": "hello there"})),
+            Turn::Text("Your video is on its way!".into()),
+        ],
+    );
+    let reply = world
+        .agent(Some(&fake))
+        .handle(message(&me, "make my avatar say hello there"))
+        .await;
+    assert_eq!(reply.decided_by, DecidedBy::Model);
+    assert_eq!(reply.actions(), vec![Action::render("hello there")]);
+    assert_eq!(reply.jobs.len(), 1);
+    assert!(reply.text.contains("queued"), "{}", reply.text);
+    let job = &reply.jobs[0];
+    assert_eq!(world.job_state(job, &me), Some(JobState::Queued));
+    let plan = world.plan_of(job);
+    assert_eq!(plan["speech"]["text"], "hello there");
+    assert_eq!(plan["target"]["max_bytes"], 50_000_000);
+    assert_eq!(world.state(&me).last_job.as_deref(), Some(job.as_str()));
+
+    // What rig sent, turn by turn.
+    assert_eq!(fake.violations(), Vec::<String>::new());
+    assert_eq!(fake.remaining(), 0);
+    let requests = fake.requests();
+    assert_eq!(requests.len(), 2);
+    let first = &requests[0];
+    assert_eq!(first["model"], MODEL);
+    assert_eq!(first["stream"], false);
+    assert_eq!(first["options"]["temperature"], 0.0);
+    let first_messages = messages(&fake, 0);
+    assert_eq!(first_messages[0]["role"], "system");
+    assert!(first_messages[0]["content"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("talking video"));
+    assert_eq!(
+        first_messages[1],
+        json!({"role": "user", "content": "make my avatar say hello there"})
+    );
+    let tools: Vec<&str> = first["tools"]
+        .as_array()
+        .map(|t| {
+            t.iter()
+                .filter_map(|t| t["function"]["name"].as_str())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(tools, TOOL_NAMES.to_vec());
+    for tool in first["tools"].as_array().into_iter().flatten() {
+        assert_eq!(tool["type"], "function");
+        let props = tool["function"]["parameters"]["properties"]
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+        assert!(
+            !props.keys().any(|k| k.contains("user")),
+            "a tool takes a user: {tool}"
+        );
+    }
+    let second = messages(&fake, 1);
+    assert_eq!(second.len(), 4);
+    let call = &second[2];
+    assert_eq!(call["role"], "assistant");
+    assert_eq!(call["tool_calls"][0]["function"]["name"], "say");
+    assert_eq!(
+        call["tool_calls"][0]["function"]["arguments"],
+        json!({"text": "hello there"})
+    );
+    assert_eq!(second[3]["role"], "tool");
+    assert_eq!(second[3]["tool_name"], "say");
+    assert_eq!(second[3]["tool_call_id"], call["tool_calls"][0]["id"]);
+    assert!(second[3]["content"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("queued"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_ndjson_stream_gives_the_same_run() {
+    let world = World::new();
+    let me = caller(1);
+    world.send_photo(&me);
+    let fake = FakeOllama::start(
+        MODEL,
+        vec![
+            Turn::call("say", json!({"text": "streamed words", "voice": "amy"})),
+            Turn::Text("Coming right up.".into()),
+        ],
+    );
+    let mut settings = settings(fake.url());
+    settings.stream = true;
+    let agent = spinbot_agent::Agent::new(
+        Some(settings),
+        spinbot_agent::Prompts::built_in(),
+        world.executor.clone(),
+    );
+    let reply = agent
+        .handle(message(&me, "say streamed words in the amy voice"))
+        .await;
+    assert_eq!(reply.decided_by, DecidedBy::Model);
+    assert_eq!(
+        reply.actions(),
+        vec![Action::Render {
+            text: Some("streamed words".into()),
+            voice: Some("amy".into())
+        }]
+    );
+    let plan = world.plan_of(&reply.jobs[0]);
+    assert_eq!(plan["speech"]["voice"], "en_US-amy-medium");
+    assert_eq!(fake.requests()[0]["stream"], true);
+    assert_eq!(fake.violations(), Vec::<String>::new());
+    assert_eq!(fake.remaining(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_written_script_waits_for_go_and_then_renders_those_words() {
+    let world = World::new();
+    let me = caller(1);
+    world.send_photo(&me);
+    let script = "Our summer sale starts Friday. Everything is twenty percent off. See you there!";
+    let fake = FakeOllama::start(
+        MODEL,
+        vec![
+            Turn::call(
+                "write_script",
+                json!({"topic": "our summer sale", "script": script}),
+            ),
+            Turn::Text("Here it is.".into()),
+            Turn::call("render", json!({})),
+            Turn::Text("Rendering.".into()),
+        ],
+    );
+    let agent = world.agent(Some(&fake));
+    let shown = agent
+        .handle(message(&me, "write a script about our summer sale"))
+        .await;
+    assert!(shown.text.contains(script), "{}", shown.text);
+    assert!(shown.jobs.is_empty(), "nothing renders before go");
+    assert_eq!(world.state(&me).pending_text.as_deref(), Some(script));
+    let go = agent.handle(message(&me, "looks good, go")).await;
+    assert_eq!(go.jobs.len(), 1, "{}", go.text);
+    assert_eq!(world.plan_of(&go.jobs[0])["speech"]["text"], script);
+    assert_eq!(world.state(&me).pending_text, None);
+    assert_eq!(fake.violations(), Vec::<String>::new());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_overlong_script_from_the_model_is_refused() {
+    let world = World::new();
+    let me = caller(1);
+    let fake = FakeOllama::start(
+        MODEL,
+        vec![
+            Turn::call(
+                "write_script",
+                json!({"topic": "cats", "script": "Cats are great. ".repeat(60)}),
+            ),
+            Turn::Text("Sorry.".into()),
+        ],
+    );
+    let reply = world
+        .agent(Some(&fake))
+        .handle(message(&me, "write something about cats"))
+        .await;
+    assert!(reply.text.contains("too long"), "{}", reply.text);
+    assert_eq!(world.state(&me).pending_text, None);
+    assert!(
+        tool_results(&fake, 1)[0].contains("too long"),
+        "the model is told why"
+    );
+}
+
+/// The parser's answer to "say hello there" for a caller with a photo: one queued job.
+async fn expect_parser_answer(world: &World, fake: Option<&FakeOllama>) {
+    let me = caller(7);
+    world.send_photo(&me);
+    let reply = world
+        .agent(fake)
+        .handle(message(&me, "say hello there"))
+        .await;
+    assert_eq!(reply.decided_by, DecidedBy::Parser, "{}", reply.text);
+    assert_eq!(reply.actions(), vec![Action::render("hello there")]);
+    assert_eq!(reply.jobs.len(), 1, "{}", reply.text);
+    assert_eq!(
+        world.plan_of(&reply.jobs[0])["speech"]["text"],
+        "hello there"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn malformed_arguments_end_in_the_parsers_answer() {
+    let world = World::new();
+    let malformed = json!("{\"text\": \"hel");
+    let fake = FakeOllama::start(
+        MODEL,
+        vec![
+            Turn::call("say", malformed.clone()),
+            Turn::call("say", malformed),
+        ],
+    );
+    expect_parser_answer(&world, Some(&fake)).await;
+    assert_eq!(fake.remaining(), 0, "the model had one more try");
+    assert_eq!(fake.violations(), Vec::<String>::new());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unknown_tool_ends_in_the_parsers_answer() {
+    let world = World::new();
+    let fake = FakeOllama::start(MODEL, vec![Turn::call("delete_everything", json!({}))]);
+    expect_parser_answer(&world, Some(&fake)).await;
+    assert_eq!(world.all_jobs().len(), 1, "only the parser's job");
+    assert_eq!(fake.violations(), Vec::<String>::new());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missing_model_ends_in_the_parsers_answer() {
+    let world = World::new();
+    let fake = FakeOllama::start(
+        MODEL,
+        vec![Turn::Error(
+            404,
+            format!("model \"{MODEL}\" not found, try pulling it first"),
+        )],
+    );
+    expect_parser_answer(&world, Some(&fake)).await;
+    assert_eq!(fake.requests().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_slow_model_ends_in_the_parsers_answer() {
+    let world = World::new();
+    let fake = FakeOllama::start(
+        MODEL,
+        vec![Turn::Slow(
+            Duration::from_secs(3),
+            Box::new(Turn::call("say", json!({"text": "too late"}))),
+        )],
+    );
+    let me = caller(7);
+    world.send_photo(&me);
+    let mut settings = settings(fake.url());
+    settings.timeout = Duration::from_millis(300);
+    let agent = spinbot_agent::Agent::new(
+        Some(settings),
+        spinbot_agent::Prompts::built_in(),
+        world.executor.clone(),
+    );
+    let reply = agent.handle(message(&me, "say hello there")).await;
+    assert_eq!(reply.decided_by, DecidedBy::Parser);
+    assert_eq!(reply.actions(), vec![Action::render("hello there")]);
+    assert_eq!(world.all_jobs().len(), 1, "the late tool call never ran");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dead_server_ends_in_the_parsers_answer() {
+    let world = World::new();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port");
+    let me = caller(7);
+    world.send_photo(&me);
+    let agent = spinbot_agent::Agent::new(
+        Some(settings(&format!("http://127.0.0.1:{port}"))),
+        spinbot_agent::Prompts::built_in(),
+        world.executor.clone(),
+    );
+    let reply = agent.handle(message(&me, "say hello there")).await;
+    assert_eq!(reply.decided_by, DecidedBy::Parser);
+    assert_eq!(reply.jobs.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_model_that_calls_no_tool_is_answered_by_the_parser() {
+    let world = World::new();
+    let fake = FakeOllama::start(MODEL, vec![Turn::Text("Sunny, 25 degrees!".into())]);
+    let me = caller(3);
+    let reply = world
+        .agent(Some(&fake))
+        .handle(message(&me, "what's the weather in Paris?"))
+        .await;
+    assert_eq!(reply.decided_by, DecidedBy::Parser);
+    assert_eq!(reply.actions(), vec![Action::Unsupported]);
+    assert!(!reply.text.contains("Sunny"), "{}", reply.text);
+    assert!(reply.text.contains("talking videos"), "{}", reply.text);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn without_a_model_the_parser_handles_a_selfie_then_words() {
+    let world = World::new();
+    let me = caller(5);
+    let agent = world.agent(None);
+    let no_photo = agent.handle(message(&me, "say hi")).await;
+    assert!(no_photo.text.contains("selfie"), "{}", no_photo.text);
+    assert!(no_photo.jobs.is_empty());
+    world.send_photo(&me);
+    let reply = agent.handle(message(&me, "now say hi")).await;
+    assert_eq!(reply.jobs.len(), 1, "{}", reply.text);
+    let status = agent.handle(message(&me, "/status")).await;
+    assert!(status.text.contains("next in line"), "{}", status.text);
+    let cancel = agent.handle(message(&me, "cancel")).await;
+    assert!(cancel.text.contains("Cancelled"), "{}", cancel.text);
+    assert_eq!(
+        world.job_state(&reply.jobs[0], &me),
+        Some(JobState::Cancelled)
+    );
+}
