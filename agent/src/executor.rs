@@ -348,6 +348,15 @@ impl Executor {
     }
 }
 
+impl Drop for Executor {
+    fn drop(&mut self) {
+        // The record owns a runtime, which may not be dropped on an async thread.
+        if let Some(record) = self.record.take() {
+            let _ = std::thread::spawn(move || drop(record)).join();
+        }
+    }
+}
+
 fn not_found() -> Refusal {
     Refusal("I can't find that video among yours.".into())
 }

@@ -107,6 +107,26 @@ impl World {
             .expect("keys")
     }
 
+    /// The jobs in Redis that belong to `who`.
+    pub fn jobs_of(&self, who: &Caller) -> Vec<String> {
+        let mut con = redis::Client::open(self.redis.url())
+            .and_then(|c| c.get_connection())
+            .expect("redis");
+        self.all_jobs()
+            .into_iter()
+            .filter(|key| {
+                redis::cmd("HGET")
+                    .arg(key)
+                    .arg("user")
+                    .query::<Option<String>>(&mut con)
+                    .ok()
+                    .flatten()
+                    .as_deref()
+                    == Some(who.user.as_str())
+            })
+            .collect()
+    }
+
     /// Files under a user's uploads prefix.
     pub fn uploads(&self, who: &Caller) -> Vec<String> {
         let mut keys: Vec<String> = self
