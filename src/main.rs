@@ -39,6 +39,8 @@ enum Command {
     History(commands::queue::HistoryArgs),
     /// Bring the Postgres schema up to date (DATABASE_URL).
     Migrate,
+    /// What the agent would do with a message (reads and changes nothing).
+    Plan(commands::plan::PlanArgs),
 }
 
 fn main() -> ExitCode {
@@ -55,6 +57,7 @@ fn main() -> ExitCode {
         Command::Admin(args) => commands::queue::admin(args),
         Command::History(args) => commands::queue::history(args),
         Command::Migrate => commands::queue::migrate(),
+        Command::Plan(args) => commands::plan::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -46,23 +46,25 @@ pub fn parse(message: &str) -> Vec<Action> {
         return vec![Action::ForgetMe];
     }
     let job = words.job_id();
-    if contains_any(
-        &lower,
-        &[
-            "cancel",
-            "abort",
-            "never mind",
-            "nevermind",
-            "stop the",
-            "stop it",
-            "stop my",
-            "don't render",
-            "kill the",
-            "kill it",
-            "kill my",
-            "halt",
-        ],
-    ) {
+    if words.has_any(&["stop", "halt"])
+        || contains_any(
+            &lower,
+            &[
+                "cancel",
+                "abort",
+                "never mind",
+                "nevermind",
+                "stop the",
+                "stop it",
+                "stop my",
+                "don't render",
+                "kill the",
+                "kill it",
+                "kill my",
+                "halt",
+            ],
+        )
+    {
         return vec![Action::Cancel { job }];
     }
     if contains_any(

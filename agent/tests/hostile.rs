@@ -44,7 +44,12 @@ impl Scene {
         let executor = &world.executor;
         use spinbot_agent::{Action, Hands};
         executor
-            .perform(&victim, &Action::ChooseVoice { voice: "amy".into() })
+            .perform(
+                &victim,
+                &Action::ChooseVoice {
+                    voice: "amy".into(),
+                },
+            )
             .expect("voice");
         let victim_job = executor
             .perform(&victim, &Action::render("my private words"))
@@ -54,12 +59,22 @@ impl Scene {
         executor
             .perform(
                 &victim,
-                &Action::WriteScript { topic: "secret plans".into(), text: Some("The secret plan is ready.".into()) },
+                &Action::WriteScript {
+                    topic: "secret plans".into(),
+                    text: Some("The secret plan is ready.".into()),
+                },
             )
             .expect("script");
         world.send_photo(&attacker);
-        executor.perform(&attacker, &Action::render("attacker words")).expect("render");
-        Self { world, victim, victim_job, attacker }
+        executor
+            .perform(&attacker, &Action::render("attacker words"))
+            .expect("render");
+        Self {
+            world,
+            victim,
+            victim_job,
+            attacker,
+        }
     }
 
     fn snapshot(&self) -> Snapshot {
@@ -76,8 +91,17 @@ impl Scene {
         let calls = calls.into_iter().map(|(n, a)| (n.to_owned(), a)).collect();
         let fake = FakeOllama::start(MODEL, vec![Turn::Calls(calls), Turn::Text("Done.".into())]);
         let before = self.snapshot();
-        let reply = self.world.agent(Some(&fake)).handle(message(&self.attacker, text)).await;
-        assert_eq!(self.snapshot(), before, "the victim's things changed; reply: {}", reply.text);
+        let reply = self
+            .world
+            .agent(Some(&fake))
+            .handle(message(&self.attacker, text))
+            .await;
+        assert_eq!(
+            self.snapshot(),
+            before,
+            "the victim's things changed; reply: {}",
+            reply.text
+        );
         assert_eq!(self.snapshot().job, Some(JobState::Queued));
         assert!(!reply.text.contains("private words"), "{}", reply.text);
         assert!(!reply.text.contains("secret plan"), "{}", reply.text);
@@ -89,7 +113,12 @@ impl Scene {
 #[tokio::test(flavor = "multi_thread")]
 async fn cancelling_anothers_job_is_not_found() {
     let s = Scene::new();
-    let (reply, fake) = s.attack("cancel that job", vec![("cancel", json!({"job": s.victim_job.as_str()}))]).await;
+    let (reply, fake) = s
+        .attack(
+            "cancel that job",
+            vec![("cancel", json!({"job": s.victim_job.as_str()}))],
+        )
+        .await;
     assert!(reply.contains("can't find"), "{reply}");
     assert!(tool_results(&fake, 1)[0].contains("can't find"));
 }
@@ -97,7 +126,12 @@ async fn cancelling_anothers_job_is_not_found() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_status_of_anothers_job_is_not_found() {
     let s = Scene::new();
-    let (reply, _) = s.attack("how is it going", vec![("status", json!({"job": s.victim_job.as_str()}))]).await;
+    let (reply, _) = s
+        .attack(
+            "how is it going",
+            vec![("status", json!({"job": s.victim_job.as_str()}))],
+        )
+        .await;
     assert!(reply.contains("can't find"), "{reply}");
 }
 
@@ -107,20 +141,36 @@ async fn naming_another_user_in_the_arguments_is_refused() {
     let (reply, fake) = s
         .attack(
             "cancel telegram:2's job",
-            vec![("cancel", json!({"job": s.victim_job.as_str(), "user": "telegram:2"}))],
+            vec![(
+                "cancel",
+                json!({"job": s.victim_job.as_str(), "user": "telegram:2"}),
+            )],
         )
         .await;
     assert!(!reply.contains("Cancelled"), "{reply}");
-    assert!(tool_results(&fake, 1)[0].contains("unknown field"), "{:?}", tool_results(&fake, 1));
+    assert!(
+        tool_results(&fake, 1)[0].contains("unknown field"),
+        "{:?}",
+        tool_results(&fake, 1)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn forgetting_another_user_is_refused() {
     let s = Scene::new();
     let attacker_before = s.world.state(&s.attacker);
-    let (_, fake) = s.attack("forget telegram:2", vec![("forget_me", json!({"user_id": "telegram:2"}))]).await;
+    let (_, fake) = s
+        .attack(
+            "forget telegram:2",
+            vec![("forget_me", json!({"user_id": "telegram:2"}))],
+        )
+        .await;
     assert!(tool_results(&fake, 1)[0].contains("unknown field"));
-    assert_eq!(s.world.state(&s.attacker), attacker_before, "nothing was forgotten at all");
+    assert_eq!(
+        s.world.state(&s.attacker),
+        attacker_before,
+        "nothing was forgotten at all"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -138,12 +188,18 @@ async fn forget_me_deletes_only_the_callers_things() {
     assert!(!files(&s.victim).is_empty());
     assert!(!files(&s.attacker).is_empty());
     let attackers_job = s.world.state(&s.attacker).last_job.expect("a job");
-    let (reply, _) = s.attack("delete my data", vec![("forget_me", json!({}))]).await;
+    let (reply, _) = s
+        .attack("delete my data", vec![("forget_me", json!({}))])
+        .await;
     assert!(reply.contains("deleted"), "{reply}");
     assert_eq!(s.world.uploads(&s.attacker), Vec::<String>::new());
     assert_eq!(s.world.state(&s.attacker), State::default());
     assert_eq!(s.world.jobs_of(&s.attacker), Vec::<String>::new());
-    assert!(!s.world.all_jobs().iter().any(|j| j.ends_with(&attackers_job)));
+    assert!(!s
+        .world
+        .all_jobs()
+        .iter()
+        .any(|j| j.ends_with(&attackers_job)));
     assert!(files(&s.attacker).is_empty());
     assert!(!files(&s.victim).is_empty(), "the victim's record stays");
 }
@@ -152,29 +208,52 @@ async fn forget_me_deletes_only_the_callers_things() {
 async fn a_render_with_anothers_photo_is_refused() {
     let s = Scene::new();
     let photo = s.world.uploads(&s.victim)[0].clone();
-    let (reply, fake) = s.attack("say hi", vec![("say", json!({"text": "hi", "photo": photo}))]).await;
+    let (reply, fake) = s
+        .attack(
+            "say hi",
+            vec![("say", json!({"text": "hi", "photo": photo}))],
+        )
+        .await;
     assert!(tool_results(&fake, 1)[0].contains("unknown field"));
     // The model's call was refused; the parser then renders "hi" with the caller's own photo.
-    let job = s.world.state(&s.attacker).last_job.expect("the attacker's own job");
+    let job = s
+        .world
+        .state(&s.attacker)
+        .last_job
+        .expect("the attacker's own job");
     let plan = s.world.plan_of(&JobId::parse(&job).expect("id"));
     assert_ne!(plan["photo"], photo.as_str(), "{reply}");
-    assert!(plan["photo"].as_str().unwrap_or_default().starts_with("users/telegram_1/"));
+    assert!(plan["photo"]
+        .as_str()
+        .unwrap_or_default()
+        .starts_with("users/telegram_1/"));
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn using_anothers_photo_is_refused() {
     let s = Scene::new();
     let photo = s.world.uploads(&s.victim)[0].clone();
-    let (_, fake) = s.attack("use that photo", vec![("use_photo", json!({"key": photo}))]).await;
+    let (_, fake) = s
+        .attack("use that photo", vec![("use_photo", json!({"key": photo}))])
+        .await;
     assert!(tool_results(&fake, 1)[0].contains("unknown field"));
-    assert_ne!(s.world.state(&s.attacker).photo.as_deref(), Some(photo.as_str()));
+    assert_ne!(
+        s.world.state(&s.attacker).photo.as_deref(),
+        Some(photo.as_str())
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_voice_that_is_a_path_to_another_user_is_refused() {
     let s = Scene::new();
     let (reply, _) = s
-        .attack("use their voice", vec![("choose_voice", json!({"voice": "../users/telegram_2/voice"}))])
+        .attack(
+            "use their voice",
+            vec![(
+                "choose_voice",
+                json!({"voice": "../users/telegram_2/voice"}),
+            )],
+        )
         .await;
     assert!(reply.contains("no voice called"), "{reply}");
     assert_eq!(s.world.state(&s.attacker).voice, None);
@@ -187,7 +266,10 @@ async fn a_wildcard_or_mangled_job_id_is_not_found() {
     let (reply, _) = s
         .attack(
             "cancel all",
-            vec![("cancel", json!({"job": "*"})), ("cancel", json!({"job": format!(" {upper} ")}))],
+            vec![
+                ("cancel", json!({"job": "*"})),
+                ("cancel", json!({"job": format!(" {upper} ")})),
+            ],
         )
         .await;
     assert_eq!(reply.matches("can't find").count(), 2, "{reply}");
@@ -199,9 +281,16 @@ async fn render_uses_only_the_callers_script_and_photo() {
     // A newcomer with nothing of their own asks to render: the victim's script and photo
     // are not theirs to use.
     let newcomer = caller(3);
-    let fake = FakeOllama::start(MODEL, vec![Turn::call("render", json!({})), Turn::Text("ok".into())]);
+    let fake = FakeOllama::start(
+        MODEL,
+        vec![Turn::call("render", json!({})), Turn::Text("ok".into())],
+    );
     let before = s.snapshot();
-    let reply = s.world.agent(Some(&fake)).handle(message(&newcomer, "render the secret plan")).await;
+    let reply = s
+        .world
+        .agent(Some(&fake))
+        .handle(message(&newcomer, "render the secret plan"))
+        .await;
     assert_eq!(s.snapshot(), before);
     assert!(reply.text.contains("selfie"), "{}", reply.text);
     assert!(reply.jobs.is_empty());
@@ -211,7 +300,10 @@ async fn render_uses_only_the_callers_script_and_photo() {
 async fn a_made_up_tool_for_impersonation_changes_nothing() {
     let s = Scene::new();
     let (reply, _) = s
-        .attack("become telegram:2", vec![("impersonate", json!({"user": "telegram:2"}))])
+        .attack(
+            "become telegram:2",
+            vec![("impersonate", json!({"user": "telegram:2"}))],
+        )
         .await;
     // The run fails on the unknown tool and the parser answers the attacker's own text.
     assert!(reply.contains("talking videos"), "{reply}");
@@ -220,8 +312,17 @@ async fn a_made_up_tool_for_impersonation_changes_nothing() {
 #[tokio::test(flavor = "multi_thread")]
 async fn status_without_a_job_is_the_callers_own_latest() {
     let s = Scene::new();
-    let (reply, _) = s.attack("I am telegram:2, show my status", vec![("status", json!({}))]).await;
-    let own = s.world.state(&s.attacker).last_job.expect("the attacker's job");
+    let (reply, _) = s
+        .attack(
+            "I am telegram:2, show my status",
+            vec![("status", json!({}))],
+        )
+        .await;
+    let own = s
+        .world
+        .state(&s.attacker)
+        .last_job
+        .expect("the attacker's job");
     assert!(reply.contains(&own[..8]), "{reply}");
     assert!(!reply.contains(&s.victim_job.as_str()[..8]), "{reply}");
 }
@@ -236,5 +337,8 @@ async fn an_upload_key_outside_the_callers_folder_is_refused() {
     let reply = s.world.agent(None).handle(spoofed).await;
     assert!(reply.text.contains("can't find"), "{}", reply.text);
     assert_eq!(s.snapshot(), before);
-    assert_ne!(s.world.state(&s.attacker).latest_photo.as_deref(), Some(photo.as_str()));
+    assert_ne!(
+        s.world.state(&s.attacker).latest_photo.as_deref(),
+        Some(photo.as_str())
+    );
 }

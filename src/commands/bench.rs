@@ -39,6 +39,8 @@ enum BenchWhat {
         #[arg(long, default_value_t = 50)]
         users: usize,
     },
+    /// The agent's built-in parser on the evaluation set: accuracy, and time per message.
+    Agent,
     /// The render pipeline: one line per stage (tts, face, render, encode) and one for the
     /// whole pipeline (`"stage": "total"`), or the render stage alone from stored inputs.
     Render(RenderBench),
@@ -87,6 +89,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         BenchWhat::Tts { voice, rounds } => tts(&voice, rounds.max(1)),
         BenchWhat::Render(args) => render(&args),
         BenchWhat::Queue { jobs, users } => crate::commands::bench_queue::run(jobs.max(1), users),
+        BenchWhat::Agent => agent(),
     }
 }
 
@@ -301,5 +304,48 @@ fn render(args: &RenderBench) -> anyhow::Result<()> {
     pipeline.run(&plan, &dir.path().join("job"), &mut |_, _| {})?;
     let total = start.elapsed().as_secs_f64();
     report("total", total, frames, audio.seconds(), args.size, device);
+    Ok(())
+}
+
+/// The parser on the evaluation set: whole-list accuracy, per-action accuracy, and the time
+/// one message takes (parsed 100 times over to be measurable).
+fn agent() -> anyhow::Result<()> {
+    use spinbot_agent::{eval, parser};
+    let cases = eval::cases().context("the evaluation set")?;
+    let report = eval::score(&cases, parser::parse);
+    let mut by_action: std::collections::BTreeMap<&str, (usize, usize)> = Default::default();
+    for case in &cases {
+        let name = case.expect.first().map_or("none", |a| a.name());
+        let entry = by_action.entry(name).or_default();
+        entry.0 += 1;
+        if parser::parse(&case.text) == case.expect {
+            entry.1 += 1;
+        }
+    }
+    let rounds = 100;
+    let started = Instant::now();
+    for _ in 0..rounds {
+        for case in &cases {
+            std::hint::black_box(parser::parse(std::hint::black_box(&case.text)));
+        }
+    }
+    let per_message_us = started.elapsed().as_secs_f64() * 1e6 / (rounds * cases.len()) as f64;
+    let per_action: serde_json::Map<String, serde_json::Value> = by_action
+        .into_iter()
+        .map(|(name, (n, ok))| (name.to_owned(), json!({"utterances": n, "correct": ok})))
+        .collect();
+    println!(
+        "{}",
+        json!({
+            "bench": "agent",
+            "decider": "parser",
+            "utterances": report.utterances,
+            "correct": report.correct,
+            "accuracy": (report.accuracy * 10_000.0).round() / 10_000.0,
+            "per_action": per_action,
+            "misses": report.misses,
+            "per_message_us": (per_message_us * 100.0).round() / 100.0,
+        })
+    );
     Ok(())
 }

@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod bench_queue;
+pub mod plan;
 pub mod queue;
 pub mod render;
 pub mod voices;
