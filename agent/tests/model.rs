@@ -134,6 +134,37 @@ async fn the_ndjson_stream_gives_the_same_run() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn several_turns_of_tool_calls_run_in_order_in_one_run() {
+    let world = World::new();
+    let me = caller(1);
+    world.send_photo(&me);
+    let fake = FakeOllama::start(
+        MODEL,
+        vec![
+            Turn::call("list_voices", json!({})),
+            Turn::call("choose_voice", json!({"voice": "amy"})),
+            Turn::call("say", json!({"text": "three turns"})),
+            Turn::Text("Done.".into()),
+        ],
+    );
+    let reply = world
+        .agent(Some(&fake))
+        .handle(message(&me, "pick a woman's voice and say three turns"))
+        .await;
+    let names: Vec<&str> = reply.steps.iter().map(|s| s.action.name()).collect();
+    assert_eq!(names, ["list_voices", "choose_voice", "render"]);
+    assert_eq!(
+        world.plan_of(&reply.jobs[0])["speech"]["voice"],
+        "en_US-amy-medium"
+    );
+    // Each turn saw the results of the turns before it.
+    assert_eq!(tool_results(&fake, 3).len(), 3);
+    assert!(tool_results(&fake, 1)[0].contains("en_US-amy-medium"));
+    assert_eq!(fake.remaining(), 0);
+    assert_eq!(fake.violations(), Vec::<String>::new());
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_written_script_waits_for_go_and_then_renders_those_words() {
     let world = World::new();
     let me = caller(1);
