@@ -41,6 +41,8 @@ enum Command {
     Migrate,
     /// What the agent would do with a message (reads and changes nothing).
     Plan(commands::plan::PlanArgs),
+    /// Run a chat bot (telegram: TELEGRAM_BOT_TOKEN) with the agent in-process.
+    Bot(commands::bot::BotArgs),
 }
 
 fn main() -> ExitCode {
@@ -58,6 +60,7 @@ fn main() -> ExitCode {
         Command::History(args) => commands::queue::history(args),
         Command::Migrate => commands::queue::migrate(),
         Command::Plan(args) => commands::plan::run(args),
+        Command::Bot(args) => commands::bot::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -134,7 +134,9 @@ impl Agent {
                 DecidedBy::Parser,
             );
         }
-        if let Some(settings) = &self.model {
+        // Slash commands mean exactly one thing: no model needed.
+        let command = text.trim_start().starts_with('/');
+        if let (Some(settings), false) = (&self.model, command) {
             let run = Run::new(self.hands.clone());
             let outcome = run_model(settings, &self.prompts, &run, caller, text).await;
             let steps = run.steps();

@@ -82,6 +82,37 @@ impl From<SpeechText> for String {
     }
 }
 
+/// The file extension a photo's first bytes call for (JPEG, PNG or WebP); anything else is
+/// refused. The farm decodes and checks the photo fully; this is the chat's quick answer.
+pub fn sniff_photo(head: &[u8]) -> Result<&'static str, InputError> {
+    if head.starts_with(&[0xff, 0xd8, 0xff]) {
+        Ok("jpg")
+    } else if head.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Ok("png")
+    } else if head.len() >= 12 && &head[..4] == b"RIFF" && &head[8..12] == b"WEBP" {
+        Ok("webp")
+    } else {
+        Err(InputError::PhotoFormat)
+    }
+}
+
+/// The file extension a voice note's first bytes call for (OGG, MP3, M4A/MP4 or WAV).
+pub fn sniff_audio(head: &[u8]) -> Result<&'static str, InputError> {
+    if head.starts_with(b"OggS") {
+        Ok("ogg")
+    } else if head.starts_with(b"ID3")
+        || (head.len() >= 2 && head[0] == 0xff && head[1] & 0xe0 == 0xe0)
+    {
+        Ok("mp3")
+    } else if head.len() >= 8 && &head[4..8] == b"ftyp" {
+        Ok("m4a")
+    } else if head.len() >= 12 && &head[..4] == b"RIFF" && &head[8..12] == b"WAVE" {
+        Ok("wav")
+    } else {
+        Err(InputError::AudioFormat)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

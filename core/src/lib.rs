@@ -6,6 +6,6 @@ pub mod job;
 pub mod limits;
 pub mod plan;
 
-pub use input::{InputError, SpeechText};
+pub use input::{sniff_audio, sniff_photo, InputError, SpeechText};
 pub use job::{JobEvent, JobId, JobState, UserId};
 pub use plan::{Plan, Speech, Stage, Target};

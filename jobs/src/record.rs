@@ -207,6 +207,29 @@ impl Record {
         })
     }
 
+    /// Records that a job's video was posted into a chat (once per job and chat).
+    pub fn record_delivery(
+        &self,
+        job: &str,
+        platform: &str,
+        chat: &str,
+        message: &str,
+    ) -> Result<(), JobsError> {
+        self.runtime.block_on(async {
+            sqlx::query(
+                "INSERT INTO deliveries (job_id, platform, chat_id, message_id) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(job)
+            .bind(platform)
+            .bind(chat)
+            .bind(message)
+            .execute(&self.pool)
+            .await?;
+            Ok(())
+        })
+    }
+
     /// Records that these objects were deleted (retention).
     pub fn mark_deleted(&self, keys: &[String]) -> Result<(), JobsError> {
         self.runtime.block_on(async {

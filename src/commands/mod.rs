@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod bench_queue;
+pub mod bot;
 pub mod plan;
 pub mod queue;
 pub mod render;

@@ -3,12 +3,14 @@
 //! strictly), and media checks.
 
 pub mod fake_ollama;
+pub mod fake_telegram;
 pub mod media;
 pub mod postgres_server;
 pub mod redis_server;
 pub mod seaweed_server;
 
 pub use fake_ollama::{FakeOllama, Turn};
+pub use fake_telegram::FakeTelegram;
 pub use postgres_server::PostgresServer;
 pub use redis_server::RedisServer;
 pub use seaweed_server::SeaweedServer;

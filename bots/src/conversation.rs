@@ -1,0 +1,195 @@
+//! The conversation loop every bot shares: a message in (text and files, from a platform
+//! adapter), per-chat flood control, the files stored under the sender's uploads, the agent
+//! deciding and acting, the answer out, and a render's answer kept as the status message
+//! that the courier edits with progress and follows with the video.
+
+use crate::courier::{Courier, Watch};
+use crate::error::BotError;
+use crate::platform::{FileKind, Incoming, Platform};
+use governor::{DefaultKeyedRateLimiter, Quota};
+use spinbot_agent::executor::uploads_prefix;
+use spinbot_agent::{Action, Agent, Caller, Message, Upload};
+use spinbot_core::limits::{MAX_PHOTO_BYTES, MAX_VOICE_NOTE_BYTES};
+use spinbot_core::{sniff_audio, sniff_photo, InputError};
+use spinbot_jobs::ObjectStore;
+use std::io::Read;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use tracing::Instrument;
+
+/// Messages per chat per minute, sustained, before the bot asks to slow down...
+pub const MESSAGES_PER_MINUTE: u32 = 30;
+/// ...after a burst of this many back to back.
+pub const MESSAGE_BURST: u32 = 10;
+
+pub struct Conversation<P: Platform> {
+    platform: Arc<P>,
+    agent: Arc<Agent>,
+    store: Arc<dyn ObjectStore>,
+    courier: Arc<Courier<P>>,
+    flood: DefaultKeyedRateLimiter<String>,
+}
+
+impl<P: Platform> Conversation<P> {
+    pub fn new(
+        platform: Arc<P>,
+        agent: Arc<Agent>,
+        store: Arc<dyn ObjectStore>,
+        courier: Arc<Courier<P>>,
+    ) -> Self {
+        let per_minute = NonZeroU32::new(MESSAGES_PER_MINUTE).unwrap_or(NonZeroU32::MIN);
+        let burst = NonZeroU32::new(MESSAGE_BURST).unwrap_or(NonZeroU32::MIN);
+        Self {
+            platform,
+            agent,
+            store,
+            courier,
+            flood: DefaultKeyedRateLimiter::keyed(Quota::per_minute(per_minute).allow_burst(burst)),
+        }
+    }
+
+    /// Answers one message. Errors are logged; the user always gets a sentence when the
+    /// platform can still be reached.
+    pub async fn handle(&self, incoming: Incoming) {
+        let span = tracing::info_span!("chat", user = %incoming.user, chat = %incoming.chat);
+        async {
+            if let Err(e) = self.answer(&incoming).await {
+                tracing::error!(error = %e, "a message was not answered");
+                let _ = self
+                    .platform
+                    .send_text(
+                        &incoming.chat,
+                        "Something went wrong on my side; please try again in a minute.",
+                    )
+                    .await;
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn answer(&self, incoming: &Incoming) -> Result<(), BotError> {
+        if self.flood.check_key(&incoming.chat).is_err() {
+            tracing::info!("flood control");
+            // One warning per window: the next message over the limit is dropped silently.
+            if self
+                .flood
+                .check_key(&format!("{}:warned", incoming.chat))
+                .is_ok()
+            {
+                self.platform
+                    .send_text(
+                        &incoming.chat,
+                        "You're sending messages very fast; please wait a minute.",
+                    )
+                    .await?;
+            }
+            return Ok(());
+        }
+        if let Some(refusal) = &incoming.refusal {
+            self.platform.send_text(&incoming.chat, refusal).await?;
+            return Ok(());
+        }
+        let mut uploads = Vec::new();
+        for file in &incoming.files {
+            match self.store_upload(incoming, file.kind, &file.path) {
+                Ok(upload) => uploads.push(upload),
+                Err(StoreError::Input(e)) => {
+                    self.platform
+                        .send_text(&incoming.chat, &e.to_string())
+                        .await?;
+                    return Ok(());
+                }
+                Err(StoreError::Bot(e)) => return Err(e),
+            }
+        }
+        let caller = Caller {
+            user: incoming.user.clone(),
+            max_bytes: Some(self.platform.upload_limit()),
+        };
+        let reply = self
+            .agent
+            .handle(Message {
+                caller,
+                text: incoming.text.clone(),
+                uploads,
+            })
+            .await;
+        let started: Vec<_> = reply
+            .steps
+            .iter()
+            .filter(|s| matches!(s.action, Action::Render { .. }))
+            .filter_map(|s| s.result.as_ref().ok().and_then(|d| d.job.clone()))
+            .collect();
+        let text = if reply.text.trim().is_empty() {
+            "👍"
+        } else {
+            reply.text.as_str()
+        };
+        let message = self.platform.send_text(&incoming.chat, text).await?;
+        for job in started {
+            let watch = Watch {
+                chat: incoming.chat.clone(),
+                message: message.clone(),
+            };
+            let courier = self.courier.clone();
+            // The courier blocks on Redis and on the platform; keep it off this task.
+            tokio::task::spawn_blocking(move || courier.watch(&job, &watch))
+                .await
+                .map_err(|e| BotError::Config(format!("watch: {e}")))??;
+        }
+        Ok(())
+    }
+
+    /// Checks a downloaded file and stores it under the sender's uploads.
+    fn store_upload(
+        &self,
+        incoming: &Incoming,
+        kind: FileKind,
+        path: &std::path::Path,
+    ) -> Result<Upload, StoreError> {
+        let size = std::fs::metadata(path)
+            .map_err(|e| StoreError::Bot(e.into()))?
+            .len();
+        let mut head = [0u8; 16];
+        let n = std::fs::File::open(path)
+            .and_then(|mut f| f.read(&mut head))
+            .map_err(|e| StoreError::Bot(e.into()))?;
+        let head = &head[..n];
+        let (ext, name) = match kind {
+            FileKind::Photo => {
+                if size > MAX_PHOTO_BYTES {
+                    return Err(StoreError::Input(InputError::PhotoTooLarge {
+                        mb: size as f64 / 1e6,
+                    }));
+                }
+                (sniff_photo(head).map_err(StoreError::Input)?, "photo")
+            }
+            FileKind::VoiceNote => {
+                if size > MAX_VOICE_NOTE_BYTES {
+                    return Err(StoreError::Input(InputError::AudioTooLarge {
+                        mb: size as f64 / 1e6,
+                    }));
+                }
+                (sniff_audio(head).map_err(StoreError::Input)?, "voice-note")
+            }
+        };
+        let key = format!(
+            "{}{name}-{}.{ext}",
+            uploads_prefix(&incoming.user),
+            uuid::Uuid::new_v4().simple()
+        );
+        self.store
+            .put_file(&key, path)
+            .map_err(|e| StoreError::Bot(e.into()))?;
+        Ok(match kind {
+            FileKind::Photo => Upload::Photo { key },
+            FileKind::VoiceNote => Upload::VoiceNote { key },
+        })
+    }
+}
+
+enum StoreError {
+    Input(InputError),
+    Bot(BotError),
+}
