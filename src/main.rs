@@ -19,6 +19,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Every role in one process: a worker, and the Telegram bot when TELEGRAM_BOT_TOKEN is set.
+    Up,
     /// Render a talking video from a photo and text or a voice note, with no services.
     Render(commands::render::RenderArgs),
     /// List the voices that `--voice` accepts.
@@ -49,6 +51,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     telemetry::init();
     let result = match cli.command {
+        Command::Up => commands::up::run(),
         Command::Render(args) => commands::render::run(args),
         Command::Voices(args) => commands::voices::run(args),
         Command::Bench(args) => commands::bench::run(args),

@@ -137,3 +137,22 @@ fn bench_queue_measures_one_and_four_workers_and_leaves_no_keys() {
     let left: i64 = redis::cmd("DBSIZE").query(&mut con).expect("dbsize");
     assert_eq!(left, 0, "the bench left keys behind");
 }
+
+#[test]
+fn bench_e2e_times_a_chat_round_trip() {
+    let redis = spinbot_testkit::RedisServer::start(false);
+    let out = common::spinbot()
+        .args(["bench", "e2e", "--rounds", "1"])
+        .env("REDIS_URL", redis.url())
+        .output()
+        .expect("spinbot");
+    let lines = json_lines(&out);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    let v = &lines[0];
+    assert_eq!(v["bench"], "e2e");
+    let clip = v["clip_s"].as_f64().expect("clip_s");
+    let first = v["first_reply_s"].as_f64().expect("first_reply_s");
+    let video = v["video_s"].as_f64().expect("video_s");
+    assert!(clip > 3.0, "{v}");
+    assert!(first > 0.0 && first < video, "{v}");
+}

@@ -344,3 +344,39 @@ fn two_users_at_once_each_see_only_their_own_jobs() {
     }
     assert_eq!(stack.telegram.violations(), Vec::<String>::new());
 }
+
+#[test]
+fn a_flooding_chat_is_asked_once_to_slow_down() {
+    let stack = Stack::new(&[]);
+    let gus = Chat::private(1007, "Gus");
+    for _ in 0..14 {
+        stack.telegram.send_text(&gus, "/voices");
+    }
+    let sent = stack.wait(&gus, "answers", |s| {
+        texts(s).iter().any(|t| t.contains("very fast"))
+    });
+    std::thread::sleep(Duration::from_secs(1));
+    let all: Vec<Sent> = stack
+        .telegram
+        .sent()
+        .into_iter()
+        .filter(|s| s.chat_id == gus.id)
+        .collect();
+    let refs: Vec<&Sent> = all.iter().collect();
+    let answers = texts(&refs);
+    assert_eq!(
+        answers.iter().filter(|t| t.contains("very fast")).count(),
+        1,
+        "{answers:#?}"
+    );
+    assert!(
+        answers.iter().filter(|t| t.contains("Voices")).count() <= 11,
+        "{answers:#?}"
+    );
+    assert!(
+        answers.len() < 14,
+        "some messages were dropped: {answers:#?}"
+    );
+    assert!(!sent.is_empty());
+    assert_eq!(stack.telegram.violations(), Vec::<String>::new());
+}

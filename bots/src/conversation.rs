@@ -28,6 +28,8 @@ pub struct Conversation<P: Platform> {
     store: Arc<dyn ObjectStore>,
     courier: Arc<Courier<P>>,
     flood: DefaultKeyedRateLimiter<String>,
+    /// One "slow down" per chat per minute.
+    warned: DefaultKeyedRateLimiter<String>,
 }
 
 impl<P: Platform> Conversation<P> {
@@ -45,6 +47,7 @@ impl<P: Platform> Conversation<P> {
             store,
             courier,
             flood: DefaultKeyedRateLimiter::keyed(Quota::per_minute(per_minute).allow_burst(burst)),
+            warned: DefaultKeyedRateLimiter::keyed(Quota::per_minute(NonZeroU32::MIN)),
         }
     }
 
@@ -72,11 +75,7 @@ impl<P: Platform> Conversation<P> {
         if self.flood.check_key(&incoming.chat).is_err() {
             tracing::info!("flood control");
             // One warning per window: the next message over the limit is dropped silently.
-            if self
-                .flood
-                .check_key(&format!("{}:warned", incoming.chat))
-                .is_ok()
-            {
+            if self.warned.check_key(&incoming.chat).is_ok() {
                 self.platform
                     .send_text(
                         &incoming.chat,

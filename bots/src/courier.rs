@@ -18,6 +18,8 @@ use std::time::{Duration, Instant};
 /// Shortest time between two edits of one status message (Telegram allows about one
 /// message per second per chat).
 pub const EDIT_INTERVAL: Duration = Duration::from_millis(1500);
+/// Attempts at one event before the chat is told it failed.
+const MAX_TRIES: u32 = 3;
 /// How long a watch and a delivery claim are kept.
 const KEEP_S: u64 = 7 * 24 * 3600;
 
@@ -246,7 +248,7 @@ impl<P: Platform> Courier<P> {
     }
 
     /// Posts the result once: the claim is taken before sending, so two processes (or a
-    /// replayed event) never both send.
+    /// replayed event) never both send; a failed send gives the claim back for a retry.
     fn deliver(&self, job: &str, watch: &Watch, result: &str) -> Result<(), BotError> {
         let claim = self.claim_key(job, &watch.chat);
         let claimed: bool = redis::cmd("SET")
@@ -260,39 +262,12 @@ impl<P: Platform> Courier<P> {
         if !claimed {
             return Ok(());
         }
-        self.show(job, watch, "✅ Done! Sending your video…", true)?;
-        let dir = tempfile::tempdir()?;
-        let local = dir.path().join("video.mp4");
-        if !self.store.get_file(result, &local)? {
-            return self.finish(
-                job,
-                watch,
-                "❌ Sorry, your video was lost on the way; please ask again.",
-            );
-        }
-        let size = std::fs::metadata(&local)?.len();
-        let message = if size <= self.platform.upload_limit() {
-            self.runtime.block_on(self.platform.send_video(
-                &watch.chat,
-                &local,
-                "Here's your talking video! 🎉",
-            ))?
-        } else {
-            let link = self
-                .store
-                .link(result, Duration::from_secs(7 * 24 * 3600))?;
-            let text = match link {
-                Some(url) => format!(
-                    "Your video is {} MB, too big to post here; download it (for 7 days): {url}",
-                    size / 1_000_000
-                ),
-                None => format!(
-                    "Your video is {} MB, too big to post here.",
-                    size / 1_000_000
-                ),
-            };
-            self.runtime
-                .block_on(self.platform.send_text(&watch.chat, &text))?
+        let message = match self.post(job, watch, result) {
+            Ok(message) => message,
+            Err(e) => {
+                let _: u32 = lock(&self.redis).del(&claim)?;
+                return Err(e);
+            }
         };
         let _: () = lock(&self.redis).set_ex(&claim, "sent", KEEP_S)?;
         if let Some(record) = &self.record {
@@ -303,6 +278,48 @@ impl<P: Platform> Courier<P> {
         self.finish(job, watch, "✅ Done!")
     }
 
+    /// Sends the video, or a link when it is bigger than the platform takes; the message id.
+    fn post(&self, job: &str, watch: &Watch, result: &str) -> Result<String, BotError> {
+        self.show(job, watch, "✅ Done! Sending your video…", true)?;
+        let dir = tempfile::tempdir()?;
+        let local = dir.path().join("video.mp4");
+        if !self.store.get_file(result, &local)? {
+            return Err(BotError::Config(format!(
+                "the result {result} is not in the store"
+            )));
+        }
+        let size = std::fs::metadata(&local)?.len();
+        if size <= self.platform.upload_limit() {
+            let caption = "Here's your talking video! 🎉";
+            return self
+                .runtime
+                .block_on(self.platform.send_video(&watch.chat, &local, caption));
+        }
+        let text = match self.store.link(result, Duration::from_secs(KEEP_S))? {
+            Some(url) => format!(
+                "Your video is {} MB, too big to post here; download it (for 7 days): {url}",
+                size / 1_000_000
+            ),
+            None => format!(
+                "Your video is {} MB, too big to post here.",
+                size / 1_000_000
+            ),
+        };
+        self.runtime
+            .block_on(self.platform.send_text(&watch.chat, &text))
+    }
+
+    /// Tells the chat an event could not be acted on (after [`MAX_TRIES`]).
+    fn give_up(&self, event: &JobEvent) {
+        let job = event.job().as_str();
+        if let Ok(Some(watch)) = self.watch_of(job) {
+            let text = "❌ Sorry, I couldn't post your video here; please ask again.";
+            if let Err(e) = self.finish(job, &watch, text) {
+                tracing::warn!(error = %e, "the chat was not told");
+            }
+        }
+    }
+
     /// Reads job events until `stop`: first this consumer's unacknowledged ones, then new
     /// ones; each is acknowledged once handled.
     pub fn run(&self, stop: &AtomicBool) -> Result<(), BotError> {
@@ -310,6 +327,7 @@ impl<P: Platform> Courier<P> {
         let group = self.group();
         queue.ensure_group("events", &group)?;
         let mut start = "0".to_owned();
+        let mut failures: HashMap<String, u32> = HashMap::new();
         while !stop.load(Ordering::Relaxed) {
             let events = match queue.read_group(
                 "events",
@@ -331,15 +349,29 @@ impl<P: Platform> Courier<P> {
                 start = ">".to_owned();
                 continue;
             }
+            let mut retry = false;
             for (id, event) in &events {
                 let span = tracing::info_span!("event", job = %event.job());
                 let _entered = span.enter();
                 if let Err(e) = self.handle(event) {
-                    // Left unacknowledged: handled again after a restart.
-                    tracing::warn!(error = %e, "a job event was not handled");
-                    continue;
+                    let tries = failures.entry(id.clone()).or_insert(0);
+                    *tries += 1;
+                    tracing::warn!(error = %e, tries = *tries, "a job event was not handled");
+                    if *tries < MAX_TRIES {
+                        // Left unacknowledged: read again below (or after a restart).
+                        retry = true;
+                        continue;
+                    }
+                    self.give_up(event);
                 }
-                queue.ack("events", &group, &[id])?;
+                failures.remove(id);
+                if let Err(e) = queue.ack("events", &group, &[id]) {
+                    tracing::warn!(error = %e, "an event was not acknowledged; it may be handled again");
+                }
+            }
+            if retry {
+                std::thread::sleep(Duration::from_secs(1));
+                start = "0".to_owned();
             }
         }
         Ok(())

@@ -684,8 +684,14 @@ fn stream_entries(reply: &Value) -> Vec<(String, HashMap<String, String>)> {
     }
     let mut out = Vec::new();
     match reply {
-        // XRANGE: [[id, [k, v, ...]], ...]
-        Value::Array(list) if list.first().is_some_and(|e| matches!(e, Value::Array(p) if p.first().and_then(text).is_some_and(|s| s.contains('-')))) => {
+        // XRANGE: [[id, [k, v, ...]], ...]: an entry's second element holds strings, where
+        // XREAD's (below) holds entries. (A stream name may contain '-' like an id does.)
+        Value::Array(list)
+            if list.first().is_some_and(|e| {
+                matches!(e, Value::Array(p)
+                    if matches!(p.get(1), Some(Value::Array(kv)) if kv.first().is_some_and(|x| text(x).is_some())))
+            }) =>
+        {
             entries(list, &mut out)
         }
         // XREAD: [[stream, [[id, [k, v]], ...]], ...] (RESP2) or a map (RESP3).

@@ -412,3 +412,21 @@ fn a_flood_from_one_user_is_stopped_in_process_before_redis() {
     assert_eq!(queued, accepted);
     submit_ok(&mut q, &user("calm"), "hello");
 }
+
+#[test]
+fn events_are_read_under_a_prefix_with_dashes() {
+    let redis = RedisServer::start(false);
+    let config = spinbot_jobs::QueueConfig {
+        prefix: "spinbot-bench-1".into(),
+        ..config(&redis)
+    };
+    let mut q = Queue::connect(config).expect("connect");
+    let job = submit_ok(&mut q, &user("a"), "hello");
+    let read = q.events("0", None, 10).expect("events");
+    assert!(read.iter().any(|(_, e)| e.job() == &job), "{read:?}");
+    q.ensure_group("events", "g").expect("group");
+    let grouped = q
+        .read_group("events", "g", "c", ">", 10, Duration::from_millis(10))
+        .expect("read_group");
+    assert!(grouped.iter().any(|(_, e)| e.job() == &job), "{grouped:?}");
+}

@@ -41,6 +41,15 @@ enum BenchWhat {
     },
     /// The agent's built-in parser on the evaluation set: accuracy, and time per message.
     Agent,
+    /// A chat round trip (needs REDIS_URL): seconds from a message to the first reply and
+    /// to the posted video of a ~5 s clip, through a worker and the Telegram bot.
+    E2e {
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+        /// The selfie (default: the sample photo from the assets).
+        #[arg(long)]
+        photo: Option<PathBuf>,
+    },
     /// The render pipeline: one line per stage (tts, face, render, encode) and one for the
     /// whole pipeline (`"stage": "total"`), or the render stage alone from stored inputs.
     Render(RenderBench),
@@ -90,6 +99,13 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         BenchWhat::Render(args) => render(&args),
         BenchWhat::Queue { jobs, users } => crate::commands::bench_queue::run(jobs.max(1), users),
         BenchWhat::Agent => agent(),
+        BenchWhat::E2e { rounds, photo } => {
+            let photo = match photo {
+                Some(p) => p,
+                None => Assets::locate()?.root().join("photos").join("t1.jpg"),
+            };
+            crate::commands::bench_e2e::run(rounds, &photo)
+        }
     }
 }
 

@@ -166,7 +166,7 @@ fn percentile(values: &[f64], q: f64) -> f64 {
 }
 
 /// Removes every key under the bench's prefix.
-fn cleanup(config: &QueueConfig, prefix: &str) -> anyhow::Result<()> {
+pub fn cleanup(config: &QueueConfig, prefix: &str) -> anyhow::Result<()> {
     let client = redis::Client::open(config.redis_url.as_str())?;
     let mut con = client.get_connection()?;
     let keys: Vec<String> = redis::cmd("KEYS")

@@ -45,7 +45,7 @@ pub fn run(args: BotArgs) -> anyhow::Result<()> {
     }
 }
 
-fn run_telegram() -> anyhow::Result<()> {
+pub fn run_telegram() -> anyhow::Result<()> {
     let token = std::env::var("TELEGRAM_BOT_TOKEN")
         .ok()
         .filter(|t| !t.trim().is_empty())

@@ -1,11 +1,13 @@
 //! One module per subcommand, and what they share.
 
 pub mod bench;
+pub mod bench_e2e;
 pub mod bench_queue;
 pub mod bot;
 pub mod plan;
 pub mod queue;
 pub mod render;
+pub mod up;
 pub mod voices;
 pub mod worker;
 

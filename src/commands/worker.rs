@@ -22,6 +22,17 @@ pub struct WorkerArgs {
     name: Option<String>,
 }
 
+impl WorkerArgs {
+    /// One slot, the device from the environment, a generated name.
+    pub fn single() -> Self {
+        Self {
+            concurrency: 1,
+            device: None,
+            name: None,
+        }
+    }
+}
+
 pub fn run(args: WorkerArgs) -> anyhow::Result<()> {
     let choice: DeviceChoice = match args.device.or_else(|| std::env::var(DEVICE_ENV).ok()) {
         Some(d) => d.parse()?,

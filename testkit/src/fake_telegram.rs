@@ -162,6 +162,10 @@ impl FakeTelegram {
             .route("/{bot}/{method}", post(method).get(method))
             .route("/file/{bot}/{*path}", get(download))
             .fallback(unexpected)
+            // Room for Telegram's own 50 MB limit, which `method` answers with a 413.
+            .layer(axum::extract::DefaultBodyLimit::max(
+                UPLOAD_LIMIT + 10_000_000,
+            ))
             .with_state((api.clone(), notify.clone()));
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
