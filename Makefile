@@ -20,12 +20,17 @@ services:
 services-stop:
 	bash scripts/services.sh stop
 
-## For now: set up, start the services, build, and render a sample clip to out/sample.mp4.
+## Set up, start the services, build, render a sample clip to out/sample.mp4; then, with
+## TELEGRAM_BOT_TOKEN set, run the product (`spinbot up`: a worker and the Telegram bot).
 up: build services
 	mkdir -p out
 	cargo run --release --quiet -- render --photo "$(ASSETS)/photos/t1.jpg" \
 		--say "$(SAMPLE_TEXT)" -o out/sample.mp4
-	@echo "services are up: 'source .dev/env && make worker' renders queued jobs"
+	@if [ -n "$$TELEGRAM_BOT_TOKEN" ]; then \
+		source .dev/env && exec cargo run --release --quiet -- up; \
+	else \
+		echo "out/sample.mp4 is ready; set TELEGRAM_BOT_TOKEN and run 'make up' to chat with the bot"; \
+	fi
 
 ## A render worker on the services of `make services`.
 worker: build
