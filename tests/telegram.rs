@@ -380,3 +380,51 @@ fn a_flooding_chat_is_asked_once_to_slow_down() {
     assert!(!sent.is_empty());
     assert_eq!(stack.telegram.violations(), Vec::<String>::new());
 }
+
+#[test]
+fn groups_need_a_mention_and_big_or_odd_files_get_a_sentence() {
+    let stack = Stack::new(&[]);
+    let group = Chat::group(-100_555, "Friends", 1008, "Hal");
+    stack.telegram.send_text(&group, "/voices");
+    stack
+        .telegram
+        .send_text(&group, "@spinbot_test_bot which voices do you have?");
+    let sent = stack.wait(&group, "an answer to the mention", |s| !s.is_empty());
+    std::thread::sleep(Duration::from_secs(1));
+    let all: Vec<Sent> = stack
+        .telegram
+        .sent()
+        .into_iter()
+        .filter(|s| s.chat_id == group.id)
+        .collect();
+    assert_eq!(
+        all.len(),
+        1,
+        "only the mention is answered: {:#?}",
+        summary(&all)
+    );
+    assert!(sent[0]
+        .text
+        .as_deref()
+        .is_some_and(|t| t.contains("Voices")));
+    let ivy = Chat::private(1009, "Ivy");
+    stack
+        .telegram
+        .send_document(&ivy, vec![0u8; 21_000_000], "huge.jpg", "image/jpeg");
+    stack.wait(&ivy, "too-big answer", |s| {
+        texts(s).iter().any(|t| t.contains("too big"))
+    });
+    stack
+        .telegram
+        .send_document(&ivy, b"%PDF-1.4".to_vec(), "cv.pdf", "application/pdf");
+    stack.wait(&ivy, "odd-file answer", |s| {
+        texts(s).iter().any(|t| t.contains("photos"))
+    });
+    stack
+        .telegram
+        .send_document(&ivy, b"GIF89a not a photo".to_vec(), "a.jpg", "image/jpeg");
+    stack.wait(&ivy, "wrong-type answer", |s| {
+        texts(s).iter().any(|t| t.contains("isn't a JPEG"))
+    });
+    assert_eq!(stack.telegram.violations(), Vec::<String>::new());
+}

@@ -5,6 +5,7 @@
 //! expect (another path, another model, a request past the script, a malformed body) as a
 //! violation the test asserts is absent.
 
+use crate::served::Served;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
@@ -51,10 +52,8 @@ fn lock(s: &Shared) -> MutexGuard<'_, Script> {
 
 /// A running fake; it stops when dropped.
 pub struct FakeOllama {
-    url: String,
+    served: Served,
     script: Shared,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl FakeOllama {
@@ -66,10 +65,6 @@ impl FakeOllama {
             requests: Vec::new(),
             violations: Vec::new(),
         }));
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free loopback port");
-        let url = format!("http://{}", listener.local_addr().expect("an address"));
-        listener.set_nonblocking(true).expect("non-blocking");
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let app = Router::new()
             .route("/api/chat", post(chat))
             .route(
@@ -78,31 +73,15 @@ impl FakeOllama {
             )
             .fallback(unexpected)
             .with_state(script.clone());
-        let thread = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("a runtime");
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).expect("a listener");
-                let _ = axum::serve(listener, app)
-                    .with_graceful_shutdown(async {
-                        let _ = stopped.await;
-                    })
-                    .await;
-            });
-        });
         Self {
-            url,
+            served: Served::start(app),
             script,
-            stop: Some(stop),
-            thread: Some(thread),
         }
     }
 
     /// The base URL (what `OLLAMA_API_BASE_URL` would be).
     pub fn url(&self) -> &str {
-        &self.url
+        self.served.url()
     }
 
     /// The JSON bodies posted to `/api/chat`, in order.
@@ -118,17 +97,6 @@ impl FakeOllama {
     /// Turns not yet answered.
     pub fn remaining(&self) -> usize {
         lock(&self.script).turns.len()
-    }
-}
-
-impl Drop for FakeOllama {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
     }
 }
 

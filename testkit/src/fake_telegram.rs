@@ -8,6 +8,7 @@
 //! and noted as a violation the test asserts is absent. It keeps everything the bot sent,
 //! uploaded bytes included.
 
+use crate::served::Served;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Multipart, Path, Request, State};
 use axum::http::StatusCode;
@@ -133,11 +134,9 @@ impl Api {
 
 /// A running fake Bot API; it stops when dropped.
 pub struct FakeTelegram {
-    url: String,
+    served: Served,
     api: Arc<Mutex<Api>>,
     notify: Arc<tokio::sync::Notify>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl FakeTelegram {
@@ -155,9 +154,6 @@ impl FakeTelegram {
             violations: Vec::new(),
         }));
         let notify = Arc::new(tokio::sync::Notify::new());
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free loopback port");
-        let url = format!("http://{}", listener.local_addr().expect("an address"));
-        listener.set_nonblocking(true).expect("non-blocking");
         let app = Router::new()
             .route("/{bot}/{method}", post(method).get(method))
             .route("/file/{bot}/{*path}", get(download))
@@ -167,33 +163,16 @@ impl FakeTelegram {
                 UPLOAD_LIMIT + 10_000_000,
             ))
             .with_state((api.clone(), notify.clone()));
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("a runtime");
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).expect("a listener");
-                let _ = axum::serve(listener, app)
-                    .with_graceful_shutdown(async {
-                        let _ = stopped.await;
-                    })
-                    .await;
-            });
-        });
         Self {
-            url,
+            served: Served::start(app),
             api,
             notify,
-            stop: Some(stop),
-            thread: Some(thread),
         }
     }
 
     /// What `Bot::set_api_url` takes.
     pub fn url(&self) -> &str {
-        &self.url
+        self.served.url()
     }
 
     fn push(&self, chat: &Chat, content: Map<String, Value>) -> i64 {
@@ -301,13 +280,9 @@ impl FakeTelegram {
 
 impl Drop for FakeTelegram {
     fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
+        // Wake long polls so the server can stop at once.
         self.notify.notify_waiters();
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
+        self.served.stop();
     }
 }
 

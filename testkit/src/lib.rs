@@ -8,6 +8,7 @@ pub mod media;
 pub mod postgres_server;
 pub mod redis_server;
 pub mod seaweed_server;
+pub mod served;
 
 pub use fake_ollama::{FakeOllama, Turn};
 pub use fake_telegram::FakeTelegram;
