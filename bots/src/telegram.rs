@@ -54,7 +54,7 @@ fn api_error(e: RequestError) -> BotError {
         // The token is in the request URL: never let a network error's text carry it.
         RequestError::Network(_) => BotError::Platform {
             platform: "telegram",
-            message: "network error".into(),
+            message: "can't reach the Bot API".into(),
         },
         other => BotError::Platform {
             platform: "telegram",

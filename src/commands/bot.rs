@@ -1,7 +1,6 @@
 //! `spinbot bot telegram`: one chat front end, with the agent in-process; renders happen on
 //! the workers, and the videos come back through the job events.
 
-use anyhow::Context;
 use clap::{Args, ValueEnum};
 use spinbot_agent::{Agent, Executor, OllamaSettings, Prompts};
 use spinbot_bots::telegram::{self, Telegram};
@@ -97,6 +96,5 @@ pub fn run_telegram() -> anyhow::Result<()> {
     let polled = runtime.block_on(telegram::run(platform, conversation, stop.clone()));
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let _ = events.join();
-    polled.context("telegram")?;
-    Ok(())
+    Ok(polled?)
 }
