@@ -3,8 +3,8 @@
 //! configured and usable; otherwise the built-in parser does, so there is always an answer.
 
 use crate::action::Action;
-use crate::executor::{Caller, DryRun, Hands, Refusal, Upload};
-use crate::model::{run_model, OllamaSettings};
+use crate::executor::{on_a_thread, Caller, DryRun, Hands, Refusal, Upload};
+use crate::model::{run_model, Model, OllamaSettings};
 use crate::parser;
 use crate::prompts::Prompts;
 use crate::tools::{Run, Step};
@@ -48,13 +48,19 @@ impl Reply {
 }
 
 pub struct Agent {
-    model: Option<OllamaSettings>,
+    model: Option<Model>,
     prompts: Prompts,
     hands: Arc<dyn Hands>,
 }
 
 impl Agent {
+    /// Without a usable model (none configured, or no HTTP client), the parser decides.
     pub fn new(model: Option<OllamaSettings>, prompts: Prompts, hands: Arc<dyn Hands>) -> Self {
+        let model = model.and_then(|settings| {
+            Model::new(settings)
+                .inspect_err(|e| tracing::error!(error = %e, "the model is off"))
+                .ok()
+        });
         Self {
             model,
             prompts,
@@ -83,7 +89,7 @@ impl Agent {
             for upload in &message.uploads {
                 let hands = self.hands.clone();
                 let (who, what) = (caller.clone(), upload.clone());
-                let remembered = blocking(move || hands.remember_upload(&who, &what)).await;
+                let remembered = on_a_thread(move || hands.remember_upload(&who, &what)).await;
                 let action = match upload {
                     Upload::Photo { .. } => Action::UsePhoto,
                     Upload::VoiceNote { .. } => {
@@ -136,9 +142,9 @@ impl Agent {
         }
         // Slash commands mean exactly one thing: no model needed.
         let command = text.trim_start().starts_with('/');
-        if let (Some(settings), false) = (&self.model, command) {
+        if let (Some(model), false) = (&self.model, command) {
             let run = Run::new(self.hands.clone());
-            let outcome = run_model(settings, &self.prompts, &run, caller, text).await;
+            let outcome = run_model(model, &self.prompts, &run, caller, text).await;
             let steps = run.steps();
             match outcome {
                 Ok(_) if !steps.is_empty() => return (steps, DecidedBy::Model),
@@ -184,18 +190,4 @@ fn reply(steps: Vec<Step>, decided_by: DecidedBy) -> Reply {
         steps,
         decided_by,
     }
-}
-
-async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> Result<T, Refusal> + Send + 'static,
-) -> Result<T, Refusal> {
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(work());
-    });
-    rx.await.unwrap_or_else(|_| {
-        Err(Refusal(
-            "Something went wrong on my side; please try again.".into(),
-        ))
-    })
 }

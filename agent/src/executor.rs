@@ -77,6 +77,22 @@ pub enum Upload {
     VoiceNote { key: String },
 }
 
+/// Runs blocking job-plane work on a thread of its own and waits for it without blocking
+/// the async caller (the record and the S3 store run their own small runtimes).
+pub async fn on_a_thread<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, Refusal> + Send + 'static,
+) -> Result<T, Refusal> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(work());
+    });
+    rx.await.unwrap_or_else(|_| {
+        Err(Refusal(
+            "Something went wrong on my side; please try again.".into(),
+        ))
+    })
+}
+
 /// Where a user's uploads are kept in the object store; `forget_me` deletes the prefix.
 pub fn uploads_prefix(user: &UserId) -> String {
     let safe: String = user
@@ -345,15 +361,6 @@ impl Executor {
         Ok(Done::say(
             "Done: I deleted your photos, voice notes, videos and history.",
         ))
-    }
-}
-
-impl Drop for Executor {
-    fn drop(&mut self) {
-        // The record owns a runtime, which may not be dropped on an async thread.
-        if let Some(record) = self.record.take() {
-            let _ = std::thread::spawn(move || drop(record)).join();
-        }
     }
 }
 

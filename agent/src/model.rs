@@ -52,22 +52,35 @@ impl OllamaSettings {
     }
 }
 
+/// The model's settings and one HTTP client for all its runs (connections are reused).
+pub struct Model {
+    settings: OllamaSettings,
+    http: rig_reqwest::reqwest::Client,
+}
+
+impl Model {
+    pub fn new(settings: OllamaSettings) -> Result<Self, AgentError> {
+        let http = rig_reqwest::reqwest::Client::builder()
+            .timeout(settings.timeout)
+            .build()
+            .map_err(|e| AgentError::Ollama(format!("http client: {e}")))?;
+        Ok(Self { settings, http })
+    }
+}
+
 /// Runs the model on `text` for `caller`; the tools act through `run`. An error means the
 /// model could not be used (unreachable, too slow, missing, or unusable tool calls).
 pub async fn run_model(
-    settings: &OllamaSettings,
+    model: &Model,
     prompts: &Prompts,
     run: &Arc<Run>,
     caller: &Caller,
     text: &str,
 ) -> Result<String, AgentError> {
-    let http = rig_reqwest::reqwest::Client::builder()
-        .timeout(settings.timeout)
-        .build()
-        .map_err(|e| AgentError::Ollama(format!("http client: {e}")))?;
+    let settings = &model.settings;
     let ollama = OllamaConfig::new()
         .with_base_url(&settings.base_url)
-        .connect(rig_reqwest::ReqwestClient::from(http));
+        .connect(rig_reqwest::ReqwestClient::from(model.http.clone()));
     let agent = AgentBuilder::new(ollama.native_completion(&settings.model))
         .preamble(&prompts.preamble)
         .temperature(0.0)

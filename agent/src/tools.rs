@@ -3,7 +3,7 @@
 //! unknown argument names are refused, so a model cannot point a tool at someone else.
 
 use crate::action::Action;
-use crate::executor::{Caller, Done, Hands, Refusal};
+use crate::executor::{on_a_thread, Caller, Done, Hands, Refusal};
 use crate::prompts::Prompts;
 use rig_core::tool::{Tool, ToolContext, ToolExecutionError};
 use serde::de::DeserializeOwned;
@@ -36,16 +36,8 @@ impl Run {
     /// Carries out `action` on a thread of its own (the job plane blocks), and notes it.
     pub async fn perform(&self, caller: Caller, action: Action) -> Result<Done, Refusal> {
         let hands = self.hands.clone();
-        let (tx, rx) = tokio::sync::oneshot::channel();
         let todo = action.clone();
-        std::thread::spawn(move || {
-            let _ = tx.send(hands.perform(&caller, &todo));
-        });
-        let result = rx.await.unwrap_or_else(|_| {
-            Err(Refusal(
-                "Something went wrong on my side; please try again.".into(),
-            ))
-        });
+        let result = on_a_thread(move || hands.perform(&caller, &todo)).await;
         self.lock().push(Step {
             action,
             result: result.clone(),

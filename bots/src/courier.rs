@@ -42,6 +42,8 @@ pub struct Courier<P: Platform> {
     store: Arc<dyn ObjectStore>,
     record: Option<Mutex<Record>>,
     redis: Mutex<redis::Connection>,
+    /// For the status of newly watched jobs (the event loop reads on its own connection).
+    queue: Mutex<Queue>,
     config: QueueConfig,
     consumer: String,
     shown: Mutex<HashMap<String, Shown>>,
@@ -64,7 +66,9 @@ impl<P: Platform> Courier<P> {
         runtime: tokio::runtime::Handle,
     ) -> Result<Self, BotError> {
         let redis = redis::Client::open(config.redis_url.as_str())?.get_connection()?;
+        let queue = Mutex::new(Queue::connect(config.clone())?);
         Ok(Self {
+            queue,
             platform,
             store,
             record: record.map(Mutex::new),
@@ -104,8 +108,8 @@ impl<P: Platform> Courier<P> {
             .expire(&key, KEEP_S as i64)
             .ignore()
             .query::<()>(&mut *lock(&self.redis))?;
-        let mut queue = Queue::connect(self.config.clone())?;
-        if let Some(status) = queue.status(job, None)? {
+        let status = lock(&self.queue).status(job, None)?;
+        if let Some(status) = status {
             let event = match status.state {
                 JobState::Done => status.result.map(|result| JobEvent::Done {
                     job: job.clone(),

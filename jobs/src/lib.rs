@@ -10,6 +10,7 @@ pub mod error;
 pub mod metrics;
 pub mod queue;
 pub mod record;
+pub mod runtime;
 pub mod store;
 
 pub use config::QueueConfig;

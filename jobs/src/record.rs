@@ -5,6 +5,7 @@
 
 use crate::error::JobsError;
 use crate::queue::Queue;
+use crate::runtime::BlockingRuntime;
 use serde::Serialize;
 use spinbot_core::{JobEvent, UserId};
 use sqlx::postgres::{PgPool, PgPoolOptions};
@@ -46,16 +47,14 @@ pub struct HistoryRow {
 /// A blocking handle on the Postgres record.
 pub struct Record {
     pool: PgPool,
-    runtime: tokio::runtime::Runtime,
+    runtime: BlockingRuntime,
 }
 
 impl Record {
     /// A handle that connects when first used (so Postgres may be down now).
     pub fn connect(database_url: &str) -> Result<Self, JobsError> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| JobsError::Record(format!("runtime: {e}")))?;
+        let runtime =
+            BlockingRuntime::new().map_err(|e| JobsError::Record(format!("runtime: {e}")))?;
         let pool = {
             let _guard = runtime.enter();
             PgPoolOptions::new()

@@ -166,7 +166,7 @@ mod tests {
 pub struct S3Store {
     client: aws_sdk_s3::Client,
     bucket: String,
-    runtime: tokio::runtime::Runtime,
+    runtime: crate::runtime::BlockingRuntime,
 }
 
 /// How to reach an S3 bucket.
@@ -203,10 +203,8 @@ fn s3_error(context: String, e: impl std::fmt::Display) -> JobsError {
 
 impl S3Store {
     pub fn new(config: &S3Config) -> Result<Self, JobsError> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| s3_error("runtime".into(), e))?;
+        let runtime =
+            crate::runtime::BlockingRuntime::new().map_err(|e| s3_error("runtime".into(), e))?;
         let credentials = aws_sdk_s3::config::Credentials::new(
             &config.access_key,
             &config.secret_key,

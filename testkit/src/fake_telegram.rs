@@ -98,6 +98,8 @@ struct Api {
     files: HashMap<String, StoredFile>,
     calls: Vec<String>,
     violations: Vec<String>,
+    /// Chats users wrote in, as the API describes them.
+    chats: HashMap<i64, Value>,
 }
 
 type Shared = (Arc<Mutex<Api>>, Arc<tokio::sync::Notify>);
@@ -152,6 +154,7 @@ impl FakeTelegram {
             files: HashMap::new(),
             calls: Vec::new(),
             violations: Vec::new(),
+            chats: HashMap::new(),
         }));
         let notify = Arc::new(tokio::sync::Notify::new());
         let app = Router::new()
@@ -177,6 +180,7 @@ impl FakeTelegram {
 
     fn push(&self, chat: &Chat, content: Map<String, Value>) -> i64 {
         let mut api = lock(&self.api);
+        api.chats.insert(chat.id, chat.json());
         let message_id = api.message_id(chat.id);
         let mut message = json!({"message_id": message_id, "date": now_s(), "chat": chat.json(), "from": chat.from()});
         if let Some(m) = message.as_object_mut() {
@@ -372,6 +376,39 @@ fn text(fields: &Map<String, Value>, name: &str) -> Option<String> {
     fields.get(name).and_then(Value::as_str).map(str::to_owned)
 }
 
+impl Sent {
+    fn new(method: String, chat_id: i64, message_id: i64) -> Self {
+        Self {
+            method,
+            chat_id,
+            message_id,
+            text: None,
+            caption: None,
+            file: None,
+            at: Instant::now(),
+        }
+    }
+}
+
+/// A message of the bot's as the API returns it, with `extra` fields (text, a file, ...).
+fn bot_message(api: &Api, chat: i64, id: i64, extra: Value) -> Value {
+    let chat = api
+        .chats
+        .get(&chat)
+        .cloned()
+        .unwrap_or_else(|| json!({"id": chat, "type": "private", "first_name": "User"}));
+    let mut message = json!({
+        "message_id": id,
+        "date": now_s(),
+        "chat": chat,
+        "from": bot_user(),
+    });
+    if let (Some(m), Value::Object(extra)) = (message.as_object_mut(), extra) {
+        m.extend(extra);
+    }
+    message
+}
+
 fn bot_user() -> Value {
     json!({"id": BOT_ID, "is_bot": true, "first_name": "Spinbot", "username": "spinbot_test_bot"})
 }
@@ -453,17 +490,12 @@ async fn method(
             let id = a.message_id(chat);
             a.texts.insert((chat, id), body.clone());
             a.sent.push(Sent {
-                method: name,
-                chat_id: chat,
-                message_id: id,
                 text: Some(body.clone()),
                 caption: None,
                 file: None,
-                at: Instant::now(),
+                ..Sent::new(name, chat, id)
             });
-            ok(
-                json!({"message_id": id, "date": now_s(), "chat": {"id": chat, "type": "private", "first_name": "User"}, "from": bot_user(), "text": body}),
-            )
+            ok(bot_message(&a, chat, id, json!({"text": body})))
         }
         "editmessagetext" => {
             let (Some(chat), Some(id), Some(body)) =
@@ -490,17 +522,17 @@ async fn method(
             }
             a.texts.insert((chat, id), body.clone());
             a.sent.push(Sent {
-                method: name,
-                chat_id: chat,
-                message_id: id,
                 text: Some(body.clone()),
                 caption: None,
                 file: None,
-                at: Instant::now(),
+                ..Sent::new(name, chat, id)
             });
-            ok(
-                json!({"message_id": id, "date": now_s(), "edit_date": now_s(), "chat": {"id": chat, "type": "private", "first_name": "User"}, "from": bot_user(), "text": body}),
-            )
+            ok(bot_message(
+                &a,
+                chat,
+                id,
+                json!({"edit_date": now_s(), "text": body}),
+            ))
         }
         "getfile" => {
             let id = text(f, "file_id").unwrap_or_default();
@@ -543,17 +575,17 @@ async fn method(
             let id = a.message_id(chat);
             let (_, file) = a.file(field, bytes.clone());
             a.sent.push(Sent {
-                method: name.clone(),
-                chat_id: chat,
-                message_id: id,
                 text: None,
                 caption: caption.clone(),
                 file: Some(bytes.clone()),
-                at: Instant::now(),
+                ..Sent::new(name.clone(), chat, id)
             });
-            ok(
-                json!({"message_id": id, "date": now_s(), "chat": {"id": chat, "type": "private", "first_name": "User"}, "from": bot_user(), field: file, "caption": caption}),
-            )
+            ok(bot_message(
+                &a,
+                chat,
+                id,
+                json!({field: file, "caption": caption}),
+            ))
         }
         _ => refuse(
             &api,
