@@ -1,12 +1,14 @@
-//! The `spinbot` binary: parses the command line, sets up logging, runs one command and maps
-//! its outcome to the exit status (0 done, 2 bad input, 3 refused by policy, 1 anything
-//! else).
+//! The `spinbot` binary: reads the configuration once, sets up logging, runs one command on
+//! the tokio runtime and maps its outcome to the exit status (0 done, 2 bad input or a bad
+//! setting, 3 refused by policy, 1 anything else).
 
 mod commands;
 mod progress;
+mod shutdown;
 mod telemetry;
 
 use clap::{Parser, Subcommand};
+use spinbot_core::{Config, ConfigError};
 use spinbot_farm::FarmError;
 use std::process::ExitCode;
 
@@ -35,7 +37,7 @@ enum Command {
     Status(commands::queue::JobArgs),
     /// Cancel one of the user's jobs.
     Cancel(commands::queue::JobArgs),
-    /// Administration: the dead-letter stream.
+    /// Administration: retention and the dead-letter stream.
     Admin(commands::queue::AdminArgs),
     /// A user's jobs with their outcome and result (from Postgres).
     History(commands::queue::HistoryArgs),
@@ -45,29 +47,51 @@ enum Command {
     Plan(commands::plan::PlanArgs),
     /// Run a chat bot (telegram: TELEGRAM_BOT_TOKEN) with the agent in-process.
     Bot(commands::bot::BotArgs),
+    /// The configuration in effect: every variable, its value (secrets redacted) and source.
+    Config(commands::config::ConfigArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    telemetry::init();
-    let result = match cli.command {
-        Command::Up => commands::up::run(),
-        Command::Render(args) => commands::render::run(args),
-        Command::Voices(args) => commands::voices::run(args),
-        Command::Bench(args) => commands::bench::run(args),
-        Command::Worker(args) => commands::worker::run(args),
-        Command::Submit(args) => commands::queue::submit(args),
-        Command::Status(args) => commands::queue::status(args),
-        Command::Cancel(args) => commands::queue::cancel(args),
-        Command::Admin(args) => commands::queue::admin(args),
-        Command::History(args) => commands::queue::history(args),
-        Command::Migrate => commands::queue::migrate(),
-        Command::Plan(args) => commands::plan::run(args),
-        Command::Bot(args) => commands::bot::run(args),
+    let config = match Config::load() {
+        Ok(config) => config,
+        Err(e) => return report(&e.into()),
     };
+    if let Err(e) = telemetry::init(&config.log) {
+        return report(&e.into());
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => return report(&e.into()),
+    };
+    let result = runtime.block_on(run(cli.command, config));
+    // Blocking work still running (a render a stopped command started) is not waited for.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => report(&err),
+    }
+}
+
+async fn run(command: Command, config: Config) -> anyhow::Result<()> {
+    match command {
+        Command::Up => commands::up::run(config).await,
+        Command::Render(args) => commands::render::run(args, config).await,
+        Command::Voices(args) => commands::voices::run(args, &config),
+        Command::Bench(args) => commands::bench::run(args, config).await,
+        Command::Worker(args) => commands::worker::run(args, config).await,
+        Command::Submit(args) => commands::queue::submit(args, &config).await,
+        Command::Status(args) => commands::queue::status(args, &config).await,
+        Command::Cancel(args) => commands::queue::cancel(args, &config).await,
+        Command::Admin(args) => commands::queue::admin(args, &config).await,
+        Command::History(args) => commands::queue::history(args, &config).await,
+        Command::Migrate => commands::queue::migrate(&config).await,
+        Command::Plan(args) => commands::plan::run(args, &config).await,
+        Command::Bot(args) => commands::bot::run(args, config).await,
+        Command::Config(args) => commands::config::run(args, &config),
     }
 }
 
@@ -75,24 +99,25 @@ fn main() -> ExitCode {
 fn report(err: &anyhow::Error) -> ExitCode {
     if let Some(refused) = err.downcast_ref::<commands::Refused>() {
         if refused.json {
-            let retry = (refused.retry_after_s * 1000.0).round() / 1000.0;
+            let retry = (refused.refusal.retry_after_s() * 1000.0).round() / 1000.0;
             println!(
                 "{}",
-                serde_json::json!({ "error": refused.reason, "retry_after_s": retry })
+                serde_json::json!({ "error": refused.refusal.code(), "retry_after_s": retry })
             );
         }
-        eprintln!("{refused}");
+        eprintln!("{}", refused.refusal);
         return ExitCode::from(3);
     }
-    if let Some(input) = err
+    let input = err
         .downcast_ref::<FarmError>()
         .and_then(FarmError::as_input)
-    {
+        .or_else(|| err.downcast_ref::<spinbot_core::InputError>());
+    if let Some(input) = input {
         eprintln!("{input}");
         return ExitCode::from(2);
     }
-    if let Some(input) = err.downcast_ref::<spinbot_core::InputError>() {
-        eprintln!("{input}");
+    if let Some(setting) = err.downcast_ref::<ConfigError>() {
+        eprintln!("{setting}");
         return ExitCode::from(2);
     }
     eprintln!("error: {err:#}");

@@ -139,20 +139,52 @@ fn bench_queue_measures_one_and_four_workers_and_leaves_no_keys() {
 }
 
 #[test]
-fn bench_e2e_times_a_chat_round_trip() {
+fn bench_e2e_times_a_chat_round_trip_with_s3_and_postgres() {
+    use spinbot_testkit::seaweed_server::{self, SeaweedServer};
     let redis = spinbot_testkit::RedisServer::start(false);
+    let postgres = spinbot_testkit::PostgresServer::start();
+    let s3 = SeaweedServer::start();
     let out = common::spinbot()
         .args(["bench", "e2e", "--rounds", "1"])
         .env("REDIS_URL", redis.url())
+        .env("DATABASE_URL", postgres.url())
+        .envs(s3.env())
         .output()
         .expect("spinbot");
     let lines = json_lines(&out);
     assert_eq!(lines.len(), 1, "{lines:?}");
     let v = &lines[0];
     assert_eq!(v["bench"], "e2e");
+    assert_eq!(v["store"], format!("s3://{}", seaweed_server::BUCKET));
     let clip = v["clip_s"].as_f64().expect("clip_s");
     let first = v["first_reply_s"].as_f64().expect("first_reply_s");
     let video = v["video_s"].as_f64().expect("video_s");
     assert!(clip > 3.0, "{v}");
     assert!(first > 0.0 && first < video, "{v}");
+    // Its files stay in the bucket (a warm-up round and a measured one), its jobs in the
+    // record; its Redis keys are gone.
+    let results = common::s3_list(&s3, "results/");
+    assert_eq!(results.len(), 2, "{results:?}");
+    assert!(!common::s3_list(&s3, "users/telegram/4242/").is_empty());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while common::psql(
+        postgres.port,
+        "SELECT count(*) FROM jobs WHERE state = 'done'",
+    ) != "2"
+        && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert_eq!(
+        common::psql(
+            postgres.port,
+            "SELECT count(*) FROM jobs WHERE state = 'done'"
+        ),
+        "2"
+    );
+    let mut con = redis::Client::open(redis.url().as_str())
+        .and_then(|c| c.get_connection())
+        .expect("redis");
+    let left: i64 = redis::cmd("DBSIZE").query(&mut con).expect("dbsize");
+    assert_eq!(left, 0, "the bench left keys behind");
 }

@@ -1,20 +1,35 @@
 //! Round trips through Telegram: teloxide inside `spinbot bot telegram` against a fake Bot
-//! API, with the real job plane (Redis, a store folder) and a real `spinbot worker`. What a
-//! person sees: the answer, the status message edited with stages, and the MP4.
+//! API, with the real job plane (Redis; a store folder, or SeaweedFS's S3 and PostgreSQL)
+//! and a real `spinbot worker`. What a person sees: the answer, the status message edited
+//! with stages, and the MP4; and what survives: Redis killed under a running farm, a chat
+//! whose upload hangs.
 
 mod common;
 
 use spinbot_testkit::fake_telegram::{Chat, Sent};
-use spinbot_testkit::{FakeTelegram, RedisServer};
+use spinbot_testkit::{FakeTelegram, PostgresServer, RedisServer, SeaweedServer};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 const TOKEN: &str = "123456:TEST-token";
 const RENDER_WAIT: Duration = Duration::from_secs(180);
 
+/// What runs beside the bot and the worker.
+#[derive(Default)]
+struct Services {
+    /// Redis with every write in its append-only file (so it can be killed).
+    durable_redis: bool,
+    /// PostgreSQL (the record) and SeaweedFS (S3) instead of a store folder.
+    record_and_s3: bool,
+    /// Render slots of the worker.
+    concurrency: Option<usize>,
+}
+
 struct Stack {
     redis: RedisServer,
+    postgres: Option<PostgresServer>,
+    s3: Option<SeaweedServer>,
     store: tempfile::TempDir,
     telegram: FakeTelegram,
     env: Vec<(String, String)>,
@@ -24,8 +39,14 @@ struct Stack {
 
 impl Stack {
     fn new(env: &[(&str, &str)]) -> Self {
+        Self::with(env, Services::default())
+    }
+
+    fn with(env: &[(&str, &str)], services: Services) -> Self {
         let mut stack = Self {
-            redis: RedisServer::start(false),
+            redis: RedisServer::start(services.durable_redis),
+            postgres: services.record_and_s3.then(PostgresServer::start),
+            s3: services.record_and_s3.then(SeaweedServer::start),
             store: tempfile::tempdir().expect("tempdir"),
             telegram: FakeTelegram::start(TOKEN),
             env: env
@@ -35,12 +56,16 @@ impl Stack {
             worker: None,
             bot: None,
         };
+        let log = std::fs::File::create(stack.store.path().join("worker.log")).expect("log");
+        let mut worker = stack.command();
+        worker.args(["worker", "--device", "cpu", "--name", "w1"]);
+        if let Some(n) = services.concurrency {
+            worker.args(["--concurrency", &n.to_string()]);
+        }
         stack.worker = Some(
-            stack
-                .command()
-                .args(["worker", "--device", "cpu", "--name", "w1"])
+            worker
                 .stdout(Stdio::null())
-                .stderr(Stdio::null())
+                .stderr(log)
                 .spawn()
                 .expect("worker"),
         );
@@ -57,11 +82,40 @@ impl Stack {
             .env("RUST_LOG", "info")
             .env_remove("OLLAMA_API_BASE_URL")
             .env_remove("OLLAMA_MODEL")
-            .env_remove("DATABASE_URL");
+            .env_remove("DATABASE_URL")
+            .env_remove("S3_ENDPOINT");
+        if let Some(pg) = &self.postgres {
+            cmd.env("DATABASE_URL", pg.url());
+        }
+        if let Some(s3) = &self.s3 {
+            cmd.envs(s3.env());
+        }
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
         cmd
+    }
+
+    /// One value from the stack's Postgres (`psql -tA`).
+    fn psql(&self, sql: &str) -> String {
+        let pg = self.postgres.as_ref().expect("a stack with Postgres");
+        common::psql(pg.port, sql)
+    }
+
+    /// The processes are still the ones started (none exited).
+    fn assert_running(&mut self) {
+        let log = self.bot_log();
+        for (name, child) in [("worker", &mut self.worker), ("bot", &mut self.bot)] {
+            let child = child.as_mut().expect("started");
+            assert!(
+                matches!(child.try_wait(), Ok(None)),
+                "the {name} exited; bot log:\n{log}"
+            );
+        }
+    }
+
+    fn bot_log_text(&self) -> String {
+        std::fs::read_to_string(self.store.path().join("bot.log")).unwrap_or_default()
     }
 
     fn start_bot(&mut self) {
@@ -84,7 +138,11 @@ impl Stack {
     }
 
     fn bot_log(&self) -> String {
-        std::fs::read_to_string(self.store.path().join("bot.log")).unwrap_or_default()
+        format!(
+            "{}\nworker log:\n{}",
+            self.bot_log_text(),
+            std::fs::read_to_string(self.store.path().join("worker.log")).unwrap_or_default()
+        )
     }
 
     /// Waits for what was sent to `chat` to satisfy `done`; fails with the whole exchange.
@@ -102,6 +160,15 @@ impl Stack {
             self.bot_log()
         );
         mine
+    }
+
+    /// Everything sent to `chat` so far.
+    fn sent_to(&self, chat: &Chat) -> Vec<Sent> {
+        self.telegram
+            .sent()
+            .into_iter()
+            .filter(|s| s.chat_id == chat.id)
+            .collect()
     }
 
     fn send_selfie(&self, chat: &Chat) {
@@ -154,18 +221,17 @@ fn lengths(video: &[u8], dir: &Path) -> (f64, f64) {
     (common::duration(&path, "v"), common::duration(&path, "a"))
 }
 
-#[test]
-fn a_selfie_then_words_come_back_as_a_video() {
-    let stack = Stack::new(&[]);
-    let anna = Chat::private(1001, "Anna");
-    stack.send_selfie(&anna);
-    stack.wait(&anna, "photo answer", |s| {
+/// A selfie, then "make my avatar say hello there": the answer, the status message edited
+/// with the stage and percent, one video with both streams, and "Done!" at the end.
+fn round_trip(stack: &Stack, anna: &Chat) -> Vec<Sent> {
+    stack.send_selfie(anna);
+    stack.wait(anna, "photo answer", |s| {
         texts(s).iter().any(|t| t.contains("Got your photo"))
     });
     stack
         .telegram
-        .send_text(&anna, "make my avatar say hello there");
-    let sent = stack.wait(&anna, "video", |s| !videos(s).is_empty());
+        .send_text(anna, "make my avatar say hello there");
+    let sent = stack.wait(anna, "video", |s| !videos(s).is_empty());
     let refs: Vec<&Sent> = sent.iter().collect();
     let all = texts(&refs);
     assert!(all.iter().any(|t| t.contains("in line")), "{all:#?}");
@@ -188,7 +254,7 @@ fn a_selfie_then_words_come_back_as_a_video() {
     let (v, a) = lengths(video.file.as_deref().unwrap_or_default(), dir.path());
     assert!(v > 0.5 && (v - a).abs() < 0.1, "video {v} s, audio {a} s");
     // The status message ends as done, after the video is posted.
-    let done = stack.wait(&anna, "final edit", |s| {
+    let done = stack.wait(anna, "final edit", |s| {
         texts(s).last().is_some_and(|t| t.contains("Done!"))
     });
     assert_eq!(videos(&done.iter().collect::<Vec<_>>()).len(), 1);
@@ -197,6 +263,73 @@ fn a_selfie_then_words_come_back_as_a_video() {
         Vec::<String>::new(),
         "{}",
         stack.bot_log()
+    );
+    done
+}
+
+#[test]
+fn a_selfie_then_words_come_back_as_a_video() {
+    let stack = Stack::new(&[]);
+    round_trip(&stack, &Chat::private(1001, "Anna"));
+    // The bot asked for messages and button presses.
+    let kinds = stack.telegram.allowed_updates().expect("allowed_updates");
+    for kind in ["message", "callback_query"] {
+        assert!(
+            kinds
+                .as_array()
+                .is_some_and(|k| k.iter().any(|v| v == kind)),
+            "{kinds}"
+        );
+    }
+}
+
+#[test]
+fn the_round_trip_with_s3_and_postgres_keeps_its_files_and_record() {
+    let stack = Stack::with(
+        &[],
+        Services {
+            record_and_s3: true,
+            ..Services::default()
+        },
+    );
+    let anna = Chat::private(1011, "Anna");
+    let sent = round_trip(&stack, &anna);
+    let video = videos(&sent.iter().collect::<Vec<_>>())[0].clone();
+    // The job's result and the selfie are objects in the bucket, not in the folder.
+    let job = stack.psql("SELECT id FROM jobs WHERE user_id = 'telegram:1011'");
+    assert_eq!(job.len(), 32, "one job in the record: {job:?}");
+    let s3 = stack.s3.as_ref().expect("s3");
+    let result = common::s3_get(s3, &format!("results/{job}.mp4"));
+    assert_eq!(
+        result.as_deref(),
+        video.file.as_deref(),
+        "the posted video is the result"
+    );
+    let uploads = common::s3_list(s3, "users/telegram/1011/");
+    assert!(uploads.iter().any(|k| k.contains("photo-")), "{uploads:?}");
+    assert!(
+        std::fs::read_dir(stack.store.path())
+            .map(|d| d
+                .filter_map(Result::ok)
+                .all(|e| e.path().extension().is_some_and(|x| x == "log")))
+            .unwrap_or(true),
+        "nothing but logs in the store folder"
+    );
+    // The record: the job done, its events, and the delivery.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while stack.psql("SELECT count(*) FROM deliveries") != "1" && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(stack.psql("SELECT count(*) FROM deliveries"), "1");
+    assert_eq!(
+        stack.psql(&format!("SELECT state FROM jobs WHERE id = '{job}'")),
+        "done"
+    );
+    assert_eq!(
+        stack.psql(&format!(
+            "SELECT count(*) FROM job_events WHERE job_id = '{job}' AND kind = 'done'"
+        )),
+        "1"
     );
 }
 
@@ -297,12 +430,7 @@ fn a_bot_restarted_mid_render_delivers_exactly_once() {
     let sent = stack.wait(&dan, "video", |s| !videos(s).is_empty());
     // Give a duplicate every chance to appear.
     std::thread::sleep(Duration::from_secs(3));
-    let all: Vec<Sent> = stack
-        .telegram
-        .sent()
-        .into_iter()
-        .filter(|s| s.chat_id == dan.id)
-        .collect();
+    let all: Vec<Sent> = stack.sent_to(&dan);
     assert_eq!(
         videos(&all.iter().collect::<Vec<_>>()).len(),
         1,
@@ -356,12 +484,7 @@ fn a_flooding_chat_is_asked_once_to_slow_down() {
         texts(s).iter().any(|t| t.contains("very fast"))
     });
     std::thread::sleep(Duration::from_secs(1));
-    let all: Vec<Sent> = stack
-        .telegram
-        .sent()
-        .into_iter()
-        .filter(|s| s.chat_id == gus.id)
-        .collect();
+    let all: Vec<Sent> = stack.sent_to(&gus);
     let refs: Vec<&Sent> = all.iter().collect();
     let answers = texts(&refs);
     assert_eq!(
@@ -391,12 +514,7 @@ fn groups_need_a_mention_and_big_or_odd_files_get_a_sentence() {
         .send_text(&group, "@spinbot_test_bot which voices do you have?");
     let sent = stack.wait(&group, "an answer to the mention", |s| !s.is_empty());
     std::thread::sleep(Duration::from_secs(1));
-    let all: Vec<Sent> = stack
-        .telegram
-        .sent()
-        .into_iter()
-        .filter(|s| s.chat_id == group.id)
-        .collect();
+    let all: Vec<Sent> = stack.sent_to(&group);
     assert_eq!(
         all.len(),
         1,
@@ -426,5 +544,163 @@ fn groups_need_a_mention_and_big_or_odd_files_get_a_sentence() {
     stack.wait(&ivy, "wrong-type answer", |s| {
         texts(s).iter().any(|t| t.contains("isn't a JPEG"))
     });
+    assert_eq!(stack.telegram.violations(), Vec::<String>::new());
+}
+
+/// Messages sent to `chat` at or after `since`.
+fn since<'a>(sent: &'a [Sent], chat: &Chat, since: Instant) -> Vec<&'a Sent> {
+    sent.iter()
+        .filter(|s| s.chat_id == chat.id && s.at >= since)
+        .collect()
+}
+
+#[test]
+fn a_held_upload_in_one_chat_delays_no_other_chat() {
+    let stack = Stack::with(
+        &[],
+        Services {
+            concurrency: Some(2),
+            ..Services::default()
+        },
+    );
+    let (ada, bo) = (Chat::private(1021, "Ada"), Chat::private(1022, "Bo"));
+    for chat in [&ada, &bo] {
+        stack.send_selfie(chat);
+        stack.wait(chat, "photo answer", |s| !s.is_empty());
+    }
+    // Ada's upload will hang (a slow network, or a chat that Telegram throttles).
+    stack.telegram.hold_uploads(&ada);
+    stack.telegram.send_text(&ada, "say Hi, Bo!");
+    stack.wait(&ada, "queued answer", |s| {
+        texts(s).iter().any(|t| t.contains("queued"))
+    });
+    // Bo's clip is long (about 20 s): still rendering when Ada's is posted.
+    stack.telegram.send_text(
+        &bo,
+        "say Hello Ada! This is a much longer message, so that mine is still being made when \
+         yours is already done and on its way to you. The weather was lovely this morning, \
+         the cake on Sunday was even better, and the roses in the garden are finally out. \
+         That should be enough for now, so goodbye, and see you soon!",
+    );
+    stack.wait(&bo, "queued answer", |s| {
+        texts(s).iter().any(|t| t.contains("queued"))
+    });
+    // Ada's video is done and its upload is held.
+    let deadline = Instant::now() + RENDER_WAIT;
+    while stack.telegram.held_uploads(&ada) == 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(stack.telegram.held_uploads(&ada), 1, "{}", stack.bot_log());
+    let held_at = Instant::now();
+    // Bo's progress and video still come.
+    stack.wait(&bo, "video", |s| !videos(s).is_empty());
+    let all = stack.telegram.sent();
+    let bo_after = since(&all, &bo, held_at);
+    let timeline: Vec<String> = all
+        .iter()
+        .map(|s| {
+            let at = if s.at >= held_at {
+                format!("+{:.2}", (s.at - held_at).as_secs_f64())
+            } else {
+                format!("-{:.2}", (held_at - s.at).as_secs_f64())
+            };
+            format!("{at} {} {}", s.chat_id, summary(std::slice::from_ref(s))[0])
+        })
+        .collect();
+    assert!(
+        bo_after
+            .iter()
+            .any(|s| s.method == "editmessagetext"
+                && s.text.as_deref().is_some_and(|t| t.contains('%'))),
+        "Bo saw no progress while Ada's upload was held: {timeline:#?}\n{}",
+        stack.bot_log()
+    );
+    assert_eq!(videos(&bo_after).len(), 1);
+    // Ada's upload is still held, and nothing of hers was posted meanwhile.
+    assert_eq!(stack.telegram.held_uploads(&ada), 1);
+    assert!(videos(&since(&all, &ada, held_at)).is_empty());
+    // Released, it arrives once.
+    stack.telegram.release_uploads(&ada);
+    let ada_sent = stack.wait(&ada, "video", |s| !videos(s).is_empty());
+    assert_eq!(videos(&ada_sent.iter().collect::<Vec<_>>()).len(), 1);
+    assert_eq!(stack.telegram.violations(), Vec::<String>::new());
+}
+
+#[test]
+fn redis_killed_and_restarted_under_a_running_farm_loses_nothing() {
+    let mut stack = Stack::with(
+        &[("SPINBOT_LEASE_MS", "10000")],
+        Services {
+            durable_redis: true,
+            record_and_s3: true,
+            ..Services::default()
+        },
+    );
+    let chats = [
+        Chat::private(1031, "Cy"),
+        Chat::private(1032, "Di"),
+        Chat::private(1033, "Ed"),
+    ];
+    for chat in &chats {
+        stack.send_selfie(chat);
+        stack.wait(chat, "photo answer", |s| !s.is_empty());
+    }
+    // Two jobs accepted before the kill: one rendering, one waiting.
+    for (chat, words) in chats[..2]
+        .iter()
+        .zip(["say First of all.", "say Second in line."])
+    {
+        stack.telegram.send_text(chat, words);
+        stack.wait(chat, "queued answer", |s| {
+            texts(s).iter().any(|t| t.contains("queued"))
+        });
+    }
+    stack.redis.kill();
+    std::thread::sleep(Duration::from_secs(2));
+    stack.redis.start_again();
+    // A job accepted after the restart, by the same processes.
+    stack
+        .telegram
+        .send_text(&chats[2], "say After the restart.");
+    stack.wait(&chats[2], "queued answer", |s| {
+        texts(s).iter().any(|t| t.contains("queued"))
+    });
+    for chat in &chats {
+        let sent = stack.wait(chat, "video", |s| !videos(s).is_empty());
+        assert!(!sent.is_empty());
+    }
+    // Each job recorded once, done once, and delivered once.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while stack.psql("SELECT count(*) FROM deliveries") != "3" && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    for chat in &chats {
+        let mine: Vec<Sent> = stack.sent_to(chat);
+        assert_eq!(
+            videos(&mine.iter().collect::<Vec<_>>()).len(),
+            1,
+            "{}",
+            chat.id
+        );
+        let user = format!("telegram:{}", chat.id);
+        let job = stack.psql(&format!("SELECT id FROM jobs WHERE user_id = '{user}'"));
+        assert_eq!(job.len(), 32, "{user}: one job recorded: {job:?}");
+        assert_eq!(
+            stack.psql(&format!(
+                "SELECT count(*) FROM job_events WHERE job_id = '{job}' AND kind = 'done'"
+            )),
+            "1",
+            "{user}"
+        );
+        assert_eq!(
+            stack.psql(&format!(
+                "SELECT count(*) FROM deliveries WHERE job_id = '{job}'"
+            )),
+            "1",
+            "{user}"
+        );
+    }
+    stack.assert_running();
     assert_eq!(stack.telegram.violations(), Vec::<String>::new());
 }

@@ -7,7 +7,7 @@ mod common;
 use serde_json::Value;
 use spinbot_core::{JobEvent, JobId, JobState};
 use spinbot_jobs::{Queue, QueueConfig};
-use spinbot_testkit::{seaweed_server, PostgresServer, RedisServer, SeaweedServer};
+use spinbot_testkit::{PostgresServer, RedisServer, SeaweedServer};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -41,10 +41,7 @@ impl Farm {
             cmd.env("DATABASE_URL", pg.url());
         }
         if let Some(s3) = &self.s3 {
-            cmd.env("S3_ENDPOINT", s3.endpoint())
-                .env("S3_BUCKET", seaweed_server::BUCKET)
-                .env("AWS_ACCESS_KEY_ID", seaweed_server::ACCESS_KEY)
-                .env("AWS_SECRET_ACCESS_KEY", seaweed_server::SECRET_KEY);
+            cmd.envs(s3.env());
         }
         cmd
     }
@@ -92,22 +89,7 @@ impl Farm {
     /// One value from the farm's Postgres (`psql -tA`).
     fn psql(&self, sql: &str) -> String {
         let pg = self.postgres.as_ref().expect("a farm with Postgres");
-        let out = Command::new("psql")
-            .args([
-                "-h",
-                "127.0.0.1",
-                "-p",
-                &pg.port.to_string(),
-                "-U",
-                "postgres",
-                "-d",
-                "spinbot",
-                "-tAc",
-                sql,
-            ])
-            .output()
-            .expect("psql");
-        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+        common::psql(pg.port, sql)
     }
 
     fn cli(&self, args: &[&str]) -> Output {
@@ -115,31 +97,71 @@ impl Farm {
     }
 
     fn queue(&self) -> Queue {
-        Queue::connect(QueueConfig {
+        Queue::new(QueueConfig {
             redis_url: self.redis.url(),
             ..QueueConfig::default()
         })
         .expect("queue")
     }
 
-    fn events(&self) -> Vec<JobEvent> {
+    async fn events(&self) -> Vec<JobEvent> {
         self.queue()
-            .events("0", None, 100_000)
+            .events("0", 100_000)
+            .await
             .expect("events")
             .into_iter()
             .map(|(_, e)| e)
             .collect()
     }
 
-    fn wait_until(&self, what: &str, mut done: impl FnMut(&[JobEvent]) -> bool) {
+    async fn wait_until(&self, what: &str, mut done: impl FnMut(&[JobEvent]) -> bool) {
         let deadline = Instant::now() + Duration::from_secs(240);
         while Instant::now() < deadline {
-            if done(&self.events()) {
+            if done(&self.events().await) {
                 return;
             }
-            std::thread::sleep(Duration::from_millis(100));
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        panic!("timed out waiting for {what}: {:?}", self.events());
+        panic!("timed out waiting for {what}: {:?}", self.events().await);
+    }
+
+    async fn state(&self, job: &JobId) -> JobState {
+        let record = self.queue().job(job).await.expect("job");
+        record.expect("a record").state
+    }
+
+    /// Waits until `job` is a tenth into its render stage.
+    async fn wait_for_render(&self, job: &JobId) {
+        self.wait_until("the render stage", |events| {
+            events.iter().any(|e| matches!(e, JobEvent::Progress { job: j, stage, percent, .. } if j == job && stage == "render" && *percent >= 10))
+        })
+        .await;
+    }
+
+    /// A worker `rescuer` finishes `job` (as its `attempt`-th attempt), once, resuming after
+    /// the stored stages: speech and face ran once, the render twice; its video plays.
+    async fn rescue(&mut self, job: &JobId, attempt: u32) {
+        self.start_worker("rescuer");
+        self.wait_until("the job", |events| finished(events, job))
+            .await;
+        let events = self.events().await;
+        let dones = events
+            .iter()
+            .filter(|e| e.job() == job && matches!(e, JobEvent::Done { .. }))
+            .count();
+        assert_eq!(dones, 1, "{events:?}");
+        let rescuer_started = events.iter().any(|e| matches!(e, JobEvent::Started { job: j, worker, attempt: a, .. } if j == job && worker.starts_with("rescuer") && *a == attempt));
+        assert!(rescuer_started, "{events:?}");
+        self.assert_resumed(job).await;
+    }
+
+    async fn assert_resumed(&self, job: &JobId) {
+        let record = self.queue().job(job).await.expect("job");
+        let runs = record.expect("a record").runs;
+        assert_eq!(runs.get("speech"), Some(&1), "{runs:?}");
+        assert_eq!(runs.get("face"), Some(&1), "{runs:?}");
+        assert_eq!(runs.get("render"), Some(&2), "{runs:?}");
+        assert!(playable(&self.result(job)));
     }
 
     fn result(&self, job: &JobId) -> std::path::PathBuf {
@@ -170,8 +192,8 @@ fn playable(path: &Path) -> bool {
     path.is_file() && common::duration(path, "v") > 0.5
 }
 
-#[test]
-fn two_worker_processes_share_one_queue() {
+#[tokio::test(flavor = "multi_thread")]
+async fn two_worker_processes_share_one_queue() {
     let mut farm = Farm::new();
     farm.start_worker("one");
     farm.start_worker("two");
@@ -186,8 +208,9 @@ fn two_worker_processes_share_one_queue() {
         .collect();
     farm.wait_until("every job", |events| {
         jobs.iter().all(|j| finished(events, j))
-    });
-    let events = farm.events();
+    })
+    .await;
+    let events = farm.events().await;
     let mut workers = std::collections::HashSet::new();
     for e in &events {
         if let JobEvent::Started { worker, .. } = e {
@@ -205,38 +228,23 @@ fn two_worker_processes_share_one_queue() {
     }
 }
 
-#[test]
-fn a_killed_workers_job_is_finished_by_another_without_rendering_a_stage_twice() {
+#[tokio::test(flavor = "multi_thread")]
+async fn a_killed_workers_job_is_finished_by_another_without_rendering_a_stage_twice() {
     let mut farm = Farm::new();
     let first = farm.start_worker("doomed");
     let text = "This clip takes a little while to render, long enough for its worker to be killed \
         halfway through, and for another worker to pick up where the first one stopped.";
     let job = farm.submit("cli:anna", text, "256");
-    farm.wait_until("the render stage", |events| {
-        events.iter().any(|e| matches!(e, JobEvent::Progress { job: j, stage, percent, .. } if *j == job && stage == "render" && *percent >= 10))
-    });
+    farm.wait_for_render(&job).await;
     let doomed = &mut farm.workers[first];
     doomed.kill().expect("SIGKILL"); // Child::kill sends SIGKILL on Unix.
     let _ = doomed.wait();
-    farm.start_worker("rescuer");
-    farm.wait_until("the job", |events| finished(events, &job));
-    let events = farm.events();
-    let dones = events
-        .iter()
-        .filter(|e| e.job() == &job && matches!(e, JobEvent::Done { .. }))
-        .count();
-    assert_eq!(dones, 1, "{events:?}");
-    let rescuer_started = events.iter().any(|e| matches!(e, JobEvent::Started { job: j, worker, attempt, .. } if *j == job && worker.starts_with("rescuer") && *attempt == 2));
-    assert!(rescuer_started, "{events:?}");
-    let runs = farm.queue().stage_runs(&job).expect("stage runs");
-    assert_eq!(runs.get("speech"), Some(&1), "{runs:?}");
-    assert_eq!(runs.get("face"), Some(&1), "{runs:?}");
-    assert_eq!(runs.get("render"), Some(&2), "{runs:?}");
-    assert!(playable(&farm.result(&job)));
+    // Its second attempt.
+    farm.rescue(&job, 2).await;
 }
 
-#[test]
-fn a_running_job_is_cancelled_from_the_command_line() {
+#[tokio::test(flavor = "multi_thread")]
+async fn a_running_job_is_cancelled_from_the_command_line() {
     let mut farm = Farm::new();
     farm.start_worker("solo");
     let text = "A long message that nobody will hear to the end, because its sender changes their \
@@ -244,7 +252,7 @@ fn a_running_job_is_cancelled_from_the_command_line() {
     let job = farm.submit("cli:anna", text, "256");
     farm.wait_until("the render stage", |events| {
         events.iter().any(|e| matches!(e, JobEvent::Progress { job: j, stage, .. } if *j == job && stage == "render"))
-    });
+    }).await;
     // Someone else cannot cancel it.
     let other = farm.cli(&["cancel", job.as_str(), "--user", "cli:mallory", "--json"]);
     assert_eq!(other.status.code(), Some(3));
@@ -253,26 +261,23 @@ fn a_running_job_is_cancelled_from_the_command_line() {
     assert!(out.status.success(), "{}", common::stderr(&out));
     let v: Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(v["state"], "stopping");
-    farm.wait_until("the cancel", |events| finished(events, &job));
+    farm.wait_until("the cancel", |events| finished(events, &job))
+        .await;
     println!(
         "the render stopped {:.2} s after the cancel",
         asked.elapsed().as_secs_f64()
     );
-    let status = farm
-        .queue()
-        .status(&job, None)
-        .expect("status")
-        .expect("job");
-    assert_eq!(status.state, JobState::Cancelled);
+    assert_eq!(farm.state(&job).await, JobState::Cancelled);
     assert!(!farm.result(&job).exists(), "a cancelled job left a result");
     // The user's slot is free again: a new job runs to the end.
     let next = farm.submit("cli:anna", "After the cancel.", "64");
-    farm.wait_until("the next job", |events| finished(events, &next));
+    farm.wait_until("the next job", |events| finished(events, &next))
+        .await;
     assert!(playable(&farm.result(&next)));
 }
 
-#[test]
-fn refusals_exit_3_with_json() {
+#[tokio::test(flavor = "multi_thread")]
+async fn refusals_exit_3_with_json() {
     let farm = Farm::new();
     let photo = common::face_photo();
     let submit = |farm: &Farm| {
@@ -315,8 +320,8 @@ fn refusals_exit_3_with_json() {
     assert_eq!(out.status.code(), Some(3));
 }
 
-#[test]
-fn history_shows_a_users_jobs_with_outcome_and_result() {
+#[tokio::test(flavor = "multi_thread")]
+async fn history_shows_a_users_jobs_with_outcome_and_result() {
     let mut farm = Farm::new();
     farm.postgres = Some(PostgresServer::start());
     farm.s3 = Some(SeaweedServer::start());
@@ -329,7 +334,8 @@ fn history_shows_a_users_jobs_with_outcome_and_result() {
     let bob = farm.submit("cli:bob", "Bob's clip.", "64");
     farm.wait_until("the jobs", |events| {
         anna.iter().chain([&bob]).all(|j| finished(events, j))
-    });
+    })
+    .await;
     let deadline = Instant::now() + Duration::from_secs(60);
     let rows = loop {
         let out = farm.cli(&["history", "--user", "cli:anna", "--json"]);
@@ -338,7 +344,7 @@ fn history_shows_a_users_jobs_with_outcome_and_result() {
         if rows.iter().filter(|r| r["state"] == "done").count() == 2 || Instant::now() > deadline {
             break rows;
         }
-        std::thread::sleep(Duration::from_millis(200));
+        tokio::time::sleep(Duration::from_millis(200)).await;
     };
     assert_eq!(rows.len(), 2, "{rows:?}");
     for row in &rows {
@@ -366,7 +372,7 @@ fn history_shows_a_users_jobs_with_outcome_and_result() {
     }
 
     // Retention deletes exactly the results, and the record says which.
-    std::thread::sleep(Duration::from_millis(1_100));
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
     let out = farm.cli(&[
         "admin",
         "retention",
@@ -427,8 +433,8 @@ fn scrape(addr: &str) -> String {
         .to_owned()
 }
 
-#[test]
-fn metrics_count_exactly_what_happened() {
+#[tokio::test(flavor = "multi_thread")]
+async fn metrics_count_exactly_what_happened() {
     let mut farm = Farm::new();
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -495,7 +501,8 @@ fn metrics_count_exactly_what_happened() {
     assert!(eager(&farm).status.success());
     assert_eq!(eager(&farm).status.code(), Some(3));
     let all: Vec<JobId> = good.iter().cloned().chain([noface.clone()]).collect();
-    farm.wait_until("the jobs", |events| all.iter().all(|j| finished(events, j)));
+    farm.wait_until("the jobs", |events| all.iter().all(|j| finished(events, j)))
+        .await;
     // The eager user's accepted job runs too.
     farm.wait_until("the eager job", |events| {
         events
@@ -503,7 +510,8 @@ fn metrics_count_exactly_what_happened() {
             .filter(|e| matches!(e, JobEvent::Done { .. }))
             .count()
             == 4
-    });
+    })
+    .await;
 
     let page = scrape(&addr);
     assert_eq!(sample(&page, "spinbot_jobs_total{outcome=\"done\"}"), 4.0);
@@ -536,13 +544,14 @@ fn metrics_count_exactly_what_happened() {
     assert_eq!(sample(&page, "spinbot_job_wait_seconds_count"), 5.0);
 }
 
-#[test]
-fn renders_go_on_while_postgres_is_down_and_the_record_catches_up_once() {
+#[tokio::test(flavor = "multi_thread")]
+async fn renders_go_on_while_postgres_is_down_and_the_record_catches_up_once() {
     let mut farm = Farm::new();
     farm.postgres = Some(PostgresServer::start());
     farm.start_worker("steady");
     let before = farm.submit("cli:anna", "Before the outage.", "64");
-    farm.wait_until("the first job", |events| finished(events, &before));
+    farm.wait_until("the first job", |events| finished(events, &before))
+        .await;
 
     farm.postgres.as_mut().expect("postgres").pause();
     let down = Instant::now();
@@ -557,21 +566,22 @@ fn renders_go_on_while_postgres_is_down_and_the_record_catches_up_once() {
         .collect();
     farm.wait_until("the renders during the outage", |events| {
         during.iter().all(|j| finished(events, j))
-    });
+    })
+    .await;
     for job in &during {
         assert!(
             playable(&farm.result(job)),
             "{job} did not render while Postgres was down"
         );
     }
-    std::thread::sleep(Duration::from_secs(30).saturating_sub(down.elapsed()));
+    tokio::time::sleep(Duration::from_secs(30).saturating_sub(down.elapsed())).await;
     farm.postgres.as_mut().expect("postgres").resume();
 
     // Every event of the stream arrives, each once.
-    let expected = farm.events().len().to_string();
+    let expected = farm.events().await.len().to_string();
     let deadline = Instant::now() + Duration::from_secs(60);
     while farm.psql("SELECT count(*) FROM job_events") != expected && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(300));
+        tokio::time::sleep(Duration::from_millis(300)).await;
     }
     assert_eq!(farm.psql("SELECT count(*) FROM job_events"), expected);
     assert_eq!(
@@ -582,4 +592,105 @@ fn renders_go_on_while_postgres_is_down_and_the_record_catches_up_once() {
         farm.psql("SELECT count(*) FROM jobs WHERE state = 'done'"),
         "3"
     );
+}
+
+/// A process's resident memory: now (`VmRSS`) and its peak (`VmHWM`), in MiB.
+fn memory_mb(pid: u32) -> (f64, f64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
+            .expect("a memory figure")
+            / 1024.0
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_render_slots_share_the_models() {
+    let mut peaks = Vec::new();
+    for concurrency in [1, 2] {
+        let mut farm = Farm::new();
+        let worker = farm
+            .command()
+            .args(["worker", "--device", "cpu", "--name", "slots"])
+            .args(["--concurrency", &concurrency.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("worker");
+        let pid = worker.id();
+        farm.workers.push(worker);
+        // Two users' jobs at once: with two slots, both render together.
+        let jobs = [
+            farm.submit(
+                "cli:one",
+                "The first of two clips, rendered at the same time.",
+                "256",
+            ),
+            farm.submit(
+                "cli:two",
+                "The second of two clips, rendered at the same time.",
+                "256",
+            ),
+        ];
+        farm.wait_until("both jobs", |events| {
+            jobs.iter().all(|j| finished(events, j))
+        })
+        .await;
+        let events = farm.events().await;
+        let slots: std::collections::HashSet<String> = events
+            .iter()
+            .filter_map(|e| match e {
+                JobEvent::Started { worker, .. } => Some(worker.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(slots.len(), concurrency, "{slots:?}");
+        for job in &jobs {
+            assert!(playable(&farm.result(job)), "{job}");
+        }
+        let (now, peak) = memory_mb(pid);
+        println!("concurrency {concurrency}: {now:.0} MiB now, {peak:.0} MiB at the peak");
+        peaks.push(peak);
+    }
+    let ratio = peaks[1] / peaks[0];
+    println!("peak memory, two slots over one: {ratio:.2}");
+    assert!(
+        ratio <= 1.3,
+        "two slots take {ratio:.2}x the memory of one: {peaks:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stopped_worker_hands_its_job_back_at_once() {
+    let mut farm = Farm::new();
+    // A lease far longer than the test: only a handed-back job moves on.
+    let worker = farm
+        .command()
+        .env("SPINBOT_LEASE_MS", "600000")
+        .args(["worker", "--device", "cpu", "--name", "stopping"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("worker");
+    farm.workers.push(worker);
+    let text = "This clip takes a while to render, long enough for its worker to be told to \
+        stop halfway through, and for another worker to finish it from where it was left.";
+    let job = farm.submit("cli:anna", text, "256");
+    farm.wait_for_render(&job).await;
+    let stopping = &mut farm.workers[0];
+    let killed = Command::new("kill")
+        .args(["-TERM", &stopping.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let exited = stopping.wait().expect("the worker exits");
+    assert!(exited.success(), "{exited:?}");
+    // Handed back: queued again (untried), not held until the lease runs out.
+    assert_eq!(farm.state(&job).await, JobState::Queued);
+    // Handed back untried: the rescuer's is still its first attempt.
+    farm.rescue(&job, 1).await;
 }

@@ -3,14 +3,14 @@
 //! configured and usable; otherwise the built-in parser does, so there is always an answer.
 
 use crate::action::Action;
-use crate::executor::{on_a_thread, Caller, DryRun, Hands, Refusal, Upload};
-use crate::model::{run_model, Model, OllamaSettings};
+use crate::executor::{Caller, Hands, Refusal, Upload};
+use crate::model::{run_model, Model};
 use crate::parser;
 use crate::prompts::Prompts;
 use crate::tools::{Run, Step};
+use spinbot_core::config::OllamaSettings;
 use spinbot_core::limits::MAX_MESSAGE_CHARS;
 use spinbot_core::JobId;
-use std::sync::Arc;
 use tracing::Instrument;
 
 /// A chat message: who sent it (from the platform), its text and the files that came with
@@ -50,12 +50,12 @@ impl Reply {
 pub struct Agent {
     model: Option<Model>,
     prompts: Prompts,
-    hands: Arc<dyn Hands>,
+    hands: Hands,
 }
 
 impl Agent {
     /// Without a usable model (none configured, or no HTTP client), the parser decides.
-    pub fn new(model: Option<OllamaSettings>, prompts: Prompts, hands: Arc<dyn Hands>) -> Self {
+    pub fn new(model: Option<OllamaSettings>, prompts: Prompts, hands: Hands) -> Self {
         let model = model.and_then(|settings| {
             Model::new(settings)
                 .inspect_err(|e| tracing::error!(error = %e, "the model is off"))
@@ -70,7 +70,7 @@ impl Agent {
 
     /// An agent that only plans (`spinbot plan`): it reads and changes nothing.
     pub fn planner(model: Option<OllamaSettings>, prompts: Prompts) -> Self {
-        Self::new(model, prompts, Arc::new(DryRun))
+        Self::new(model, prompts, Hands::DryRun)
     }
 
     /// What would be done with `text`.
@@ -87,9 +87,7 @@ impl Agent {
             let caller = &message.caller;
             let mut voice_note_sent = false;
             for upload in &message.uploads {
-                let hands = self.hands.clone();
-                let (who, what) = (caller.clone(), upload.clone());
-                let remembered = on_a_thread(move || hands.remember_upload(&who, &what)).await;
+                let remembered = self.hands.remember_upload(caller, upload).await;
                 let action = match upload {
                     Upload::Photo { .. } => Action::UsePhoto,
                     Upload::VoiceNote { .. } => {

@@ -3,8 +3,10 @@
 //! voice note in use, their chosen voice, a script waiting for "go", and their jobs.
 
 use crate::error::AgentError;
-use redis::{Commands, Connection};
+use redis::aio::ConnectionManager;
+use redis::AsyncCommands;
 use spinbot_core::UserId;
+use spinbot_jobs::Keys;
 use std::collections::HashMap;
 
 /// Forgotten after this long without a message (30 days).
@@ -51,31 +53,24 @@ impl Field {
     }
 }
 
-/// The conversations, on one Redis connection.
+/// The conversations, on the job plane's Redis connection.
+#[derive(Clone)]
 pub struct Conversations {
-    con: Connection,
-    prefix: String,
+    con: ConnectionManager,
+    keys: Keys,
 }
 
 impl Conversations {
-    pub fn connect(redis_url: &str, prefix: &str) -> Result<Self, AgentError> {
-        let con = redis::Client::open(redis_url)?.get_connection()?;
-        Ok(Self {
-            con,
-            prefix: prefix.to_owned(),
-        })
+    pub fn new(con: ConnectionManager, keys: Keys) -> Self {
+        Self { con, keys }
     }
 
-    fn key(&self, user: &UserId) -> String {
-        format!("{}:conv:{}", self.prefix, user.as_str())
-    }
-
-    fn jobs_key(&self, user: &UserId) -> String {
-        format!("{}:conv:{}:jobs", self.prefix, user.as_str())
-    }
-
-    pub fn load(&mut self, user: &UserId) -> Result<State, AgentError> {
-        let mut fields: HashMap<String, String> = self.con.hgetall(self.key(user))?;
+    pub async fn load(&self, user: &UserId) -> Result<State, AgentError> {
+        let mut fields: HashMap<String, String> = self
+            .con
+            .clone()
+            .hgetall(self.keys.conversation(user))
+            .await?;
         let mut take = |f: Field| fields.remove(f.name()).filter(|v| !v.is_empty());
         Ok(State {
             latest_photo: take(Field::LatestPhoto),
@@ -89,12 +84,12 @@ impl Conversations {
     }
 
     /// Sets (or with `None` clears) fields, in one step.
-    pub fn set(
-        &mut self,
+    pub async fn set(
+        &self,
         user: &UserId,
         changes: &[(Field, Option<&str>)],
     ) -> Result<(), AgentError> {
-        let key = self.key(user);
+        let key = self.keys.conversation(user);
         let mut pipe = redis::pipe();
         pipe.atomic();
         for (field, value) in changes {
@@ -104,14 +99,14 @@ impl Conversations {
             };
         }
         pipe.expire(&key, KEEP_S).ignore();
-        pipe.query::<()>(&mut self.con)?;
+        pipe.exec_async(&mut self.con.clone()).await?;
         Ok(())
     }
 
     /// Notes a job the agent started for `user`; it becomes their latest.
-    pub fn add_job(&mut self, user: &UserId, job: &str) -> Result<(), AgentError> {
-        let jobs = self.jobs_key(user);
-        let key = self.key(user);
+    pub async fn add_job(&self, user: &UserId, job: &str) -> Result<(), AgentError> {
+        let jobs = self.keys.conversation_jobs(user);
+        let key = self.keys.conversation(user);
         redis::pipe()
             .atomic()
             .sadd(&jobs, job)
@@ -122,18 +117,30 @@ impl Conversations {
             .ignore()
             .expire(&key, KEEP_S)
             .ignore()
-            .query::<()>(&mut self.con)?;
+            .exec_async(&mut self.con.clone())
+            .await?;
         Ok(())
     }
 
     /// The jobs the agent started for `user`.
-    pub fn jobs(&mut self, user: &UserId) -> Result<Vec<String>, AgentError> {
-        Ok(self.con.smembers(self.jobs_key(user))?)
+    pub async fn jobs(&self, user: &UserId) -> Result<Vec<String>, AgentError> {
+        Ok(self
+            .con
+            .clone()
+            .smembers(self.keys.conversation_jobs(user))
+            .await?)
     }
 
     /// Forgets everything about `user`.
-    pub fn forget(&mut self, user: &UserId) -> Result<(), AgentError> {
-        let _: u32 = self.con.del(&[self.key(user), self.jobs_key(user)])?;
+    pub async fn forget(&self, user: &UserId) -> Result<(), AgentError> {
+        let _: u32 = self
+            .con
+            .clone()
+            .del(&[
+                self.keys.conversation(user),
+                self.keys.conversation_jobs(user),
+            ])
+            .await?;
         Ok(())
     }
 }

@@ -6,10 +6,11 @@ use crate::action::Action;
 use crate::conversation::{Conversations, Field, State};
 use crate::error::AgentError;
 use spinbot_core::limits::{DEFAULT_VOICE, MAX_SCRIPT_CHARS, MAX_TOPIC_CHARS};
-use spinbot_core::{InputError, JobId, JobState, Plan, Speech, SpeechText, UserId};
+use spinbot_core::{InputError, JobClass, JobId, JobState, Plan, Speech, SpeechText, UserId};
+use spinbot_jobs::keys::{self, uploads_prefix};
 use spinbot_jobs::queue::Cancel;
-use spinbot_jobs::{Admission, ObjectStore, Queue, Record};
-use std::sync::{Arc, Mutex};
+use spinbot_jobs::{Admission, Queue, Record, Store};
+use std::sync::Arc;
 
 /// Who a message came from, as the platform says, and what their chat can receive.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -63,11 +64,10 @@ impl From<spinbot_jobs::JobsError> for Refusal {
     }
 }
 
-/// Something that carries out actions: the job plane, or a dry run that only lists them.
-pub trait Hands: Send + Sync + 'static {
-    fn perform(&self, caller: &Caller, action: &Action) -> Result<Done, Refusal>;
-    /// Notes a file the caller sent (already in the object store under `key`).
-    fn remember_upload(&self, caller: &Caller, upload: &Upload) -> Result<(), Refusal>;
+impl From<spinbot_core::Refusal> for Refusal {
+    fn from(refusal: spinbot_core::Refusal) -> Self {
+        Refusal(refusal.to_string())
+    }
 }
 
 /// A file that came with a message.
@@ -77,91 +77,76 @@ pub enum Upload {
     VoiceNote { key: String },
 }
 
-/// Runs blocking job-plane work on a thread of its own and waits for it without blocking
-/// the async caller (the record and the S3 store run their own small runtimes).
-pub async fn on_a_thread<T: Send + 'static>(
-    work: impl FnOnce() -> Result<T, Refusal> + Send + 'static,
-) -> Result<T, Refusal> {
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(work());
-    });
-    rx.await.unwrap_or_else(|_| {
-        Err(Refusal(
-            "Something went wrong on my side; please try again.".into(),
-        ))
-    })
+/// Who carries out actions: the job plane, or a dry run that only lists them
+/// (`spinbot plan`).
+#[derive(Clone)]
+pub enum Hands {
+    Live(Arc<Executor>),
+    DryRun,
 }
 
-/// Where a user's uploads are kept in the object store; `forget_me` deletes the prefix.
-pub fn uploads_prefix(user: &UserId) -> String {
-    let safe: String = user
-        .as_str()
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    format!("users/{safe}/")
+impl From<Arc<Executor>> for Hands {
+    fn from(executor: Arc<Executor>) -> Self {
+        Hands::Live(executor)
+    }
 }
 
-/// A dry run: every action succeeds and nothing changes (`spinbot plan`).
-pub struct DryRun;
-
-impl Hands for DryRun {
-    fn perform(&self, _caller: &Caller, action: &Action) -> Result<Done, Refusal> {
-        Ok(Done::say(format!("(would {})", action.name())))
+impl Hands {
+    pub async fn perform(&self, caller: &Caller, action: &Action) -> Result<Done, Refusal> {
+        match self {
+            Hands::Live(executor) => executor.perform(caller, action).await,
+            Hands::DryRun => Ok(Done::say(format!("(would {})", action.name()))),
+        }
     }
 
-    fn remember_upload(&self, _caller: &Caller, _upload: &Upload) -> Result<(), Refusal> {
-        Ok(())
+    /// Notes a file the caller sent (already in the object store).
+    pub async fn remember_upload(&self, caller: &Caller, upload: &Upload) -> Result<(), Refusal> {
+        match self {
+            Hands::Live(executor) => executor.remember_upload(caller, upload).await,
+            Hands::DryRun => Ok(()),
+        }
     }
 }
 
 /// The live job plane: queue, conversations, object store and (optionally) the record.
 pub struct Executor {
-    queue: Mutex<Queue>,
-    conversations: Mutex<Conversations>,
-    store: Arc<dyn ObjectStore>,
-    record: Option<Mutex<Record>>,
+    queue: Queue,
+    conversations: Conversations,
+    store: Store,
+    record: Option<Record>,
     voices: Vec<String>,
     help: String,
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl Executor {
     pub fn new(
         queue: Queue,
-        store: Arc<dyn ObjectStore>,
+        store: Store,
         record: Option<Record>,
         voices: Vec<String>,
         help: String,
-    ) -> Result<Self, AgentError> {
-        let conversations =
-            Conversations::connect(&queue.config().redis_url, &queue.config().prefix)?;
-        Ok(Self {
-            queue: Mutex::new(queue),
-            conversations: Mutex::new(conversations),
+    ) -> Self {
+        let conversations = Conversations::new(queue.connection(), queue.keys().clone());
+        Self {
+            queue,
+            conversations,
             store,
-            record: record.map(Mutex::new),
+            record,
             voices,
             help,
-        })
+        }
     }
 
-    fn state(&self, user: &UserId) -> Result<State, AgentError> {
-        lock(&self.conversations).load(user)
+    async fn state(&self, user: &UserId) -> Result<State, AgentError> {
+        self.conversations.load(user).await
     }
 
-    fn set(&self, user: &UserId, changes: &[(Field, Option<&str>)]) -> Result<(), AgentError> {
-        lock(&self.conversations).set(user, changes)
+    async fn set(
+        &self,
+        user: &UserId,
+        changes: &[(Field, Option<&str>)],
+    ) -> Result<(), AgentError> {
+        self.conversations.set(user, changes).await
     }
 
     /// A voice by its full name or a unique part of it (`amy` for `en_US-amy-medium`).
@@ -189,25 +174,26 @@ impl Executor {
     }
 
     /// The job an action means: the one named (if the caller's), else their latest.
-    fn job_of(&self, caller: &Caller, job: Option<&str>) -> Result<JobId, Refusal> {
+    async fn job_of(&self, caller: &Caller, job: Option<&str>) -> Result<JobId, Refusal> {
         let raw = match job {
             Some(j) => j.to_owned(),
             None => self
-                .state(&caller.user)?
+                .state(&caller.user)
+                .await?
                 .last_job
                 .ok_or_else(|| Refusal("You have no videos yet.".into()))?,
         };
         JobId::parse(raw.trim()).map_err(|_| not_found())
     }
 
-    fn render(
+    async fn render(
         &self,
         caller: &Caller,
         text: Option<&str>,
         voice: Option<&str>,
     ) -> Result<Done, Refusal> {
         let user = &caller.user;
-        let state = self.state(user)?;
+        let state = self.state(user).await?;
         let photo = state
             .photo
             .clone()
@@ -238,15 +224,14 @@ impl Executor {
         let mut plan = Plan::new(speech, photo);
         plan.target.max_bytes = caller.max_bytes;
         plan.validate()?;
-        let job = JobId::new();
-        let admission = lock(&self.queue).submit_as(job, user, &plan, false)?;
-        match admission {
+        match self.queue.submit(user, &plan, JobClass::Any).await? {
             Admission::Accepted { job, position } => {
-                lock(&self.conversations).add_job(user, job.as_str())?;
+                self.conversations.add_job(user, job.as_str()).await?;
                 self.set(
                     user,
                     &[(Field::PendingText, None), (Field::VoiceNote, None)],
-                )?;
+                )
+                .await?;
                 let line = if position <= 1 {
                     "you're next in line".to_owned()
                 } else {
@@ -257,17 +242,16 @@ impl Executor {
                     job: Some(job),
                 })
             }
-            Admission::Refused {
-                reason,
-                retry_after_s,
-            } => Err(Refusal(refusal_sentence(&reason, retry_after_s))),
+            Admission::Refused(refusal) => Err(refusal.into()),
         }
     }
 
-    fn status(&self, caller: &Caller, job: Option<&str>) -> Result<Done, Refusal> {
-        let job = self.job_of(caller, job)?;
-        let status = lock(&self.queue)
-            .status(&job, Some(&caller.user))?
+    async fn status(&self, caller: &Caller, job: Option<&str>) -> Result<Done, Refusal> {
+        let job = self.job_of(caller, job).await?;
+        let status = self
+            .queue
+            .status(&job, Some(&caller.user))
+            .await?
             .ok_or_else(not_found)?;
         let short = &job.as_str()[..8];
         let say = match status.state {
@@ -299,10 +283,10 @@ impl Executor {
         })
     }
 
-    fn cancel(&self, caller: &Caller, job: Option<&str>) -> Result<Done, Refusal> {
-        let job = self.job_of(caller, job)?;
+    async fn cancel(&self, caller: &Caller, job: Option<&str>) -> Result<Done, Refusal> {
+        let job = self.job_of(caller, job).await?;
         let short = job.as_str()[..8].to_owned();
-        let say = match lock(&self.queue).cancel(&job, &caller.user)? {
+        let say = match self.queue.cancel(&job, &caller.user).await? {
             Cancel::NotFound => return Err(not_found()),
             Cancel::Cancelled => format!("Cancelled your video {short}."),
             Cancel::Stopping => format!("Stopping your video {short}; it ends within a second."),
@@ -316,96 +300,57 @@ impl Executor {
         })
     }
 
-    fn forget_me(&self, caller: &Caller) -> Result<Done, Refusal> {
+    async fn forget_me(&self, caller: &Caller) -> Result<Done, Refusal> {
         let user = &caller.user;
-        let mut jobs = lock(&self.conversations).jobs(user)?;
+        let mut jobs = self.conversations.jobs(user).await?;
         let mut files: Vec<String> = Vec::new();
         if let Some(record) = &self.record {
-            let record = lock(record);
-            jobs.extend(record.history(user)?.into_iter().map(|row| row.job_id));
-            files.extend(record.user_files(user)?);
+            jobs.extend(
+                record
+                    .history(user)
+                    .await?
+                    .into_iter()
+                    .map(|row| row.job_id),
+            );
+            files.extend(record.user_files(user).await?);
         }
         jobs.sort();
         jobs.dedup();
         for job in jobs.iter().filter_map(|j| JobId::parse(j).ok()) {
-            let mut queue = lock(&self.queue);
             // Only the caller's jobs answer; anything else is "not found" and left alone.
-            if queue.status(&job, Some(user))?.is_none() {
+            if self.queue.status(&job, Some(user)).await?.is_none() {
                 continue;
             }
-            queue.cancel(&job, user)?;
-            queue.forget(&job, user)?;
-            drop(queue);
-            for (key, _) in self.store.list(&format!("jobs/{}/", job.as_str()))? {
-                self.store.delete(&key)?;
+            self.queue.cancel(&job, user).await?;
+            self.queue.forget(&job, user).await?;
+            for (key, _) in self.store.list(&keys::job_prefix(&job)).await? {
+                self.store.delete(&key).await?;
             }
-            self.store
-                .delete(&format!("results/{}.mp4", job.as_str()))?;
+            self.store.delete(&keys::result(&job)).await?;
         }
-        files.extend(
-            self.store
-                .list(&uploads_prefix(user))?
-                .into_iter()
-                .map(|(k, _)| k),
-        );
-        for key in files
-            .iter()
-            .filter(|k| k.starts_with(&uploads_prefix(user)))
-        {
-            self.store.delete(key)?;
+        let uploads = uploads_prefix(user);
+        files.extend(self.store.list(&uploads).await?.into_iter().map(|(k, _)| k));
+        for key in files.iter().filter(|k| k.starts_with(&uploads)) {
+            self.store.delete(key).await?;
         }
         if let Some(record) = &self.record {
-            lock(record).forget_user(user)?;
+            record.forget_user(user).await?;
         }
-        lock(&self.conversations).forget(user)?;
+        self.conversations.forget(user).await?;
         Ok(Done::say(
             "Done: I deleted your photos, voice notes, videos and history.",
         ))
     }
-}
 
-fn not_found() -> Refusal {
-    Refusal("I can't find that video among yours.".into())
-}
-
-/// The sentence for a refused submission.
-pub fn refusal_sentence(reason: &str, retry_after_s: f64) -> String {
-    match reason {
-        "rate_limited" => format!(
-            "You've made a lot of videos lately; please try again in {}.",
-            human_wait(retry_after_s)
-        ),
-        "too_many_queued" => {
-            "You already have several videos waiting; cancel one or wait for them to finish.".into()
-        }
-        "busy" => {
-            "The render farm is very busy right now; please try again in a few minutes.".into()
-        }
-        _ => "I can't take that request right now; please try again later.".into(),
-    }
-}
-
-/// `40 seconds`, `3 minutes`, `2 hours`.
-pub fn human_wait(seconds: f64) -> String {
-    let s = seconds.max(1.0).ceil() as u64;
-    match s {
-        1 => "a second".into(),
-        2..=59 => format!("{s} seconds"),
-        60..=119 => "a minute".into(),
-        120..=5399 => format!("{} minutes", s.div_ceil(60)),
-        _ => format!("{} hours", s.div_ceil(3600)),
-    }
-}
-
-impl Hands for Executor {
-    fn perform(&self, caller: &Caller, action: &Action) -> Result<Done, Refusal> {
+    /// Carries out `action` for `caller`.
+    pub async fn perform(&self, caller: &Caller, action: &Action) -> Result<Done, Refusal> {
         let user = &caller.user;
         match action {
             Action::Render { text, voice } => {
-                self.render(caller, text.as_deref(), voice.as_deref())
+                self.render(caller, text.as_deref(), voice.as_deref()).await
             }
-            Action::Status { job } => self.status(caller, job.as_deref()),
-            Action::Cancel { job } => self.cancel(caller, job.as_deref()),
+            Action::Status { job } => self.status(caller, job.as_deref()).await,
+            Action::Cancel { job } => self.cancel(caller, job.as_deref()).await,
             Action::ListVoices => Ok(Done::say(if self.voices.is_empty() {
                 format!("I have one voice: {DEFAULT_VOICE}.")
             } else {
@@ -416,9 +361,9 @@ impl Hands for Executor {
             })),
             Action::ChooseVoice { voice } => {
                 let voice = self.resolve_voice(voice)?;
-                self.set(user, &[(Field::Voice, Some(&voice))])?;
+                self.set(user, &[(Field::Voice, Some(&voice))]).await?;
                 if let Some(record) = &self.record {
-                    lock(record).save_voice(user, &voice, None)?;
+                    record.save_voice(user, &voice, None).await?;
                 }
                 Ok(Done::say(format!(
                     "Your videos will use the voice {voice}."
@@ -447,46 +392,49 @@ impl Hands for Executor {
                         (Field::PendingText, Some(script.as_str())),
                         (Field::VoiceNote, None),
                     ],
-                )?;
+                )
+                .await?;
                 Ok(Done::say(format!(
                     "Here's a script about {topic}:\n\n{}\n\nSay \"go\" to make the video, or send your own words.",
                     script.as_str()
                 )))
             }
             Action::UsePhoto => {
-                let state = self.state(user)?;
+                let state = self.state(user).await?;
                 let photo = state.latest_photo.ok_or_else(|| {
                     Refusal("Send me a photo first (a selfie works best).".into())
                 })?;
-                self.set(user, &[(Field::Photo, Some(&photo))])?;
+                self.set(user, &[(Field::Photo, Some(&photo))]).await?;
                 if let Some(record) = &self.record {
-                    lock(record).save_avatar(user, &photo)?;
+                    record.save_avatar(user, &photo).await?;
                 }
                 Ok(Done::say(
                     "Got your photo. Now tell me what to say, or send a voice note.",
                 ))
             }
             Action::UseVoiceNote => {
-                let state = self.state(user)?;
+                let state = self.state(user).await?;
                 let note = state
                     .latest_voice_note
                     .ok_or_else(|| Refusal("Send me a voice note first.".into()))?;
                 self.set(
                     user,
                     &[(Field::VoiceNote, Some(&note)), (Field::PendingText, None)],
-                )?;
+                )
+                .await?;
                 if let Some(record) = &self.record {
-                    lock(record).save_voice(user, "voice note", Some(&note))?;
+                    record.save_voice(user, "voice note", Some(&note)).await?;
                 }
                 Ok(Done::say("Got your voice note."))
             }
-            Action::ForgetMe => self.forget_me(caller),
+            Action::ForgetMe => self.forget_me(caller).await,
             Action::Help => Ok(Done::say(self.help.clone())),
             Action::Unsupported => Ok(Done::say(UNSUPPORTED)),
         }
     }
 
-    fn remember_upload(&self, caller: &Caller, upload: &Upload) -> Result<(), Refusal> {
+    /// Notes a file the caller sent, as their latest photo or voice note.
+    pub async fn remember_upload(&self, caller: &Caller, upload: &Upload) -> Result<(), Refusal> {
         let (field, key) = match upload {
             Upload::Photo { key } => (Field::LatestPhoto, key),
             Upload::VoiceNote { key } => (Field::LatestVoiceNote, key),
@@ -495,9 +443,13 @@ impl Hands for Executor {
             // Uploads are stored by the bot under the caller's own prefix; nothing else.
             return Err(not_found());
         }
-        self.set(&caller.user, &[(field, Some(key))])?;
+        self.set(&caller.user, &[(field, Some(key))]).await?;
         Ok(())
     }
+}
+
+fn not_found() -> Refusal {
+    spinbot_core::Refusal::NotFound.into()
 }
 
 /// The answer to a request outside the product.

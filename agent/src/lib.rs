@@ -18,5 +18,5 @@ pub use action::Action;
 pub use agent::{Agent, DecidedBy, Message, Reply};
 pub use error::AgentError;
 pub use executor::{Caller, Executor, Hands, Refusal, Upload};
-pub use model::OllamaSettings;
 pub use prompts::Prompts;
+pub use spinbot_core::config::OllamaSettings;

@@ -1,5 +1,6 @@
 //! The language model: Ollama's native `/api/chat` through rig, with every tool bound to
-//! one run. Ollama is used when `OLLAMA_API_BASE_URL` or `OLLAMA_MODEL` is set.
+//! one run. Ollama is used when the configuration names it (`OLLAMA_API_BASE_URL` or
+//! `OLLAMA_MODEL`).
 
 use crate::error::AgentError;
 use crate::executor::Caller;
@@ -10,47 +11,10 @@ use rig_agent::agent::MultiTurnStreamItem;
 use rig_agent::AgentBuilder;
 use rig_core::providers::ollama::OllamaConfig;
 use rig_core::tool::ToolContext;
-use spinbot_core::limits::{AGENT_MAX_TURNS, DEFAULT_OLLAMA_TIMEOUT_MS};
+use spinbot_core::config::OllamaSettings;
+use spinbot_core::limits::AGENT_MAX_TURNS;
 use std::sync::Arc;
 use std::time::Duration;
-
-/// The model when none is named.
-pub const DEFAULT_OLLAMA_MODEL: &str = "qwen3:8b";
-const DEFAULT_OLLAMA_URL: &str = "http://localhost:11434";
-
-/// Where the model is and how long to wait for it.
-#[derive(Debug, Clone)]
-pub struct OllamaSettings {
-    pub base_url: String,
-    pub model: String,
-    /// For one answer of the model; the whole run gets three times as long.
-    pub timeout: Duration,
-    /// Ask for NDJSON streaming answers instead of one JSON document.
-    pub stream: bool,
-}
-
-impl OllamaSettings {
-    /// From `OLLAMA_API_BASE_URL`, `OLLAMA_MODEL`, `OLLAMA_TIMEOUT_MS` and `OLLAMA_STREAM`;
-    /// `None` when neither of the first two is set.
-    pub fn from_env() -> Option<Self> {
-        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-        let base_url = var("OLLAMA_API_BASE_URL");
-        let model = var("OLLAMA_MODEL");
-        if base_url.is_none() && model.is_none() {
-            return None;
-        }
-        Some(Self {
-            base_url: base_url.unwrap_or_else(|| DEFAULT_OLLAMA_URL.to_owned()),
-            model: model.unwrap_or_else(|| DEFAULT_OLLAMA_MODEL.to_owned()),
-            timeout: Duration::from_millis(
-                var("OLLAMA_TIMEOUT_MS")
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or(DEFAULT_OLLAMA_TIMEOUT_MS),
-            ),
-            stream: var("OLLAMA_STREAM").is_some_and(|v| v == "1" || v == "true"),
-        })
-    }
-}
 
 /// The model's settings and one HTTP client for all its runs (connections are reused).
 pub struct Model {
@@ -61,7 +25,7 @@ pub struct Model {
 impl Model {
     pub fn new(settings: OllamaSettings) -> Result<Self, AgentError> {
         let http = rig_reqwest::reqwest::Client::builder()
-            .timeout(settings.timeout)
+            .timeout(Duration::from_millis(settings.timeout_ms))
             .build()
             .map_err(|e| AgentError::Ollama(format!("http client: {e}")))?;
         Ok(Self { settings, http })
@@ -105,7 +69,7 @@ pub async fn run_model(
         .max_turns(AGENT_MAX_TURNS)
         .max_consecutive_malformed_tool_calls(1)
         .tool_context(context);
-    let whole_run = settings.timeout * 3;
+    let whole_run = Duration::from_millis(settings.timeout_ms) * 3;
     let answer = async {
         if settings.stream {
             let mut stream = runner.stream();

@@ -93,10 +93,10 @@ impl Prompts {
         })
     }
 
-    /// The texts from `SPINBOT_PROMPTS` when it is set, else the built-in ones.
-    pub fn from_env() -> Result<Self, AgentError> {
-        match std::env::var_os(PROMPTS_ENV) {
-            Some(dir) => Self::load(Path::new(&dir)),
+    /// The texts from the configured folder (`SPINBOT_PROMPTS`), else the built-in ones.
+    pub fn configured(dir: Option<&Path>) -> Result<Self, AgentError> {
+        match dir {
+            Some(dir) => Self::load(dir),
             None => Ok(Self::built_in()),
         }
     }

@@ -3,7 +3,7 @@
 //! unknown argument names are refused, so a model cannot point a tool at someone else.
 
 use crate::action::Action;
-use crate::executor::{on_a_thread, Caller, Done, Hands, Refusal};
+use crate::executor::{Caller, Done, Hands, Refusal};
 use crate::prompts::Prompts;
 use rig_core::tool::{Tool, ToolContext, ToolExecutionError};
 use serde::de::DeserializeOwned;
@@ -21,23 +21,21 @@ pub struct Step {
 
 /// One agent run: who carries the actions out, and what they did so far.
 pub struct Run {
-    hands: Arc<dyn Hands>,
+    hands: Hands,
     steps: Mutex<Vec<Step>>,
 }
 
 impl Run {
-    pub fn new(hands: Arc<dyn Hands>) -> Arc<Self> {
+    pub fn new(hands: Hands) -> Arc<Self> {
         Arc::new(Self {
             hands,
             steps: Mutex::new(Vec::new()),
         })
     }
 
-    /// Carries out `action` on a thread of its own (the job plane blocks), and notes it.
+    /// Carries out `action`, and notes it.
     pub async fn perform(&self, caller: Caller, action: Action) -> Result<Done, Refusal> {
-        let hands = self.hands.clone();
-        let todo = action.clone();
-        let result = on_a_thread(move || hands.perform(&caller, &todo)).await;
+        let result = self.hands.perform(&caller, &action).await;
         self.lock().push(Step {
             action,
             result: result.clone(),

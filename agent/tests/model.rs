@@ -14,9 +14,9 @@ use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_tool_call_renders_and_the_request_is_what_ollama_expects() {
-    let world = World::new();
+    let world = World::new().await;
     let me = caller(1);
-    world.send_photo(&me);
+    world.send_photo(&me).await;
     let fake = FakeOllama::start(
         MODEL,
         vec![
@@ -33,11 +33,14 @@ async fn a_tool_call_renders_and_the_request_is_what_ollama_expects() {
     assert_eq!(reply.jobs.len(), 1);
     assert!(reply.text.contains("queued"), "{}", reply.text);
     let job = &reply.jobs[0];
-    assert_eq!(world.job_state(job, &me), Some(JobState::Queued));
-    let plan = world.plan_of(job);
+    assert_eq!(world.job_state(job, &me).await, Some(JobState::Queued));
+    let plan = world.plan_of(job).await;
     assert_eq!(plan["speech"]["text"], "hello there");
     assert_eq!(plan["target"]["max_bytes"], 50_000_000);
-    assert_eq!(world.state(&me).last_job.as_deref(), Some(job.as_str()));
+    assert_eq!(
+        world.state(&me).await.last_job.as_deref(),
+        Some(job.as_str())
+    );
 
     // What rig sent, turn by turn.
     assert_eq!(fake.violations(), Vec::<String>::new());
@@ -98,9 +101,9 @@ async fn a_tool_call_renders_and_the_request_is_what_ollama_expects() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_ndjson_stream_gives_the_same_run() {
-    let world = World::new();
+    let world = World::new().await;
     let me = caller(1);
-    world.send_photo(&me);
+    world.send_photo(&me).await;
     let fake = FakeOllama::start(
         MODEL,
         vec![
@@ -113,7 +116,7 @@ async fn the_ndjson_stream_gives_the_same_run() {
     let agent = spinbot_agent::Agent::new(
         Some(settings),
         spinbot_agent::Prompts::built_in(),
-        world.executor.clone(),
+        world.executor.clone().into(),
     );
     let reply = agent
         .handle(message(&me, "say streamed words in the amy voice"))
@@ -126,7 +129,7 @@ async fn the_ndjson_stream_gives_the_same_run() {
             voice: Some("amy".into())
         }]
     );
-    let plan = world.plan_of(&reply.jobs[0]);
+    let plan = world.plan_of(&reply.jobs[0]).await;
     assert_eq!(plan["speech"]["voice"], "en_US-amy-medium");
     assert_eq!(fake.requests()[0]["stream"], true);
     assert_eq!(fake.violations(), Vec::<String>::new());
@@ -135,9 +138,9 @@ async fn the_ndjson_stream_gives_the_same_run() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn several_turns_of_tool_calls_run_in_order_in_one_run() {
-    let world = World::new();
+    let world = World::new().await;
     let me = caller(1);
-    world.send_photo(&me);
+    world.send_photo(&me).await;
     let fake = FakeOllama::start(
         MODEL,
         vec![
@@ -154,7 +157,7 @@ async fn several_turns_of_tool_calls_run_in_order_in_one_run() {
     let names: Vec<&str> = reply.steps.iter().map(|s| s.action.name()).collect();
     assert_eq!(names, ["list_voices", "choose_voice", "render"]);
     assert_eq!(
-        world.plan_of(&reply.jobs[0])["speech"]["voice"],
+        world.plan_of(&reply.jobs[0]).await["speech"]["voice"],
         "en_US-amy-medium"
     );
     // Each turn saw the results of the turns before it.
@@ -166,9 +169,9 @@ async fn several_turns_of_tool_calls_run_in_order_in_one_run() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_written_script_waits_for_go_and_then_renders_those_words() {
-    let world = World::new();
+    let world = World::new().await;
     let me = caller(1);
-    world.send_photo(&me);
+    world.send_photo(&me).await;
     let script = "Our summer sale starts Friday. Everything is twenty percent off. See you there!";
     let fake = FakeOllama::start(
         MODEL,
@@ -188,17 +191,17 @@ async fn a_written_script_waits_for_go_and_then_renders_those_words() {
         .await;
     assert!(shown.text.contains(script), "{}", shown.text);
     assert!(shown.jobs.is_empty(), "nothing renders before go");
-    assert_eq!(world.state(&me).pending_text.as_deref(), Some(script));
+    assert_eq!(world.state(&me).await.pending_text.as_deref(), Some(script));
     let go = agent.handle(message(&me, "looks good, go")).await;
     assert_eq!(go.jobs.len(), 1, "{}", go.text);
-    assert_eq!(world.plan_of(&go.jobs[0])["speech"]["text"], script);
-    assert_eq!(world.state(&me).pending_text, None);
+    assert_eq!(world.plan_of(&go.jobs[0]).await["speech"]["text"], script);
+    assert_eq!(world.state(&me).await.pending_text, None);
     assert_eq!(fake.violations(), Vec::<String>::new());
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_overlong_script_from_the_model_is_refused() {
-    let world = World::new();
+    let world = World::new().await;
     let me = caller(1);
     let fake = FakeOllama::start(
         MODEL,
@@ -215,7 +218,7 @@ async fn an_overlong_script_from_the_model_is_refused() {
         .handle(message(&me, "write something about cats"))
         .await;
     assert!(reply.text.contains("too long"), "{}", reply.text);
-    assert_eq!(world.state(&me).pending_text, None);
+    assert_eq!(world.state(&me).await.pending_text, None);
     assert!(
         tool_results(&fake, 1)[0].contains("too long"),
         "the model is told why"
@@ -225,7 +228,7 @@ async fn an_overlong_script_from_the_model_is_refused() {
 /// The parser's answer to "say hello there" for a caller with a photo: one queued job.
 async fn expect_parser_answer(world: &World, fake: Option<&FakeOllama>) {
     let me = caller(7);
-    world.send_photo(&me);
+    world.send_photo(&me).await;
     let reply = world
         .agent(fake)
         .handle(message(&me, "say hello there"))
@@ -234,14 +237,14 @@ async fn expect_parser_answer(world: &World, fake: Option<&FakeOllama>) {
     assert_eq!(reply.actions(), vec![Action::render("hello there")]);
     assert_eq!(reply.jobs.len(), 1, "{}", reply.text);
     assert_eq!(
-        world.plan_of(&reply.jobs[0])["speech"]["text"],
+        world.plan_of(&reply.jobs[0]).await["speech"]["text"],
         "hello there"
     );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn malformed_arguments_end_in_the_parsers_answer() {
-    let world = World::new();
+    let world = World::new().await;
     let malformed = json!("{\"text\": \"hel");
     let fake = FakeOllama::start(
         MODEL,
@@ -257,16 +260,16 @@ async fn malformed_arguments_end_in_the_parsers_answer() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_unknown_tool_ends_in_the_parsers_answer() {
-    let world = World::new();
+    let world = World::new().await;
     let fake = FakeOllama::start(MODEL, vec![Turn::call("delete_everything", json!({}))]);
     expect_parser_answer(&world, Some(&fake)).await;
-    assert_eq!(world.all_jobs().len(), 1, "only the parser's job");
+    assert_eq!(world.all_jobs().await.len(), 1, "only the parser's job");
     assert_eq!(fake.violations(), Vec::<String>::new());
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_missing_model_ends_in_the_parsers_answer() {
-    let world = World::new();
+    let world = World::new().await;
     let fake = FakeOllama::start(
         MODEL,
         vec![Turn::Error(
@@ -280,7 +283,7 @@ async fn a_missing_model_ends_in_the_parsers_answer() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_slow_model_ends_in_the_parsers_answer() {
-    let world = World::new();
+    let world = World::new().await;
     let fake = FakeOllama::start(
         MODEL,
         vec![Turn::Slow(
@@ -289,33 +292,37 @@ async fn a_slow_model_ends_in_the_parsers_answer() {
         )],
     );
     let me = caller(7);
-    world.send_photo(&me);
+    world.send_photo(&me).await;
     let mut settings = settings(fake.url());
-    settings.timeout = Duration::from_millis(300);
+    settings.timeout_ms = 300;
     let agent = spinbot_agent::Agent::new(
         Some(settings),
         spinbot_agent::Prompts::built_in(),
-        world.executor.clone(),
+        world.executor.clone().into(),
     );
     let reply = agent.handle(message(&me, "say hello there")).await;
     assert_eq!(reply.decided_by, DecidedBy::Parser);
     assert_eq!(reply.actions(), vec![Action::render("hello there")]);
-    assert_eq!(world.all_jobs().len(), 1, "the late tool call never ran");
+    assert_eq!(
+        world.all_jobs().await.len(),
+        1,
+        "the late tool call never ran"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_dead_server_ends_in_the_parsers_answer() {
-    let world = World::new();
+    let world = World::new().await;
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("a free port");
     let me = caller(7);
-    world.send_photo(&me);
+    world.send_photo(&me).await;
     let agent = spinbot_agent::Agent::new(
         Some(settings(&format!("http://127.0.0.1:{port}"))),
         spinbot_agent::Prompts::built_in(),
-        world.executor.clone(),
+        world.executor.clone().into(),
     );
     let reply = agent.handle(message(&me, "say hello there")).await;
     assert_eq!(reply.decided_by, DecidedBy::Parser);
@@ -324,7 +331,7 @@ async fn a_dead_server_ends_in_the_parsers_answer() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_model_that_calls_no_tool_is_answered_by_the_parser() {
-    let world = World::new();
+    let world = World::new().await;
     let fake = FakeOllama::start(MODEL, vec![Turn::Text("Sunny, 25 degrees!".into())]);
     let me = caller(3);
     let reply = world
@@ -339,13 +346,13 @@ async fn a_model_that_calls_no_tool_is_answered_by_the_parser() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn without_a_model_the_parser_handles_a_selfie_then_words() {
-    let world = World::new();
+    let world = World::new().await;
     let me = caller(5);
     let agent = world.agent(None);
     let no_photo = agent.handle(message(&me, "say hi")).await;
     assert!(no_photo.text.contains("selfie"), "{}", no_photo.text);
     assert!(no_photo.jobs.is_empty());
-    world.send_photo(&me);
+    world.send_photo(&me).await;
     let reply = agent.handle(message(&me, "now say hi")).await;
     assert_eq!(reply.jobs.len(), 1, "{}", reply.text);
     let status = agent.handle(message(&me, "/status")).await;
@@ -353,7 +360,7 @@ async fn without_a_model_the_parser_handles_a_selfie_then_words() {
     let cancel = agent.handle(message(&me, "cancel")).await;
     assert!(cancel.text.contains("Cancelled"), "{}", cancel.text);
     assert_eq!(
-        world.job_state(&reply.jobs[0], &me),
+        world.job_state(&reply.jobs[0], &me).await,
         Some(JobState::Cancelled)
     );
 }

@@ -7,14 +7,13 @@ use crate::courier::{Courier, Watch};
 use crate::error::BotError;
 use crate::platform::{FileKind, Incoming, Platform};
 use governor::{DefaultKeyedRateLimiter, Quota};
-use spinbot_agent::executor::uploads_prefix;
 use spinbot_agent::{Action, Agent, Caller, Message, Upload};
 use spinbot_core::limits::{MAX_PHOTO_BYTES, MAX_VOICE_NOTE_BYTES};
 use spinbot_core::{sniff_audio, sniff_photo, InputError};
-use spinbot_jobs::ObjectStore;
-use std::io::Read;
+use spinbot_jobs::{keys, Store};
 use std::num::NonZeroU32;
 use std::sync::Arc;
+use tokio::io::AsyncReadExt;
 use tracing::Instrument;
 
 /// Messages per chat per minute, sustained, before the bot asks to slow down...
@@ -25,7 +24,7 @@ pub const MESSAGE_BURST: u32 = 10;
 pub struct Conversation<P: Platform> {
     platform: Arc<P>,
     agent: Arc<Agent>,
-    store: Arc<dyn ObjectStore>,
+    store: Store,
     courier: Arc<Courier<P>>,
     flood: DefaultKeyedRateLimiter<String>,
     /// One "slow down" per chat per minute.
@@ -36,7 +35,7 @@ impl<P: Platform> Conversation<P> {
     pub fn new(
         platform: Arc<P>,
         agent: Arc<Agent>,
-        store: Arc<dyn ObjectStore>,
+        store: Store,
         courier: Arc<Courier<P>>,
     ) -> Self {
         let per_minute = NonZeroU32::new(MESSAGES_PER_MINUTE).unwrap_or(NonZeroU32::MIN);
@@ -91,7 +90,7 @@ impl<P: Platform> Conversation<P> {
         }
         let mut uploads = Vec::new();
         for file in &incoming.files {
-            match self.store_upload(incoming, file.kind, &file.path) {
+            match self.store_upload(incoming, file.kind, &file.path).await {
                 Ok(upload) => uploads.push(upload),
                 Err(StoreError::Input(e)) => {
                     self.platform
@@ -131,28 +130,29 @@ impl<P: Platform> Conversation<P> {
                 chat: incoming.chat.clone(),
                 message: message.clone(),
             };
-            let courier = self.courier.clone();
-            // The courier blocks on Redis and on the platform; keep it off this task.
-            tokio::task::spawn_blocking(move || courier.watch(&job, &watch))
-                .await
-                .map_err(|e| BotError::Config(format!("watch: {e}")))??;
+            self.courier.watch(&job, &watch).await?;
         }
         Ok(())
     }
 
     /// Checks a downloaded file and stores it under the sender's uploads.
-    fn store_upload(
+    async fn store_upload(
         &self,
         incoming: &Incoming,
         kind: FileKind,
         path: &std::path::Path,
     ) -> Result<Upload, StoreError> {
-        let size = std::fs::metadata(path)
+        let size = tokio::fs::metadata(path)
+            .await
             .map_err(|e| StoreError::Bot(e.into()))?
             .len();
         let mut head = [0u8; 16];
-        let n = std::fs::File::open(path)
-            .and_then(|mut f| f.read(&mut head))
+        let mut file = tokio::fs::File::open(path)
+            .await
+            .map_err(|e| StoreError::Bot(e.into()))?;
+        let n = file
+            .read(&mut head)
+            .await
             .map_err(|e| StoreError::Bot(e.into()))?;
         let head = &head[..n];
         let (ext, name) = match kind {
@@ -173,13 +173,10 @@ impl<P: Platform> Conversation<P> {
                 (sniff_audio(head).map_err(StoreError::Input)?, "voice-note")
             }
         };
-        let key = format!(
-            "{}{name}-{}.{ext}",
-            uploads_prefix(&incoming.user),
-            uuid::Uuid::new_v4().simple()
-        );
+        let key = keys::upload(&incoming.user, name, ext);
         self.store
             .put_file(&key, path)
+            .await
             .map_err(|e| StoreError::Bot(e.into()))?;
         Ok(match kind {
             FileKind::Photo => Upload::Photo { key },

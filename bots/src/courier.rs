@@ -1,27 +1,34 @@
 //! The way back to the chat: job events read through a consumer group on the events stream
 //! (so each event is handled by one bot process, and a restarted bot resumes from its own
-//! unacknowledged events), turned into status-message edits throttled to the platform's
-//! pace, and the finished video posted exactly once per job and chat (a claim in Redis
-//! taken before sending, and a row in the record's `deliveries`).
+//! unacknowledged events), handed to one task per watched job, which edits the job's status
+//! message at the platform's pace (newest news first; stale progress is skipped) and posts
+//! the finished video once per job and chat (a claim in Redis taken before sending, and a
+//! row in the record's `deliveries`). A slow upload or a flood wait in one chat delays no
+//! other chat.
 
 use crate::error::BotError;
 use crate::platform::Platform;
 use crate::status;
-use redis::Commands;
+use redis::AsyncCommands;
 use spinbot_core::{JobEvent, JobId, JobState};
-use spinbot_jobs::{ObjectStore, Queue, QueueConfig, Record};
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use spinbot_jobs::retry::Backoff;
+use spinbot_jobs::{Queue, Record, Store};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::Instrument;
 
-/// Shortest time between two edits of one status message (Telegram allows about one
-/// message per second per chat).
-pub const EDIT_INTERVAL: Duration = Duration::from_millis(1500);
-/// Attempts at one event before the chat is told it failed.
+/// Attempts at a final event (the video, or the last word) before the chat is told it failed.
 const MAX_TRIES: u32 = 3;
 /// How long a watch and a delivery claim are kept.
 const KEEP_S: u64 = 7 * 24 * 3600;
+/// Events read at a time.
+const BATCH: usize = 50;
+/// How long a stopping bot waits for deliveries it started.
+const DRAIN: Duration = Duration::from_secs(30);
 
 /// Where a job's status is shown.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,27 +37,30 @@ pub struct Watch {
     pub message: String,
 }
 
-struct Shown {
-    text: String,
-    at: Instant,
-    running_since: Option<Instant>,
+/// An event for a job's task, with the stream entry to acknowledge once it is handled.
+struct News {
+    event: JobEvent,
+    entry: Option<String>,
 }
 
 /// Watches, status edits and deliveries for one platform.
 pub struct Courier<P: Platform> {
     platform: Arc<P>,
-    store: Arc<dyn ObjectStore>,
-    record: Option<Mutex<Record>>,
-    redis: Mutex<redis::Connection>,
-    /// For the status of newly watched jobs (the event loop reads on its own connection).
-    queue: Mutex<Queue>,
-    config: QueueConfig,
+    store: Store,
+    record: Option<Record>,
+    queue: Queue,
     consumer: String,
-    shown: Mutex<HashMap<String, Shown>>,
-    runtime: tokio::runtime::Handle,
+    /// The task of each job being followed.
+    followed: Mutex<HashMap<JobId, mpsc::UnboundedSender<News>>>,
+    /// Entries handed to a task and not yet acknowledged (not to be handed over twice
+    /// when the unacknowledged ones are read again).
+    in_flight: Mutex<HashSet<String>>,
+    /// When each chat may be edited next.
+    next_edit: Mutex<HashMap<String, Instant>>,
+    tasks: TaskTracker,
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
@@ -59,24 +69,21 @@ impl<P: Platform> Courier<P> {
     /// name takes over what it had not finished.
     pub fn new(
         platform: Arc<P>,
-        store: Arc<dyn ObjectStore>,
+        store: Store,
         record: Option<Record>,
-        config: QueueConfig,
+        queue: Queue,
         consumer: &str,
-        runtime: tokio::runtime::Handle,
-    ) -> Result<Self, BotError> {
-        let redis = redis::Client::open(config.redis_url.as_str())?.get_connection()?;
-        let queue = Mutex::new(Queue::connect(config.clone())?);
-        Ok(Self {
-            queue,
+    ) -> Arc<Self> {
+        Arc::new(Self {
             platform,
             store,
-            record: record.map(Mutex::new),
-            redis: Mutex::new(redis),
-            config,
+            record,
+            queue,
             consumer: consumer.to_owned(),
-            shown: Mutex::new(HashMap::new()),
-            runtime,
+            followed: Mutex::new(HashMap::new()),
+            in_flight: Mutex::new(HashSet::new()),
+            next_edit: Mutex::new(HashMap::new()),
+            tasks: TaskTracker::new(),
         })
     }
 
@@ -84,22 +91,10 @@ impl<P: Platform> Courier<P> {
         format!("bot-{}", P::NAME)
     }
 
-    fn watch_key(&self, job: &str) -> String {
-        format!("{}:bot:{}:watch:{job}", self.config.prefix, P::NAME)
-    }
-
-    fn claim_key(&self, job: &str, chat: &str) -> String {
-        format!(
-            "{}:bot:{}:delivered:{job}:{chat}",
-            self.config.prefix,
-            P::NAME
-        )
-    }
-
     /// Shows `job`'s progress in `message` of `chat` from now on. A job that already ended
-    /// (it can be faster than this call) is finished here.
-    pub fn watch(&self, job: &JobId, watch: &Watch) -> Result<(), BotError> {
-        let key = self.watch_key(job.as_str());
+    /// (it can be faster than this call) is finished at once.
+    pub async fn watch(self: &Arc<Self>, job: &JobId, watch: &Watch) -> Result<(), BotError> {
+        let key = self.queue.keys().watch(P::NAME, job);
         redis::pipe()
             .hset(&key, "chat", &watch.chat)
             .ignore()
@@ -107,35 +102,36 @@ impl<P: Platform> Courier<P> {
             .ignore()
             .expire(&key, KEEP_S as i64)
             .ignore()
-            .query::<()>(&mut *lock(&self.redis))?;
-        let status = lock(&self.queue).status(job, None)?;
-        if let Some(status) = status {
-            let event = match status.state {
-                JobState::Done => status.result.map(|result| JobEvent::Done {
-                    job: job.clone(),
-                    user: status.user.clone(),
-                    result,
-                }),
-                JobState::Failed => Some(JobEvent::Failed {
-                    job: job.clone(),
-                    user: status.user.clone(),
-                    reason: status.error.unwrap_or_default(),
-                }),
-                JobState::Cancelled => Some(JobEvent::Cancelled {
-                    job: job.clone(),
-                    user: status.user.clone(),
-                }),
-                _ => None,
-            };
-            if let Some(event) = event {
-                self.handle(&event)?;
-            }
+            .exec_async(&mut self.queue.connection())
+            .await?;
+        let Some(status) = self.queue.status(job, None).await? else {
+            return Ok(());
+        };
+        let (job, user) = (job.clone(), status.user.clone());
+        let event = match status.state {
+            JobState::Done => status
+                .result
+                .map(|result| JobEvent::Done { job, user, result }),
+            JobState::Failed => Some(JobEvent::Failed {
+                job,
+                user,
+                reason: status.error.unwrap_or_default(),
+            }),
+            JobState::Cancelled => Some(JobEvent::Cancelled { job, user }),
+            JobState::Queued | JobState::Running => None,
+        };
+        if let Some(event) = event {
+            self.pass_on(event, None, watch.clone());
         }
         Ok(())
     }
 
-    fn watch_of(&self, job: &str) -> Result<Option<Watch>, BotError> {
-        let fields: HashMap<String, String> = lock(&self.redis).hgetall(self.watch_key(job))?;
+    async fn watch_of(&self, job: &JobId) -> Result<Option<Watch>, BotError> {
+        let fields: HashMap<String, String> = self
+            .queue
+            .connection()
+            .hgetall(self.queue.keys().watch(P::NAME, job))
+            .await?;
         Ok(match (fields.get("chat"), fields.get("message")) {
             (Some(chat), Some(message)) => Some(Watch {
                 chat: chat.clone(),
@@ -145,161 +141,237 @@ impl<P: Platform> Courier<P> {
         })
     }
 
-    /// Edits the status message, at most once per [`EDIT_INTERVAL`] unless `last`, and never
-    /// with the same text twice.
-    fn show(&self, job: &str, watch: &Watch, text: &str, last: bool) -> Result<(), BotError> {
-        {
-            let shown = lock(&self.shown);
-            if let Some(s) = shown.get(job) {
-                if s.text == text || (!last && s.at.elapsed() < EDIT_INTERVAL) {
-                    return Ok(());
+    /// Hands an event to its job's task, starting one when needed.
+    fn pass_on(self: &Arc<Self>, event: JobEvent, entry: Option<String>, watch: Watch) {
+        let job = event.job().clone();
+        let mut followed = lock(&self.followed);
+        let news = News { event, entry };
+        let news = match followed.get(&job) {
+            Some(tx) => match tx.send(news) {
+                Ok(()) => return,
+                // The task just ended (its job's last event): a new one takes this.
+                Err(mpsc::error::SendError(news)) => news,
+            },
+            None => news,
+        };
+        let (tx, rx) = mpsc::unbounded_channel();
+        let _ = tx.send(news);
+        followed.insert(job.clone(), tx);
+        let span = tracing::info_span!("follow", job = %job, chat = %watch.chat);
+        self.tasks
+            .spawn(self.clone().follow(job, watch, rx).instrument(span));
+    }
+
+    /// One job's task: its events in order, the newest progress only, until its last one.
+    async fn follow(
+        self: Arc<Self>,
+        job: JobId,
+        watch: Watch,
+        mut rx: mpsc::UnboundedReceiver<News>,
+    ) {
+        let mut shown = Shown::default();
+        while let Some(mut news) = rx.recv().await {
+            // Progress that newer news already replaced is not worth an edit.
+            while !news.event.is_final() {
+                match rx.try_recv() {
+                    Ok(newer) => {
+                        self.ack(news.entry.as_deref()).await;
+                        news = newer;
+                    }
+                    Err(_) => break,
+                }
+            }
+            let last = news.event.is_final();
+            if last {
+                self.conclude(&job, &watch, &news.event, &mut shown).await;
+            } else if let Err(e) = self.progress(&watch, &news.event, &mut shown).await {
+                tracing::warn!(error = %e, "a status edit failed");
+            }
+            self.ack(news.entry.as_deref()).await;
+            if last {
+                break;
+            }
+        }
+        lock(&self.followed).remove(&job);
+    }
+
+    async fn ack(&self, entry: Option<&str>) {
+        if let Some(entry) = entry {
+            if let Err(e) = self.queue.ack_events(&self.group(), &[entry]).await {
+                tracing::warn!(error = %e, "an event was not acknowledged; it may be handled again");
+            }
+            lock(&self.in_flight).remove(entry);
+        }
+    }
+
+    /// A queued, started, progress or retrying event as an edit.
+    async fn progress(
+        &self,
+        watch: &Watch,
+        event: &JobEvent,
+        shown: &mut Shown,
+    ) -> Result<(), BotError> {
+        let text = match event {
+            JobEvent::Queued { position, .. } => status::queued(Some(*position)),
+            JobEvent::Started { .. } => status::working("", 0, shown.running_for()),
+            JobEvent::Progress { stage, percent, .. } => {
+                status::working(stage, *percent, shown.running_for())
+            }
+            JobEvent::Retrying { retry_in_s, .. } => format!(
+                "⚠️ A render machine stumbled; trying again in {} s.",
+                retry_in_s.ceil()
+            ),
+            _ => return Ok(()),
+        };
+        self.show(watch, &text, shown).await
+    }
+
+    /// The job's last event, tried a few times; then the chat is told, and the watch ends.
+    async fn conclude(&self, job: &JobId, watch: &Watch, event: &JobEvent, shown: &mut Shown) {
+        let mut backoff = Backoff::default();
+        for attempt in 1..=MAX_TRIES {
+            let done = match event {
+                JobEvent::Done { result, .. } => self.deliver(job, watch, result, shown).await,
+                JobEvent::Failed { reason, .. } => {
+                    let reason = if reason.is_empty() {
+                        "something went wrong."
+                    } else {
+                        reason
+                    };
+                    self.show(
+                        watch,
+                        &format!("❌ Sorry, that didn't work: {reason}"),
+                        shown,
+                    )
+                    .await
+                }
+                _ => self.show(watch, "🚫 Cancelled.", shown).await,
+            };
+            match done {
+                Ok(()) => break,
+                Err(e) if attempt < MAX_TRIES => {
+                    tracing::warn!(error = %e, attempt, "a job's last event was not handled; retrying");
+                    tokio::time::sleep(backoff.next_wait()).await;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "giving up on a job's last event");
+                    let text = "❌ Sorry, I couldn't post your video here; please ask again.";
+                    if let Err(e) = self.show(watch, text, shown).await {
+                        tracing::warn!(error = %e, "the chat was not told");
+                    }
                 }
             }
         }
-        let result =
-            self.runtime
-                .block_on(self.platform.edit_text(&watch.chat, &watch.message, text));
-        if let Err(BotError::RetryAfter(wait)) = &result {
-            if last {
-                std::thread::sleep(*wait);
-                self.runtime.block_on(self.platform.edit_text(
-                    &watch.chat,
-                    &watch.message,
-                    text,
-                ))?;
-            }
-        } else {
-            result?;
+        let watch_key = self.queue.keys().watch(P::NAME, job);
+        if let Err(e) = self.queue.connection().del::<_, u32>(watch_key).await {
+            tracing::warn!(error = %e, "the watch was not removed");
         }
-        let mut shown = lock(&self.shown);
-        let entry = shown.entry(job.to_owned()).or_insert(Shown {
-            text: String::new(),
-            at: Instant::now(),
-            running_since: None,
-        });
-        entry.text = text.to_owned();
-        entry.at = Instant::now();
-        Ok(())
     }
 
-    fn running_for(&self, job: &str) -> Duration {
-        let mut shown = lock(&self.shown);
-        let entry = shown.entry(job.to_owned()).or_insert(Shown {
-            text: String::new(),
-            at: Instant::now() - EDIT_INTERVAL,
-            running_since: None,
-        });
-        entry
-            .running_since
-            .get_or_insert_with(Instant::now)
-            .elapsed()
-    }
-
-    /// Acts on one event; events of jobs this platform does not show are ignored.
-    pub fn handle(&self, event: &JobEvent) -> Result<(), BotError> {
-        let job = event.job().as_str();
-        let Some(watch) = self.watch_of(job)? else {
+    /// Edits the status message: never the same text twice, and never faster than the
+    /// platform allows in that chat (waiting for the chat's next turn).
+    async fn show(&self, watch: &Watch, text: &str, shown: &mut Shown) -> Result<(), BotError> {
+        if shown.text == text {
             return Ok(());
-        };
-        match event {
-            JobEvent::Queued { position, .. } => {
-                self.show(job, &watch, &status::queued(Some(*position)), false)
-            }
-            JobEvent::Started { .. } => {
-                let elapsed = self.running_for(job);
-                self.show(job, &watch, &status::working("", 0, elapsed), false)
-            }
-            JobEvent::Progress { stage, percent, .. } => {
-                let elapsed = self.running_for(job);
-                self.show(
-                    job,
-                    &watch,
-                    &status::working(stage, *percent, elapsed),
-                    false,
-                )
-            }
-            JobEvent::Retrying { retry_in_s, .. } => self.show(
-                job,
-                &watch,
-                &format!(
-                    "⚠️ A render machine stumbled; trying again in {} s.",
-                    retry_in_s.ceil()
-                ),
-                false,
-            ),
-            JobEvent::Done { result, .. } => self.deliver(job, &watch, result),
-            JobEvent::Failed { reason, .. } => {
-                let reason = if reason.is_empty() {
-                    "something went wrong."
-                } else {
-                    reason
-                };
-                self.finish(
-                    job,
-                    &watch,
-                    &format!("❌ Sorry, that didn't work: {reason}"),
-                )
-            }
-            JobEvent::Cancelled { .. } => self.finish(job, &watch, "🚫 Cancelled."),
         }
+        let turn = self.turn(&watch.chat);
+        tokio::time::sleep_until(turn.into()).await;
+        loop {
+            match self
+                .platform
+                .edit_text(&watch.chat, &watch.message, text)
+                .await
+            {
+                Err(BotError::RetryAfter(wait)) => {
+                    tracing::info!(?wait, "the platform asks to wait");
+                    tokio::time::sleep(wait).await;
+                }
+                other => {
+                    other?;
+                    break;
+                }
+            }
+        }
+        shown.text = text.to_owned();
+        Ok(())
     }
 
-    fn finish(&self, job: &str, watch: &Watch, text: &str) -> Result<(), BotError> {
-        self.show(job, watch, text, true)?;
-        let _: u32 = lock(&self.redis).del(self.watch_key(job))?;
-        lock(&self.shown).remove(job);
-        Ok(())
+    /// Reserves the next edit of `chat`: when it may happen.
+    fn turn(&self, chat: &str) -> Instant {
+        let pace = self.platform.edit_pace(chat);
+        let now = Instant::now();
+        let mut next = lock(&self.next_edit);
+        if next.len() > 10_000 {
+            next.retain(|_, at| *at > now);
+        }
+        let at = next.get(chat).copied().unwrap_or(now).max(now);
+        next.insert(chat.to_owned(), at + pace);
+        at
     }
 
     /// Posts the result once: the claim is taken before sending, so two processes (or a
     /// replayed event) never both send; a failed send gives the claim back for a retry.
-    fn deliver(&self, job: &str, watch: &Watch, result: &str) -> Result<(), BotError> {
-        let claim = self.claim_key(job, &watch.chat);
-        let claimed: bool = redis::cmd("SET")
+    async fn deliver(
+        &self,
+        job: &JobId,
+        watch: &Watch,
+        result: &str,
+        shown: &mut Shown,
+    ) -> Result<(), BotError> {
+        let claim = self.queue.keys().delivery(P::NAME, job, &watch.chat);
+        let mut con = self.queue.connection();
+        let claimed: Option<String> = redis::cmd("SET")
             .arg(&claim)
             .arg("sending")
             .arg("NX")
             .arg("EX")
             .arg(KEEP_S)
-            .query::<Option<String>>(&mut *lock(&self.redis))?
-            .is_some();
-        if !claimed {
+            .query_async(&mut con)
+            .await?;
+        if claimed.is_none() {
             return Ok(());
         }
-        let message = match self.post(job, watch, result) {
+        let message = match self.post(watch, result, shown).await {
             Ok(message) => message,
             Err(e) => {
-                let _: u32 = lock(&self.redis).del(&claim)?;
+                let _: u32 = con.del(&claim).await?;
                 return Err(e);
             }
         };
-        let _: () = lock(&self.redis).set_ex(&claim, "sent", KEEP_S)?;
+        let _: () = con.set_ex(&claim, "sent", KEEP_S).await?;
         if let Some(record) = &self.record {
-            if let Err(e) = lock(record).record_delivery(job, P::NAME, &watch.chat, &message) {
-                tracing::warn!(error = %e, job, "the delivery is not in the record");
+            if let Err(e) = record
+                .record_delivery(job.as_str(), P::NAME, &watch.chat, &message)
+                .await
+            {
+                tracing::warn!(error = %e, "the delivery is not in the record");
             }
         }
-        self.finish(job, watch, "✅ Done!")
+        self.show(watch, "✅ Done!", shown).await
     }
 
     /// Sends the video, or a link when it is bigger than the platform takes; the message id.
-    fn post(&self, job: &str, watch: &Watch, result: &str) -> Result<String, BotError> {
-        self.show(job, watch, "✅ Done! Sending your video…", true)?;
+    async fn post(
+        &self,
+        watch: &Watch,
+        result: &str,
+        shown: &mut Shown,
+    ) -> Result<String, BotError> {
+        self.show(watch, "✅ Done! Sending your video…", shown)
+            .await?;
         let dir = tempfile::tempdir()?;
         let local = dir.path().join("video.mp4");
-        if !self.store.get_file(result, &local)? {
+        if !self.store.get_file(result, &local).await? {
             return Err(BotError::Config(format!(
                 "the result {result} is not in the store"
             )));
         }
-        let size = std::fs::metadata(&local)?.len();
+        let size = tokio::fs::metadata(&local).await?.len();
         if size <= self.platform.upload_limit() {
             let caption = "Here's your talking video! 🎉";
-            return self
-                .runtime
-                .block_on(self.platform.send_video(&watch.chat, &local, caption));
+            return self.platform.send_video(&watch.chat, &local, caption).await;
         }
-        let text = match self.store.link(result, Duration::from_secs(KEEP_S))? {
+        let text = match self.store.link(result, Duration::from_secs(KEEP_S)).await? {
             Some(url) => format!(
                 "Your video is {} MB, too big to post here; download it (for 7 days): {url}",
                 size / 1_000_000
@@ -309,75 +381,74 @@ impl<P: Platform> Courier<P> {
                 size / 1_000_000
             ),
         };
-        self.runtime
-            .block_on(self.platform.send_text(&watch.chat, &text))
-    }
-
-    /// Tells the chat an event could not be acted on (after [`MAX_TRIES`]).
-    fn give_up(&self, event: &JobEvent) {
-        let job = event.job().as_str();
-        if let Ok(Some(watch)) = self.watch_of(job) {
-            let text = "❌ Sorry, I couldn't post your video here; please ask again.";
-            if let Err(e) = self.finish(job, &watch, text) {
-                tracing::warn!(error = %e, "the chat was not told");
-            }
-        }
+        self.platform.send_text(&watch.chat, &text).await
     }
 
     /// Reads job events until `stop`: first this consumer's unacknowledged ones, then new
-    /// ones; each is acknowledged once handled.
-    pub fn run(&self, stop: &AtomicBool) -> Result<(), BotError> {
-        let mut queue = Queue::connect(self.config.clone())?;
+    /// ones, each handed to its job's task; events of jobs this platform does not show are
+    /// acknowledged at once. Then waits a while for the deliveries it started.
+    pub async fn run(self: Arc<Self>, stop: CancellationToken) -> Result<(), BotError> {
         let group = self.group();
-        queue.ensure_group("events", &group)?;
-        let mut start = "0".to_owned();
-        let mut failures: HashMap<String, u32> = HashMap::new();
-        while !stop.load(Ordering::Relaxed) {
-            let events = match queue.read_group(
-                "events",
-                &group,
-                &self.consumer,
-                &start,
-                50,
-                Duration::from_millis(500),
-            ) {
+        let mut reader = self.queue.reader(&group, &self.consumer)?;
+        let mut backoff = Backoff::default();
+        loop {
+            let events = tokio::select! {
+                events = reader.next(BATCH) => events,
+                _ = stop.cancelled() => break,
+            };
+            let events = match events {
                 Ok(events) => events,
                 Err(e) => {
                     tracing::warn!(error = %e, "reading job events failed; retrying");
-                    std::thread::sleep(Duration::from_secs(1));
-                    let _ = queue.reconnect();
+                    if !backoff.wait(&stop).await {
+                        break;
+                    }
                     continue;
                 }
             };
-            if events.is_empty() && start != ">" {
-                start = ">".to_owned();
-                continue;
-            }
-            let mut retry = false;
-            for (id, event) in &events {
-                let span = tracing::info_span!("event", job = %event.job());
-                let _entered = span.enter();
-                if let Err(e) = self.handle(event) {
-                    let tries = failures.entry(id.clone()).or_insert(0);
-                    *tries += 1;
-                    tracing::warn!(error = %e, tries = *tries, "a job event was not handled");
-                    if *tries < MAX_TRIES {
-                        // Left unacknowledged: read again below (or after a restart).
-                        retry = true;
-                        continue;
+            backoff.reset();
+            for (entry, event) in events {
+                if lock(&self.in_flight).contains(&entry) {
+                    continue;
+                }
+                match self.watch_of(event.job()).await {
+                    Ok(Some(watch)) => {
+                        lock(&self.in_flight).insert(entry.clone());
+                        self.pass_on(event, Some(entry), watch);
                     }
-                    self.give_up(event);
+                    Ok(None) => self.ack(Some(&entry)).await,
+                    Err(e) => {
+                        // Read again from the unacknowledged ones once Redis answers.
+                        tracing::warn!(error = %e, "a watch could not be read");
+                        reader.reread_backlog();
+                        break;
+                    }
                 }
-                failures.remove(id);
-                if let Err(e) = queue.ack("events", &group, &[id]) {
-                    tracing::warn!(error = %e, "an event was not acknowledged; it may be handled again");
-                }
-            }
-            if retry {
-                std::thread::sleep(Duration::from_secs(1));
-                start = "0".to_owned();
             }
         }
+        lock(&self.followed).clear();
+        self.tasks.close();
+        if tokio::time::timeout(DRAIN, self.tasks.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("stopping with deliveries unfinished; a restarted bot resumes them");
+        }
         Ok(())
+    }
+}
+
+/// What a job's status message shows now.
+#[derive(Default)]
+struct Shown {
+    text: String,
+    running_since: Option<Instant>,
+}
+
+impl Shown {
+    fn running_for(&mut self) -> Duration {
+        self.running_since
+            .get_or_insert_with(Instant::now)
+            .elapsed()
     }
 }

@@ -4,6 +4,7 @@ use crate::error::BotError;
 use spinbot_core::UserId;
 use std::future::Future;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// A chat platform's calls, as the loop uses them. Chats and messages are the platform's
 /// own ids, as text.
@@ -12,6 +13,8 @@ pub trait Platform: Send + Sync + 'static {
     const NAME: &'static str;
     /// The largest video the platform takes from a bot, in bytes.
     fn upload_limit(&self) -> u64;
+    /// The shortest time between two edits in `chat` (the platform's pace for bots).
+    fn edit_pace(&self, chat: &str) -> Duration;
     /// Sends a text; returns the new message's id.
     fn send_text(
         &self,

@@ -4,60 +4,71 @@
 use spinbot_bots::courier::Watch;
 use spinbot_bots::telegram::Telegram;
 use spinbot_bots::{Courier, Platform};
-use spinbot_core::{JobEvent, JobId, UserId};
-use spinbot_jobs::{LocalStore, ObjectStore, QueueConfig};
+use spinbot_core::{JobClass, Plan, SpeechText, UserId};
+use spinbot_jobs::{keys, Admission, LocalStore, Outcome, Queue, QueueConfig, Store};
 use spinbot_testkit::{FakeTelegram, RedisServer};
 use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
 
-#[test]
-fn a_replayed_done_event_posts_the_video_once() {
+#[tokio::test(flavor = "multi_thread")]
+async fn a_replayed_done_event_posts_the_video_once() {
     let redis = RedisServer::start(false);
     let telegram = FakeTelegram::start("1:t");
-    let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let dir = tempfile::tempdir().expect("tempdir");
-    let store: Arc<dyn ObjectStore> = Arc::new(LocalStore::new(dir.path().join("store")));
-    let video = dir.path().join("v.mp4");
-    std::fs::write(&video, b"not really a video").expect("write");
-    let job = JobId::new();
-    let result = format!("results/{job}.mp4");
-    store.put_file(&result, &video).expect("put");
-    let config = QueueConfig {
+    let store = Store::Local(LocalStore::new(dir.path().join("store")));
+    let queue = Queue::new(QueueConfig {
         redis_url: redis.url(),
         ..QueueConfig::default()
+    })
+    .expect("queue");
+    // A job that is done already, its video in the store.
+    let user = UserId::parse("telegram:42").expect("user");
+    let plan = Plan::say(SpeechText::parse("hi").expect("text"), "photo");
+    let Admission::Accepted { job, .. } = queue
+        .submit(&user, &plan, JobClass::Any)
+        .await
+        .expect("submit")
+    else {
+        panic!("refused");
     };
+    let lease = queue
+        .dispatch("w", false)
+        .await
+        .expect("dispatch")
+        .expect("the job");
+    let result = keys::result(&job);
+    let video = dir.path().join("v.mp4");
+    std::fs::write(&video, b"not really a video").expect("write");
+    store.put_file(&result, &video).await.expect("put");
+    queue
+        .finish("w", &lease, &Outcome::Done { result })
+        .await
+        .expect("finish");
+
     let platform = Arc::new(Telegram::new("1:t", Some(telegram.url())).expect("bot"));
-    // Two bot processes' couriers.
-    let couriers: Vec<Courier<Telegram>> = ["a", "b"]
-        .iter()
-        .map(|name| {
-            Courier::new(
-                platform.clone(),
-                store.clone(),
-                None,
-                config.clone(),
-                name,
-                runtime.handle().clone(),
-            )
-            .expect("courier")
-        })
-        .collect();
-    let status = runtime
-        .block_on(platform.send_text("42", "On it!"))
+    let status = platform
+        .send_text("42", "On it!")
+        .await
         .expect("status message");
     let watch = Watch {
         chat: "42".into(),
         message: status,
     };
-    let done = JobEvent::Done {
-        job: job.clone(),
-        user: UserId::parse("telegram:42").expect("user"),
-        result,
-    };
-    // Each courier finds the job watched (as when a watch is registered while another
-    // process handles the event) and gets the done event, twice.
+    // Two bot processes' couriers each register the watch twice (as when a watch is
+    // registered while another process handles the event): each time they find the job
+    // done and deliver.
+    let couriers: Vec<_> = ["a", "b"]
+        .iter()
+        .map(|name| Courier::new(platform.clone(), store.clone(), None, queue.clone(), name))
+        .collect();
     for courier in couriers.iter().chain(couriers.iter()) {
-        courier.watch(&job, &watch).expect("watch");
-        courier.handle(&done).expect("handled");
+        courier.watch(&job, &watch).await.expect("watch");
+    }
+    // Stopping a courier waits for what it started.
+    let stopped = CancellationToken::new();
+    stopped.cancel();
+    for courier in couriers {
+        courier.run(stopped.clone()).await.expect("courier");
     }
     let videos: Vec<_> = telegram
         .sent()

@@ -1,11 +1,17 @@
-//! The spinbot contract shared by every process: plans and their stages, jobs and their
-//! events, input limits and the user-facing input errors, defaults. Pure types, no I/O.
+//! The spinbot contract shared by every process: the configuration (read once at start),
+//! plans and their stages, jobs and their events, policy refusals, input limits and the
+//! user-facing input errors, defaults. Pure types; the only I/O is reading the
+//! configuration.
 
+pub mod config;
 pub mod input;
 pub mod job;
 pub mod limits;
 pub mod plan;
+pub mod refusal;
 
+pub use config::{Config, ConfigError, DeviceChoice};
 pub use input::{sniff_audio, sniff_photo, InputError, SpeechText};
-pub use job::{JobEvent, JobId, JobState, UserId};
+pub use job::{Job, JobClass, JobEvent, JobId, JobState, UserId};
 pub use plan::{Plan, Speech, Stage, Target};
+pub use refusal::Refusal;

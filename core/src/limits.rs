@@ -14,6 +14,9 @@ pub const MAX_TOPIC_CHARS: usize = 200;
 pub const MAX_MESSAGE_CHARS: usize = 4_000;
 /// How long the agent waits for one answer of the model before the built-in parser answers.
 pub const DEFAULT_OLLAMA_TIMEOUT_MS: u64 = 20_000;
+/// Ollama when only `OLLAMA_MODEL` is set, and the model when only the URL is.
+pub const DEFAULT_OLLAMA_URL: &str = "http://localhost:11434";
+pub const DEFAULT_OLLAMA_MODEL: &str = "qwen3:8b";
 /// Model calls in one agent run (tool calls and the final answer).
 pub const AGENT_MAX_TURNS: usize = 6;
 

@@ -1,5 +1,6 @@
 //! Where the farm's files live: the assets folder that `make setup` fills (ONNX Runtime,
-//! Piper voices, face models), found without any environment beyond `SPINBOT_ASSETS`.
+//! Piper voices, face models), named by the configuration (`SPINBOT_ASSETS`, default
+//! `~/.cache/spinbot`).
 
 use crate::error::FarmError;
 use spinbot_core::limits::ASSETS_ENV;
@@ -12,23 +13,6 @@ pub struct Assets {
 }
 
 impl Assets {
-    /// `$SPINBOT_ASSETS`, else `~/.cache/spinbot` (the home folder from `HOME` or the user
-    /// database, so it works from an empty environment).
-    pub fn locate() -> Result<Self, FarmError> {
-        let root = match std::env::var_os(ASSETS_ENV) {
-            Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-            _ => {
-                let home = std::env::home_dir().ok_or_else(|| {
-                    FarmError::Assets(format!(
-                        "{ASSETS_ENV} is not set and there is no home folder"
-                    ))
-                })?;
-                home.join(".cache").join("spinbot")
-            }
-        };
-        Ok(Self::at(root))
-    }
-
     pub fn at(root: impl Into<PathBuf>) -> Self {
         Self { root: root.into() }
     }

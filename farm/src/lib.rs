@@ -1,7 +1,7 @@
 //! The spinbot render farm: assets and models, input checks, speech (Piper TTS or a voice
 //! note), the face (detection and mesh), frames on libtorch, and the encode, joined by the
-//! pipeline that runs a plan's stages with stored outputs, and the worker that takes jobs
-//! from the job plane.
+//! pipeline that runs a plan's stages with stored outputs (models shared by a process's
+//! render slots), the devices, and the worker that takes jobs from the job plane.
 
 pub mod assets;
 pub mod audio;
@@ -19,6 +19,5 @@ pub mod tts;
 pub mod worker;
 
 pub use assets::Assets;
-pub use device::DeviceChoice;
 pub use error::FarmError;
-pub use pipeline::{Pipeline, Progress};
+pub use pipeline::{Models, Pipeline, Progress};

@@ -1,6 +1,8 @@
 //! The farm's pipeline for one plan: speech -> face -> render, each stage writing its output
 //! into the job's folder (`speech.wav`, `face.json`, `video.mp4`) and skipped when that
 //! output is already there, so an interrupted job resumes after its last finished stage.
+//! The models are loaded once per process and shared by every render slot. All of it is
+//! blocking work: async callers run it on a blocking thread.
 
 use crate::assets::Assets;
 use crate::audio::{decode_voice_note, Audio};
@@ -16,6 +18,7 @@ use image::RgbImage;
 use spinbot_core::{Plan, Speech, Stage};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
 use tch::Device;
 
 /// Frames handed to the encoder at a time.
@@ -40,52 +43,82 @@ impl<F: FnMut(Stage, f64)> Progress for F {
     }
 }
 
-/// Loaded models, kept between jobs.
-pub struct Pipeline {
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// The loaded models, each loaded on first use and kept for the life of the process;
+/// render slots share them (one runs a model at a time; the frames are each slot's own).
+pub struct Models {
     assets: Assets,
+    voices: Mutex<HashMap<String, Arc<Mutex<Voice>>>>,
+    faces: Mutex<Option<FaceAnalyzer>>,
+}
+
+impl Models {
+    pub fn new(assets: Assets) -> Arc<Self> {
+        Arc::new(Self {
+            assets,
+            voices: Mutex::new(HashMap::new()),
+            faces: Mutex::new(None),
+        })
+    }
+
+    /// The voice called `name`, loaded on first use.
+    pub fn voice(&self, name: &str) -> Result<Arc<Mutex<Voice>>, FarmError> {
+        let mut voices = lock(&self.voices);
+        if let Some(voice) = voices.get(name) {
+            return Ok(voice.clone());
+        }
+        let voice = Arc::new(Mutex::new(Voice::load(&self.assets, name)?));
+        voices.insert(name.to_owned(), voice.clone());
+        Ok(voice)
+    }
+
+    /// Runs `work` with the face detector and mesh, loaded on first use.
+    pub fn with_faces<T>(
+        &self,
+        work: impl FnOnce(&mut FaceAnalyzer) -> Result<T, FarmError>,
+    ) -> Result<T, FarmError> {
+        let mut faces = lock(&self.faces);
+        if faces.is_none() {
+            *faces = Some(FaceAnalyzer::load(&self.assets)?);
+        }
+        match faces.as_mut() {
+            Some(analyzer) => work(analyzer),
+            None => Err(FarmError::Model("face models did not stay loaded".into())),
+        }
+    }
+}
+
+/// The pipeline on one device, with the process's models.
+pub struct Pipeline {
+    models: Arc<Models>,
     device: Device,
-    voices: HashMap<String, Voice>,
-    faces: Option<FaceAnalyzer>,
 }
 
 impl Pipeline {
+    /// A pipeline with models of its own.
     pub fn new(assets: Assets, device: Device) -> Self {
-        Self {
-            assets,
-            device,
-            voices: HashMap::new(),
-            faces: None,
-        }
+        Self::with_models(Models::new(assets), device)
+    }
+
+    /// A pipeline sharing `models` with others (a worker's render slots).
+    pub fn with_models(models: Arc<Models>, device: Device) -> Self {
+        Self { models, device }
     }
 
     pub fn device(&self) -> Device {
         self.device
     }
 
-    /// The voice called `name`, loaded on first use.
-    pub fn voice(&mut self, name: &str) -> Result<&mut Voice, FarmError> {
-        if !self.voices.contains_key(name) {
-            let voice = Voice::load(&self.assets, name)?;
-            self.voices.insert(name.to_owned(), voice);
-        }
-        self.voices
-            .get_mut(name)
-            .ok_or_else(|| FarmError::Model(format!("voice {name} did not stay loaded")))
-    }
-
-    /// The face detector and mesh, loaded on first use.
-    pub fn faces(&mut self) -> Result<&mut FaceAnalyzer, FarmError> {
-        if self.faces.is_none() {
-            self.faces = Some(FaceAnalyzer::load(&self.assets)?);
-        }
-        self.faces
-            .as_mut()
-            .ok_or_else(|| FarmError::Model("face models did not stay loaded".into()))
+    pub fn models(&self) -> &Models {
+        &self.models
     }
 
     /// Runs `plan` in `work_dir`, resuming from stored stage outputs; returns the video.
     pub fn run(
-        &mut self,
+        &self,
         plan: &Plan,
         work_dir: &Path,
         progress: &mut dyn Progress,
@@ -131,7 +164,7 @@ impl Pipeline {
         } else {
             progress.update(Stage::Face, 0.0);
             let image = photo_ref(&photo)?;
-            let face = self.faces()?.analyse(image)?;
+            let face = self.models.with_faces(|faces| faces.analyse(image))?;
             let json = serde_json::to_vec(&face)
                 .map_err(|e| FarmError::Model(format!("face.json: {e}")))?;
             write_atomically(&face_path, |tmp| {
@@ -153,15 +186,19 @@ impl Pipeline {
         Ok(video_path)
     }
 
-    fn speech(&mut self, speech: &Speech) -> Result<Audio, FarmError> {
+    fn speech(&self, speech: &Speech) -> Result<Audio, FarmError> {
         match speech {
-            Speech::Text { text, voice } => self.voice(voice)?.speak(text),
+            Speech::Text { text, voice } => {
+                let voice = self.models.voice(voice)?;
+                let spoken = lock(&voice).speak(text);
+                spoken
+            }
             Speech::VoiceNote { audio } => decode_voice_note(Path::new(audio), VOICE_NOTE_RATE),
         }
     }
 
     fn render(
-        &mut self,
+        &self,
         plan: &Plan,
         image: &RgbImage,
         face: &FaceData,

@@ -1,26 +1,29 @@
-//! The render worker: takes jobs from the job plane (a silent worker's first, then the next
-//! fair one), renders them with the pipeline while a heartbeat keeps the lease and listens
-//! for cancel, stores each finished stage's output so another worker can resume after it,
-//! and reports the outcome: done, a permanent failure (bad input), or a retry.
+//! The render worker: its control loop is async (take the next job, a silent worker's first,
+//! then the next fair one; keep the lease by heartbeat; report progress; store each finished
+//! stage so another worker can resume after it; report the outcome), and the pipeline runs
+//! on a blocking thread. Redis or the store away: it waits and tries again, never exits.
+//! Asked to stop, it hands its job back at once for another worker to resume.
 
-use crate::assets::Assets;
 use crate::error::FarmError;
 use crate::pipeline::{Pipeline, Progress};
 use spinbot_core::{Plan, Speech, Stage};
+use spinbot_jobs::keys;
 use spinbot_jobs::queue::Heartbeat;
-use spinbot_jobs::{Lease, ObjectStore, Outcome, Queue, QueueConfig};
+use spinbot_jobs::retry::{pause, Backoff};
+use spinbot_jobs::{Finished, Lease, Outcome, Queue, Store};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
-use tch::Device;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
-/// How a worker runs.
+/// How a render slot runs.
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
     /// Unique among workers (host, process and slot).
     pub name: String,
-    pub device: Device,
     /// Whether this worker takes GPU-only work.
     pub gpu: bool,
     /// Wait between looks at an empty queue.
@@ -29,220 +32,314 @@ pub struct WorkerConfig {
     pub work_root: PathBuf,
 }
 
-/// Where a job's objects live in the store.
-pub fn input_key(job: &str, name: &str) -> String {
-    format!("jobs/{job}/inputs/{name}")
-}
-pub fn stage_key(job: &str, stage: Stage) -> String {
-    format!("jobs/{job}/stages/{}", stage.output_file())
-}
-pub fn result_key(job: &str) -> String {
-    format!("results/{job}.mp4")
-}
+/// What became of the lease while the job ran.
+const HELD: u8 = 0;
+const CANCEL: u8 = 1;
+const LOST: u8 = 2;
+const STOP: u8 = 3;
+const FAILED: u8 = 4;
 
-const LEASE_HELD: u8 = 0;
-const LEASE_CANCEL: u8 = 1;
-const LEASE_LOST: u8 = 2;
-
-/// Runs jobs until `stop` is set.
-pub fn run(
-    config: &WorkerConfig,
-    queue_config: &QueueConfig,
-    store: Arc<dyn ObjectStore>,
-    assets: Assets,
-    stop: &AtomicBool,
-) -> Result<(), FarmError> {
-    let mut queue = Queue::connect(queue_config.clone())?;
-    let mut pipeline = Pipeline::new(assets, config.device);
-    tracing::info!(worker = %config.name, device = ?config.device, "worker ready");
-    while !stop.load(Ordering::Relaxed) {
-        let lease = match queue.reclaim(&config.name)? {
-            Some(lease) => Some(lease),
-            None => queue.dispatch(&config.name, config.gpu)?,
+/// Runs jobs until `stop` is cancelled.
+pub async fn run(
+    config: WorkerConfig,
+    queue: Queue,
+    store: Store,
+    pipeline: Arc<Pipeline>,
+    stop: CancellationToken,
+) {
+    tracing::info!(worker = %config.name, device = ?pipeline.device(), "worker ready");
+    let mut backoff = Backoff::default();
+    while !stop.is_cancelled() {
+        let next = match queue.reclaim(&config.name).await {
+            Ok(None) => queue.dispatch(&config.name, config.gpu).await,
+            other => other,
         };
-        let Some(lease) = lease else {
-            std::thread::sleep(config.idle_wait);
-            continue;
+        let lease = match next {
+            Ok(Some(lease)) => lease,
+            Ok(None) => {
+                backoff.reset();
+                pause(&stop, config.idle_wait).await;
+                continue;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "the queue is unreachable; waiting");
+                backoff.wait(&stop).await;
+                continue;
+            }
         };
-        let metrics = spinbot_jobs::metrics::process();
-        if lease.attempt == 1 && lease.created_ms > 0 {
-            let waited = spinbot_jobs::queue::now_ms().saturating_sub(lease.created_ms);
-            metrics.wait_seconds.observe(waited as f64 / 1000.0);
-        }
+        backoff.reset();
         let span = tracing::info_span!("job", job = %lease.job, user = %lease.user, attempt = lease.attempt);
-        let _enter = span.enter();
-        metrics.renders_in_flight.inc();
-        let outcome = run_job(
-            config,
-            queue_config,
-            &mut queue,
-            store.as_ref(),
-            &mut pipeline,
-            &lease,
-        );
-        metrics.renders_in_flight.dec();
-        match queue.finish(&config.name, &lease, &outcome)?.as_str() {
-            "lost" => tracing::warn!("another worker took this job over; its outcome stands"),
-            answer => tracing::info!(outcome = answer, "job finished"),
-        }
-    }
-    Ok(())
-}
-
-/// Renders one job and says how it ended.
-fn run_job(
-    config: &WorkerConfig,
-    queue_config: &QueueConfig,
-    queue: &mut Queue,
-    store: &dyn ObjectStore,
-    pipeline: &mut Pipeline,
-    lease: &Lease,
-) -> Outcome {
-    let job = lease.job.as_str();
-    let work = config.work_root.join(job);
-    let _ = std::fs::remove_dir_all(&work);
-    let state = Arc::new(AtomicU8::new(LEASE_HELD));
-    let done = Arc::new(AtomicBool::new(false));
-    let heartbeat = spawn_heartbeat(config, queue_config, lease, state.clone(), done.clone());
-    let result = render(queue, store, pipeline, lease, &work, &state);
-    done.store(true, Ordering::Relaxed);
-    if let Some(h) = heartbeat {
-        let _ = h.join();
-    }
-    let _ = std::fs::remove_dir_all(&work);
-    match result {
-        Ok(key) => Outcome::Done { result: key },
-        Err(FarmError::Cancelled) => Outcome::Cancelled,
-        Err(FarmError::Input(e)) => Outcome::Failed {
-            reason: e.to_string(),
-        },
-        Err(e) => {
-            tracing::warn!(error = %e, "job failed; it will be retried");
-            Outcome::Retry {
-                reason: e.to_string(),
-            }
-        }
-    }
-}
-
-/// Renews the lease a few times per lease period on its own connection; notes a cancel
-/// or a lost lease for the render loop.
-fn spawn_heartbeat(
-    config: &WorkerConfig,
-    queue_config: &QueueConfig,
-    lease: &Lease,
-    state: Arc<AtomicU8>,
-    done: Arc<AtomicBool>,
-) -> Option<std::thread::JoinHandle<()>> {
-    let mut queue = match Queue::connect(queue_config.clone()) {
-        Ok(q) => q,
-        Err(e) => {
-            tracing::warn!(error = %e, "no heartbeat connection");
-            return None;
-        }
-    };
-    let (name, lease) = (config.name.clone(), lease.clone());
-    let every = (queue_config.lease / 4).max(Duration::from_millis(50));
-    Some(std::thread::spawn(move || {
-        while !done.load(Ordering::Relaxed) {
-            match queue.heartbeat(&name, &lease) {
-                Ok(Heartbeat::Held) => {}
-                Ok(Heartbeat::Cancel) => state.store(LEASE_CANCEL, Ordering::Relaxed),
-                Ok(Heartbeat::Lost) => state.store(LEASE_LOST, Ordering::Relaxed),
-                Err(e) => tracing::warn!(error = %e, "heartbeat failed"),
-            }
-            let mut slept = Duration::ZERO;
-            while slept < every && !done.load(Ordering::Relaxed) {
-                std::thread::sleep(Duration::from_millis(20));
-                slept += Duration::from_millis(20);
-            }
-        }
-    }))
-}
-
-/// Fetches the inputs and any stored stage outputs, runs the pipeline, stores each stage's
-/// output as it finishes and the video as the result; returns the result's key.
-fn render(
-    queue: &mut Queue,
-    store: &dyn ObjectStore,
-    pipeline: &mut Pipeline,
-    lease: &Lease,
-    work: &Path,
-    state: &AtomicU8,
-) -> Result<String, FarmError> {
-    let job = lease.job.as_str();
-    std::fs::create_dir_all(work)
-        .map_err(|e| FarmError::io(format!("creating {}", work.display()), e))?;
-    let fetch = |key: &str, name: &str| -> Result<PathBuf, FarmError> {
-        let path = work.join(name);
-        if store.get_file(key, &path)? {
-            Ok(path)
-        } else {
-            Err(FarmError::tool("store", format!("{key} is missing")))
-        }
-    };
-    let mut plan: Plan = lease.plan.clone();
-    plan.photo = fetch(&plan.photo, "input-photo")?
-        .to_string_lossy()
-        .into_owned();
-    if let Speech::VoiceNote { audio } = &plan.speech {
-        let local = fetch(audio, "input-voice-note")?;
-        plan.speech = Speech::VoiceNote {
-            audio: local.to_string_lossy().into_owned(),
+        let job = Job {
+            config: &config,
+            queue: &queue,
+            store: &store,
+            pipeline: &pipeline,
+            lease: &lease,
         };
-    }
-    let mut stored = Vec::new();
-    for stage in plan.stages() {
-        if store.get_file(&stage_key(job, stage), &work.join(stage.output_file()))? {
-            tracing::info!(stage = stage.name(), "resuming after a stored stage");
-            stored.push(stage);
+        async {
+            let metrics = spinbot_jobs::metrics::process();
+            if lease.attempt == 1 && lease.created_ms > 0 {
+                let waited = spinbot_jobs::queue::now_ms().saturating_sub(lease.created_ms);
+                metrics.wait_seconds.observe(waited as f64 / 1000.0);
+            }
+            metrics.renders_in_flight.inc();
+            let outcome = job.run(&stop).await;
+            metrics.renders_in_flight.dec();
+            job.finish(&outcome, &stop).await;
         }
+        .instrument(span)
+        .await;
     }
-    let mut reporter = Reporter {
-        queue,
-        store,
-        lease,
-        work,
-        state,
-        stored,
-        last: None,
-        error: None,
-        began: None,
-    };
-    let video = pipeline.run(&plan, work, &mut reporter);
-    if let Some(e) = reporter.error.take() {
-        return Err(e);
-    }
-    let video = video?;
-    let key = result_key(job);
-    store.put_file(&key, &video)?;
-    Ok(key)
+    tracing::info!(worker = %config.name, "worker stopped");
 }
 
-/// Turns the pipeline's progress into job events (each stage's start and every tenth),
-/// counts the stages that really ran, stores finished stage outputs, and stops the
-/// pipeline when the job is cancelled or lost.
-struct Reporter<'a> {
-    queue: &'a mut Queue,
-    store: &'a dyn ObjectStore,
+/// One job on one slot.
+struct Job<'a> {
+    config: &'a WorkerConfig,
+    queue: &'a Queue,
+    store: &'a Store,
+    pipeline: &'a Arc<Pipeline>,
     lease: &'a Lease,
-    work: &'a Path,
-    state: &'a AtomicU8,
+}
+
+impl Job<'_> {
+    /// Renders the job and says how it ended.
+    async fn run(&self, stop: &CancellationToken) -> Outcome {
+        let work = self.config.work_root.join(self.lease.job.as_str());
+        let _ = tokio::fs::remove_dir_all(&work).await;
+        let state = Arc::new(AtomicU8::new(HELD));
+        let heartbeat = tokio::spawn(
+            heartbeat(
+                self.queue.clone(),
+                self.config.name.clone(),
+                self.lease.clone(),
+                state.clone(),
+                stop.clone(),
+            )
+            .in_current_span(),
+        );
+        let result = self.render(&work, &state).await;
+        heartbeat.abort();
+        let _ = tokio::fs::remove_dir_all(&work).await;
+        let stopping = state.load(Ordering::Relaxed) == STOP;
+        match result {
+            Ok(key) => Outcome::Done { result: key },
+            Err(_) if stopping => Outcome::Release,
+            Err(FarmError::Cancelled) => Outcome::Cancelled,
+            Err(FarmError::Input(e)) => Outcome::Failed {
+                reason: e.to_string(),
+            },
+            Err(e) => {
+                tracing::warn!(error = %e, "job failed; it will be retried");
+                Outcome::Retry {
+                    reason: e.to_string(),
+                }
+            }
+        }
+    }
+
+    /// Reports the outcome, waiting for Redis while it is away. A worker that is stopping
+    /// waits one lease at most: then the job's lease runs out and another worker takes it.
+    async fn finish(&self, outcome: &Outcome, stop: &CancellationToken) {
+        let lease = self.queue.config().lease();
+        let deadline = async {
+            stop.cancelled().await;
+            tokio::time::sleep(lease).await;
+        };
+        tokio::pin!(deadline);
+        let mut backoff = Backoff::default();
+        loop {
+            match self
+                .queue
+                .finish(&self.config.name, self.lease, outcome)
+                .await
+            {
+                Ok(Finished::Lost) => {
+                    tracing::warn!("another worker took this job over; its outcome stands");
+                    return;
+                }
+                Ok(finished) => {
+                    tracing::info!(outcome = ?finished, "job finished");
+                    return;
+                }
+                Err(e) => tracing::warn!(error = %e, "the outcome was not recorded; retrying"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(backoff.next_wait()) => {}
+                _ = &mut deadline => {
+                    tracing::warn!("stopping without recording the outcome; the lease will run out");
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Fetches the inputs and any stored stage outputs, runs the pipeline on a blocking
+    /// thread while stage outputs are stored and progress is reported, and stores the video;
+    /// returns the result's key.
+    async fn render(&self, work: &Path, state: &Arc<AtomicU8>) -> Result<String, FarmError> {
+        let job = &self.lease.job;
+        tokio::fs::create_dir_all(work)
+            .await
+            .map_err(|e| FarmError::io(format!("creating {}", work.display()), e))?;
+        let fetch = |key: String, name: &'static str| async move {
+            let path = work.join(name);
+            if self.store.get_file(&key, &path).await? {
+                Ok(path.to_string_lossy().into_owned())
+            } else {
+                Err(FarmError::tool("store", format!("{key} is missing")))
+            }
+        };
+        let mut plan: Plan = self.lease.plan.clone();
+        plan.photo = fetch(plan.photo.clone(), "input-photo").await?;
+        if let Speech::VoiceNote { audio } = &plan.speech {
+            plan.speech = Speech::VoiceNote {
+                audio: fetch(audio.clone(), "input-voice-note").await?,
+            };
+        }
+        let mut stored = Vec::new();
+        for stage in plan.stages() {
+            let path = work.join(stage.output_file());
+            if self
+                .store
+                .get_file(&keys::stage_output(job, stage), &path)
+                .await?
+            {
+                tracing::info!(stage = stage.name(), "resuming after a stored stage");
+                stored.push(stage);
+            }
+        }
+        let (tx, rx) = mpsc::unbounded_channel();
+        let reports = tokio::spawn(
+            report(
+                self.queue.clone(),
+                self.store.clone(),
+                self.lease.clone(),
+                work.to_owned(),
+                state.clone(),
+                rx,
+            )
+            .in_current_span(),
+        );
+        let mut reporter = Reporter {
+            tx,
+            state: state.clone(),
+            stored,
+            last: None,
+            began: None,
+        };
+        let pipeline = self.pipeline.clone();
+        let dir = work.to_owned();
+        let span = tracing::Span::current();
+        let video = tokio::task::spawn_blocking(move || {
+            let _entered = span.enter();
+            pipeline.run(&plan, &dir, &mut reporter)
+        })
+        .await
+        .map_err(|e| FarmError::Model(format!("the render thread stopped: {e}")))?;
+        let stage_error = reports
+            .await
+            .map_err(|e| FarmError::Model(format!("the reporter stopped: {e}")))?;
+        let video = match (video, stage_error) {
+            (_, Some(e)) => return Err(e),
+            (video, None) => video?,
+        };
+        let key = keys::result(job);
+        self.store.put_file(&key, &video).await?;
+        Ok(key)
+    }
+}
+
+/// Renews the lease a few times per lease period; notes a cancel, a lost lease or a stop
+/// for the render loop.
+async fn heartbeat(
+    queue: Queue,
+    worker: String,
+    lease: Lease,
+    state: Arc<AtomicU8>,
+    stop: CancellationToken,
+) {
+    let every = (queue.config().lease() / 4).max(Duration::from_millis(50));
+    loop {
+        match queue.heartbeat(&worker, &lease).await {
+            Ok(Heartbeat::Held) => {}
+            Ok(Heartbeat::Cancel) => set(&state, CANCEL),
+            Ok(Heartbeat::Lost) => set(&state, LOST),
+            Err(e) => tracing::warn!(error = %e, "heartbeat failed"),
+        }
+        if !pause(&stop, every).await {
+            set(&state, STOP);
+            return;
+        }
+    }
+}
+
+/// Records the first thing that ended the lease.
+fn set(state: &AtomicU8, to: u8) {
+    let _ = state.compare_exchange(HELD, to, Ordering::Relaxed, Ordering::Relaxed);
+}
+
+/// What the pipeline reports from its thread.
+enum Report {
+    /// A stage really started (not resumed from its stored output).
+    Ran(Stage),
+    /// A stage's output is in the work folder: store it.
+    Finished(Stage),
+    Progress(Stage, u8),
+}
+
+/// Carries out the pipeline's reports in order: progress events, stage counts, stored
+/// stage outputs. A stage output that cannot be stored stops the render (it is retried).
+async fn report(
+    queue: Queue,
+    store: Store,
+    lease: Lease,
+    work: PathBuf,
+    state: Arc<AtomicU8>,
+    mut reports: mpsc::UnboundedReceiver<Report>,
+) -> Option<FarmError> {
+    let mut error = None;
+    while let Some(report) = reports.recv().await {
+        match report {
+            Report::Ran(stage) => {
+                if let Err(e) = queue.record_stage_run(&lease.job, stage.name()).await {
+                    tracing::warn!(error = %e, "could not count the stage run");
+                }
+            }
+            Report::Finished(stage) => {
+                let key = keys::stage_output(&lease.job, stage);
+                if let Err(e) = store.put_file(&key, &work.join(stage.output_file())).await {
+                    set(&state, FAILED);
+                    error.get_or_insert(e.into());
+                }
+            }
+            Report::Progress(stage, percent) => {
+                if let Err(e) = queue.progress(&lease, stage.name(), percent).await {
+                    tracing::warn!(error = %e, "could not report progress");
+                }
+            }
+        }
+    }
+    error
+}
+
+/// The pipeline's progress as reports (each stage's start and every tenth), stage timings
+/// for the metrics, and the stop signal for the pipeline when the lease ended.
+struct Reporter {
+    tx: mpsc::UnboundedSender<Report>,
+    state: Arc<AtomicU8>,
     stored: Vec<Stage>,
     last: Option<(Stage, u8)>,
-    error: Option<FarmError>,
     /// When the stage that is running began.
-    began: Option<(Stage, std::time::Instant)>,
+    began: Option<(Stage, Instant)>,
 }
 
-impl Progress for Reporter<'_> {
+impl Progress for Reporter {
     fn update(&mut self, stage: Stage, fraction: f64) {
-        let job = self.lease.job.as_str();
+        // A closed channel means the job is over; nothing is left to report to.
         if fraction == 0.0 {
-            self.began = Some((stage, std::time::Instant::now()));
-            if let Err(e) = self.queue.record_stage_run(&self.lease.job, stage.name()) {
-                tracing::warn!(error = %e, "could not count the stage run");
-            }
+            self.began = Some((stage, Instant::now()));
+            let _ = self.tx.send(Report::Ran(stage));
         }
         if fraction >= 1.0 {
             if let Some((s, at)) = self.began.take_if(|(s, _)| *s == stage) {
@@ -254,14 +351,9 @@ impl Progress for Reporter<'_> {
                     .get_or_create(&label)
                     .observe(at.elapsed().as_secs_f64());
             }
-        }
-        if fraction >= 1.0 && stage != Stage::Render && !self.stored.contains(&stage) {
-            match self
-                .store
-                .put_file(&stage_key(job, stage), &self.work.join(stage.output_file()))
-            {
-                Ok(()) => self.stored.push(stage),
-                Err(e) => self.error = Some(e.into()),
+            if stage != Stage::Render && !self.stored.contains(&stage) {
+                self.stored.push(stage);
+                let _ = self.tx.send(Report::Finished(stage));
             }
         }
         let percent = (fraction.clamp(0.0, 1.0) * 100.0).round() as u8;
@@ -272,13 +364,11 @@ impl Progress for Reporter<'_> {
         };
         if report {
             self.last = Some((stage, percent));
-            if let Err(e) = self.queue.progress(self.lease, stage.name(), percent) {
-                tracing::warn!(error = %e, "could not report progress");
-            }
+            let _ = self.tx.send(Report::Progress(stage, percent));
         }
     }
 
     fn cancelled(&self) -> bool {
-        self.error.is_some() || self.state.load(Ordering::Relaxed) != LEASE_HELD
+        self.state.load(Ordering::Relaxed) != HELD
     }
 }

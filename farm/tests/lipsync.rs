@@ -114,7 +114,7 @@ fn the_face_speaks_with_the_audio_and_the_rest_stays_still() {
         )
     };
     let work = dir.path().join("job");
-    let mut pipeline = Pipeline::new(common::assets(), Device::Cpu);
+    let pipeline = Pipeline::new(common::assets(), Device::Cpu);
     let video = pipeline.run(&plan, &work, &mut |_, _| {}).expect("render");
     let frames = decode_frames(&video, SIZE);
     assert!(frames.len() > 100, "{} frames", frames.len());

@@ -1,7 +1,6 @@
 //! The metrics of `deploy/metrics.md`: this process's own, kept here, and the farm-wide
 //! ones, read from Redis at every scrape; served as OpenMetrics text on `/metrics`.
 
-use crate::config::QueueConfig;
 use crate::error::JobsError;
 use crate::queue::Queue;
 use prometheus_client::encoding::EncodeLabelSet;
@@ -52,8 +51,8 @@ pub struct PlaneFigures {
 }
 
 /// The whole metrics page.
-pub fn render(queue: &mut Queue) -> Result<String, JobsError> {
-    let figures = queue.figures()?;
+pub async fn render(queue: &Queue) -> Result<String, JobsError> {
+    let figures = queue.figures().await?;
     let mut registry = Registry::with_prefix("spinbot");
     let p = process();
     registry.register(
@@ -104,7 +103,7 @@ pub fn render(queue: &mut Queue) -> Result<String, JobsError> {
     registry.register("refusals", "Submissions refused by admission", refusals);
     let live: Gauge = Gauge::default();
     let ages = Family::<Vec<(String, String)>, Gauge<f64, std::sync::atomic::AtomicU64>>::default();
-    let lease = queue.config().lease.as_secs_f64();
+    let lease = queue.config().lease().as_secs_f64();
     for (worker, age) in &figures.workers {
         if *age <= 3.0 * lease {
             live.inc();
@@ -144,41 +143,43 @@ fn resident_bytes() -> i64 {
         .map_or(0, |pages| pages * 4096)
 }
 
-/// Serves `/metrics` on `addr` from a thread of its own.
-pub fn serve(addr: &str, config: QueueConfig) -> Result<std::thread::JoinHandle<()>, JobsError> {
-    let server = tiny_http::Server::http(addr)
+/// Serves `/metrics` on `addr` until `stop`.
+pub async fn serve(
+    addr: std::net::SocketAddr,
+    queue: Queue,
+    stop: tokio_util::sync::CancellationToken,
+) -> Result<tokio::task::JoinHandle<()>, JobsError> {
+    use axum::http::{header, StatusCode};
+    use axum::response::IntoResponse;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
         .map_err(|e| JobsError::Record(format!("metrics on {addr}: {e}")))?;
-    let content_type = tiny_http::Header::from_bytes(
-        &b"Content-Type"[..],
-        &b"application/openmetrics-text; version=1.0.0; charset=utf-8"[..],
-    )
-    .ok();
-    Ok(std::thread::spawn(move || {
-        let mut queue: Option<Queue> = None;
-        for request in server.incoming_requests() {
-            if request.url() != "/metrics" {
-                let _ = request
-                    .respond(tiny_http::Response::from_string("not found").with_status_code(404));
-                continue;
-            }
-            if queue.is_none() {
-                queue = Queue::connect(config.clone()).ok();
-            }
-            let page = queue.as_mut().map(render);
-            let response = match page {
-                Some(Ok(text)) => {
-                    let mut r = tiny_http::Response::from_string(text);
-                    if let Some(h) = content_type.clone() {
-                        r = r.with_header(h);
-                    }
-                    r
+    let page = move || {
+        let queue = queue.clone();
+        async move {
+            match render(&queue).await {
+                Ok(text) => (
+                    [(
+                        header::CONTENT_TYPE,
+                        "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                    )],
+                    text,
+                )
+                    .into_response(),
+                Err(e) => {
+                    tracing::warn!(error = %e, "metrics unavailable");
+                    (StatusCode::SERVICE_UNAVAILABLE, "redis unavailable").into_response()
                 }
-                _ => {
-                    queue = None;
-                    tiny_http::Response::from_string("redis unavailable").with_status_code(503)
-                }
-            };
-            let _ = request.respond(response);
+            }
+        }
+    };
+    let app = axum::Router::new().route("/metrics", axum::routing::get(page));
+    Ok(tokio::spawn(async move {
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(async move { stop.cancelled().await })
+            .await;
+        if let Err(e) = served {
+            tracing::error!(error = %e, "the metrics server stopped");
         }
     }))
 }

@@ -1,23 +1,95 @@
 //! The object store: inputs, stage outputs and results by key, so a job can move between
-//! machines: S3 (any S3-compatible server, path-style) or a local folder, with presigned
-//! links and retention.
+//! machines: S3 (any S3-compatible server, path-style, through aws-sdk-s3) or a local folder,
+//! with presigned links and retention. Files stream to and from disk; nothing is read into
+//! memory whole.
 
 use crate::error::JobsError;
+use spinbot_core::config::S3Settings;
+use spinbot_core::Config;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
-pub trait ObjectStore: Send + Sync {
+/// Where objects live.
+#[derive(Clone)]
+pub enum Store {
+    Local(LocalStore),
+    S3(S3Store),
+}
+
+impl Store {
+    /// S3 when the configuration names a bucket, else the local folder.
+    pub fn from_config(config: &Config) -> Self {
+        match &config.s3 {
+            Some(s3) => Self::S3(S3Store::new(s3)),
+            None => Self::Local(LocalStore::new(&config.store_dir)),
+        }
+    }
+
     /// Stores the file at `path` under `key`.
-    fn put_file(&self, key: &str, path: &Path) -> Result<(), JobsError>;
+    pub async fn put_file(&self, key: &str, path: &Path) -> Result<(), JobsError> {
+        match self {
+            Self::Local(s) => s.put_file(key, path).await,
+            Self::S3(s) => s.put_file(key, path).await,
+        }
+    }
+
     /// Copies the object `key` to `path`; `false` when there is no such object.
-    fn get_file(&self, key: &str, path: &Path) -> Result<bool, JobsError>;
-    fn exists(&self, key: &str) -> Result<bool, JobsError>;
+    pub async fn get_file(&self, key: &str, path: &Path) -> Result<bool, JobsError> {
+        match self {
+            Self::Local(s) => s.get_file(key, path).await,
+            Self::S3(s) => s.get_file(key, path).await,
+        }
+    }
+
+    pub async fn exists(&self, key: &str) -> Result<bool, JobsError> {
+        match self {
+            Self::Local(s) => Ok(s.path(key)?.is_file()),
+            Self::S3(s) => s.exists(key).await,
+        }
+    }
+
     /// Removes the object `key` if it is there.
-    fn delete(&self, key: &str) -> Result<(), JobsError>;
-    /// Keys under `prefix` with their last-modified time.
-    fn list(&self, prefix: &str) -> Result<Vec<(String, std::time::SystemTime)>, JobsError>;
+    pub async fn delete(&self, key: &str) -> Result<(), JobsError> {
+        match self {
+            Self::Local(s) => s.delete(key).await,
+            Self::S3(s) => s.delete(key).await,
+        }
+    }
+
+    /// Keys under `prefix` with their last-modified time, sorted.
+    pub async fn list(&self, prefix: &str) -> Result<Vec<(String, SystemTime)>, JobsError> {
+        let mut all = match self {
+            Self::Local(s) => s.list(prefix).await?,
+            Self::S3(s) => s.list(prefix).await?,
+        };
+        all.sort();
+        Ok(all)
+    }
+
     /// A link that lets anyone download `key` until it expires, where the store has such.
-    fn link(&self, key: &str, expires_in: std::time::Duration)
-        -> Result<Option<String>, JobsError>;
+    pub async fn link(&self, key: &str, expires_in: Duration) -> Result<Option<String>, JobsError> {
+        match self {
+            Self::Local(_) => Ok(None),
+            Self::S3(s) => s.presigned_get(key, expires_in).await.map(Some),
+        }
+    }
+}
+
+/// Deletes the objects under `prefix` last modified before `cutoff`; returns their keys.
+pub async fn expire(
+    store: &Store,
+    prefix: &str,
+    cutoff: SystemTime,
+) -> Result<Vec<String>, JobsError> {
+    let mut removed = Vec::new();
+    for (key, modified) in store.list(prefix).await? {
+        if modified < cutoff {
+            store.delete(&key).await?;
+            removed.push(key);
+        }
+    }
+    removed.sort();
+    Ok(removed)
 }
 
 /// Objects as files under one folder.
@@ -26,21 +98,13 @@ pub struct LocalStore {
     root: PathBuf,
 }
 
+fn io(context: String) -> impl FnOnce(std::io::Error) -> JobsError {
+    move |source| JobsError::Store { context, source }
+}
+
 impl LocalStore {
     pub fn new(root: impl Into<PathBuf>) -> Self {
         Self { root: root.into() }
-    }
-
-    /// `$SPINBOT_STORE`, else `~/.local/share/spinbot/store`.
-    pub fn from_env() -> Self {
-        match std::env::var_os("SPINBOT_STORE") {
-            Some(dir) if !dir.is_empty() => Self::new(dir),
-            _ => Self::new(
-                std::env::home_dir()
-                    .unwrap_or_else(|| PathBuf::from("."))
-                    .join(".local/share/spinbot/store"),
-            ),
-        }
     }
 
     /// Keys are relative paths of safe segments; anything else never reaches the disk.
@@ -62,81 +126,225 @@ impl LocalStore {
         }
         Ok(self.root.join(key))
     }
-}
 
-impl ObjectStore for LocalStore {
-    fn put_file(&self, key: &str, path: &Path) -> Result<(), JobsError> {
+    async fn put_file(&self, key: &str, path: &Path) -> Result<(), JobsError> {
         let dest = self.path(key)?;
-        let io = |context: String| move |source| JobsError::Store { context, source };
         if let Some(parent) = dest.parent() {
-            std::fs::create_dir_all(parent)
+            tokio::fs::create_dir_all(parent)
+                .await
                 .map_err(io(format!("creating {}", parent.display())))?;
         }
         // Through a temporary name, so a reader never sees half an object.
-        let tmp = dest.with_extension(format!("partial-{}", std::process::id()));
-        std::fs::copy(path, &tmp).map_err(io(format!("writing {key}")))?;
-        std::fs::rename(&tmp, &dest).map_err(io(format!("writing {key}")))?;
+        let tmp = dest.with_extension(format!("partial-{}", uuid::Uuid::new_v4().simple()));
+        tokio::fs::copy(path, &tmp)
+            .await
+            .map_err(io(format!("writing {key}")))?;
+        tokio::fs::rename(&tmp, &dest)
+            .await
+            .map_err(io(format!("writing {key}")))?;
         Ok(())
     }
 
-    fn get_file(&self, key: &str, path: &Path) -> Result<bool, JobsError> {
+    async fn get_file(&self, key: &str, path: &Path) -> Result<bool, JobsError> {
         let src = self.path(key)?;
-        if !src.is_file() {
-            return Ok(false);
+        match tokio::fs::copy(&src, path).await {
+            Ok(_) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !src.exists() => Ok(false),
+            Err(e) => Err(io(format!("reading {key}"))(e)),
         }
-        std::fs::copy(&src, path).map_err(|source| JobsError::Store {
-            context: format!("reading {key}"),
-            source,
-        })?;
-        Ok(true)
     }
 
-    fn exists(&self, key: &str) -> Result<bool, JobsError> {
-        Ok(self.path(key)?.is_file())
+    async fn delete(&self, key: &str) -> Result<(), JobsError> {
+        match tokio::fs::remove_file(self.path(key)?).await {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(io(format!("deleting {key}"))(e))
+            }
+            _ => Ok(()),
+        }
     }
 
-    fn list(&self, prefix: &str) -> Result<Vec<(String, std::time::SystemTime)>, JobsError> {
-        let mut out = Vec::new();
-        let mut folders = vec![self.root.clone()];
-        while let Some(folder) = folders.pop() {
-            let Ok(entries) = std::fs::read_dir(&folder) else {
-                continue;
-            };
-            for entry in entries.filter_map(Result::ok) {
-                let path = entry.path();
-                let Ok(meta) = entry.metadata() else { continue };
-                if meta.is_dir() {
-                    folders.push(path);
-                } else if let (Ok(rel), Ok(modified)) =
-                    (path.strip_prefix(&self.root), meta.modified())
-                {
-                    let key = rel.to_string_lossy().into_owned();
-                    if key.starts_with(prefix) && !key.contains(".partial-") {
-                        out.push((key, modified));
-                    }
+    async fn list(&self, prefix: &str) -> Result<Vec<(String, SystemTime)>, JobsError> {
+        let (root, prefix) = (self.root.clone(), prefix.to_owned());
+        tokio::task::spawn_blocking(move || list_folder(&root, &prefix))
+            .await
+            .map_err(|e| JobsError::store("listing", e))
+    }
+}
+
+/// Files under `root` whose key starts with `prefix` (a walk of the folder; blocking).
+fn list_folder(root: &Path, prefix: &str) -> Vec<(String, SystemTime)> {
+    let mut out = Vec::new();
+    let mut folders = vec![root.to_path_buf()];
+    while let Some(folder) = folders.pop() {
+        let Ok(entries) = std::fs::read_dir(&folder) else {
+            continue;
+        };
+        for entry in entries.filter_map(Result::ok) {
+            let path = entry.path();
+            let Ok(meta) = entry.metadata() else { continue };
+            if meta.is_dir() {
+                folders.push(path);
+            } else if let (Ok(rel), Ok(modified)) = (path.strip_prefix(root), meta.modified()) {
+                let key = rel.to_string_lossy().into_owned();
+                if key.starts_with(prefix) && !key.contains(".partial-") {
+                    out.push((key, modified));
                 }
             }
         }
-        out.sort();
-        Ok(out)
     }
+    out
+}
 
-    fn link(
-        &self,
-        _key: &str,
-        _expires_in: std::time::Duration,
-    ) -> Result<Option<String>, JobsError> {
-        Ok(None)
-    }
+/// Objects in an S3 bucket (path-style, any S3-compatible server).
+#[derive(Clone)]
+pub struct S3Store {
+    client: aws_sdk_s3::Client,
+    bucket: String,
+}
 
-    fn delete(&self, key: &str) -> Result<(), JobsError> {
-        match std::fs::remove_file(self.path(key)?) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(JobsError::Store {
-                context: format!("deleting {key}"),
-                source: e,
-            }),
-            _ => Ok(()),
+fn s3_error<E>(context: String) -> impl FnOnce(E) -> JobsError
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    move |e| JobsError::store(context, aws_sdk_s3::error::DisplayErrorContext(e))
+}
+
+impl S3Store {
+    pub fn new(settings: &S3Settings) -> Self {
+        use secrecy::ExposeSecret;
+        let credentials = aws_sdk_s3::config::Credentials::new(
+            &settings.access_key,
+            settings.secret_key.expose_secret(),
+            None,
+            None,
+            "spinbot",
+        );
+        let conf = aws_sdk_s3::Config::builder()
+            .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+            .endpoint_url(&settings.endpoint)
+            .region(aws_sdk_s3::config::Region::new(settings.region.clone()))
+            .credentials_provider(credentials)
+            .force_path_style(true)
+            .build();
+        Self {
+            client: aws_sdk_s3::Client::from_conf(conf),
+            bucket: settings.bucket.clone(),
         }
+    }
+
+    /// A link that lets anyone GET `key` until it expires.
+    pub async fn presigned_get(
+        &self,
+        key: &str,
+        expires_in: Duration,
+    ) -> Result<String, JobsError> {
+        let presigning = aws_sdk_s3::presigning::PresigningConfig::expires_in(expires_in)
+            .map_err(|e| JobsError::store(format!("presigning {key}"), e))?;
+        let request = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .presigned(presigning)
+            .await
+            .map_err(s3_error(format!("presigning {key}")))?;
+        Ok(request.uri().to_owned())
+    }
+
+    async fn put_file(&self, key: &str, path: &Path) -> Result<(), JobsError> {
+        let body = aws_sdk_s3::primitives::ByteStream::from_path(path)
+            .await
+            .map_err(|e| JobsError::store(format!("reading {}", path.display()), e))?;
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .body(body)
+            .send()
+            .await
+            .map_err(s3_error(format!("writing {key}")))?;
+        Ok(())
+    }
+
+    async fn get_file(&self, key: &str, path: &Path) -> Result<bool, JobsError> {
+        let object = match self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(o) => o,
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Ok(false),
+            Err(e) => return Err(s3_error(format!("reading {key}"))(e)),
+        };
+        let mut body = object.body.into_async_read();
+        let mut file = tokio::fs::File::create(path)
+            .await
+            .map_err(io(format!("writing {}", path.display())))?;
+        tokio::io::copy(&mut body, &mut file)
+            .await
+            .map_err(io(format!("reading {key}")))?;
+        // tokio writes in the background: the last bytes are on disk only after a flush.
+        tokio::io::AsyncWriteExt::flush(&mut file)
+            .await
+            .map_err(io(format!("writing {}", path.display())))?;
+        Ok(true)
+    }
+
+    async fn exists(&self, key: &str) -> Result<bool, JobsError> {
+        match self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => Ok(false),
+            Err(e) => Err(s3_error(format!("checking {key}"))(e)),
+        }
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), JobsError> {
+        self.client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(s3_error(format!("deleting {key}")))?;
+        Ok(())
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<(String, SystemTime)>, JobsError> {
+        let mut out = Vec::new();
+        let mut token = None;
+        loop {
+            let page = self
+                .client
+                .list_objects_v2()
+                .bucket(&self.bucket)
+                .prefix(prefix)
+                .set_continuation_token(token.take())
+                .send()
+                .await
+                .map_err(s3_error(format!("listing {prefix}")))?;
+            for object in page.contents() {
+                if let (Some(key), Some(modified)) = (object.key(), object.last_modified()) {
+                    let at =
+                        std::time::UNIX_EPOCH + Duration::from_secs(modified.secs().max(0) as u64);
+                    out.push((key.to_owned(), at));
+                }
+            }
+            match page.next_continuation_token() {
+                Some(t) if page.is_truncated().unwrap_or(false) => token = Some(t.to_owned()),
+                _ => break,
+            }
+        }
+        Ok(out)
     }
 }
 
@@ -144,281 +352,31 @@ impl ObjectStore for LocalStore {
 mod tests {
     use super::*;
 
-    #[test]
-    fn stores_and_refuses_unsafe_keys() {
+    #[tokio::test]
+    async fn stores_and_refuses_unsafe_keys() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = LocalStore::new(dir.path().join("store"));
+        let store = Store::Local(LocalStore::new(dir.path().join("store")));
         let src = dir.path().join("a.txt");
         std::fs::write(&src, b"hello").expect("write");
-        store.put_file("jobs/abc/inputs/photo", &src).expect("put");
-        assert!(store.exists("jobs/abc/inputs/photo").expect("exists"));
+        store
+            .put_file("jobs/abc/inputs/photo", &src)
+            .await
+            .expect("put");
+        assert!(store.exists("jobs/abc/inputs/photo").await.expect("exists"));
         let back = dir.path().join("b.txt");
-        assert!(store.get_file("jobs/abc/inputs/photo", &back).expect("get"));
+        assert!(store
+            .get_file("jobs/abc/inputs/photo", &back)
+            .await
+            .expect("get"));
         assert_eq!(std::fs::read(&back).expect("read"), b"hello");
-        assert!(!store.get_file("jobs/abc/none", &back).expect("missing"));
+        assert!(!store
+            .get_file("jobs/abc/none", &back)
+            .await
+            .expect("missing"));
+        let listed = store.list("jobs/").await.expect("list");
+        assert_eq!(listed.len(), 1);
         for bad in ["../x", "/etc/passwd", "a//b", "a/../b", "", "a b"] {
-            assert!(store.put_file(bad, &src).is_err(), "{bad}");
+            assert!(store.put_file(bad, &src).await.is_err(), "{bad}");
         }
     }
-}
-
-/// Objects in an S3 bucket (path-style, any S3-compatible server).
-pub struct S3Store {
-    client: aws_sdk_s3::Client,
-    bucket: String,
-    runtime: crate::runtime::BlockingRuntime,
-}
-
-/// How to reach an S3 bucket.
-#[derive(Debug, Clone)]
-pub struct S3Config {
-    pub endpoint: String,
-    pub bucket: String,
-    pub access_key: String,
-    pub secret_key: String,
-    pub region: String,
-}
-
-impl S3Config {
-    /// `S3_ENDPOINT` and `S3_BUCKET` with `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`
-    /// (`AWS_REGION` defaults to us-east-1); `None` when the endpoint or bucket is unset.
-    pub fn from_env() -> Option<Self> {
-        let var = |n: &str| std::env::var(n).ok().filter(|v| !v.is_empty());
-        Some(Self {
-            endpoint: var("S3_ENDPOINT")?,
-            bucket: var("S3_BUCKET")?,
-            access_key: var("AWS_ACCESS_KEY_ID").unwrap_or_default(),
-            secret_key: var("AWS_SECRET_ACCESS_KEY").unwrap_or_default(),
-            region: var("AWS_REGION").unwrap_or_else(|| "us-east-1".to_owned()),
-        })
-    }
-}
-
-fn s3_error(context: String, e: impl std::fmt::Display) -> JobsError {
-    JobsError::Store {
-        context,
-        source: std::io::Error::other(e.to_string()),
-    }
-}
-
-impl S3Store {
-    pub fn new(config: &S3Config) -> Result<Self, JobsError> {
-        let runtime =
-            crate::runtime::BlockingRuntime::new().map_err(|e| s3_error("runtime".into(), e))?;
-        let credentials = aws_sdk_s3::config::Credentials::new(
-            &config.access_key,
-            &config.secret_key,
-            None,
-            None,
-            "spinbot",
-        );
-        let conf = aws_sdk_s3::Config::builder()
-            .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
-            .endpoint_url(&config.endpoint)
-            .region(aws_sdk_s3::config::Region::new(config.region.clone()))
-            .credentials_provider(credentials)
-            .force_path_style(true)
-            .build();
-        Ok(Self {
-            client: aws_sdk_s3::Client::from_conf(conf),
-            bucket: config.bucket.clone(),
-            runtime,
-        })
-    }
-
-    /// A link that lets anyone GET `key` until it expires.
-    pub fn presigned_get(
-        &self,
-        key: &str,
-        expires_in: std::time::Duration,
-    ) -> Result<String, JobsError> {
-        let presigning = aws_sdk_s3::presigning::PresigningConfig::expires_in(expires_in)
-            .map_err(|e| s3_error(format!("presigning {key}"), e))?;
-        let request = self
-            .runtime
-            .block_on(
-                self.client
-                    .get_object()
-                    .bucket(&self.bucket)
-                    .key(key)
-                    .presigned(presigning),
-            )
-            .map_err(|e| s3_error(format!("presigning {key}"), e))?;
-        Ok(request.uri().to_owned())
-    }
-
-    fn list_objects(
-        &self,
-        prefix: &str,
-    ) -> Result<Vec<(String, std::time::SystemTime)>, JobsError> {
-        self.runtime.block_on(async {
-            let mut out = Vec::new();
-            let mut token = None;
-            loop {
-                let page = self
-                    .client
-                    .list_objects_v2()
-                    .bucket(&self.bucket)
-                    .prefix(prefix)
-                    .set_continuation_token(token.take())
-                    .send()
-                    .await
-                    .map_err(|e| {
-                        s3_error(
-                            format!("listing {prefix}"),
-                            aws_sdk_s3::error::DisplayErrorContext(e),
-                        )
-                    })?;
-                for object in page.contents() {
-                    if let (Some(key), Some(modified)) = (object.key(), object.last_modified()) {
-                        let at = std::time::UNIX_EPOCH
-                            + std::time::Duration::from_secs(modified.secs().max(0) as u64);
-                        out.push((key.to_owned(), at));
-                    }
-                }
-                match page.next_continuation_token() {
-                    Some(t) if page.is_truncated().unwrap_or(false) => token = Some(t.to_owned()),
-                    _ => break,
-                }
-            }
-            Ok(out)
-        })
-    }
-}
-
-impl ObjectStore for S3Store {
-    fn put_file(&self, key: &str, path: &Path) -> Result<(), JobsError> {
-        self.runtime.block_on(async {
-            let body = aws_sdk_s3::primitives::ByteStream::from_path(path)
-                .await
-                .map_err(|e| s3_error(format!("reading {}", path.display()), e))?;
-            self.client
-                .put_object()
-                .bucket(&self.bucket)
-                .key(key)
-                .body(body)
-                .send()
-                .await
-                .map_err(|e| {
-                    s3_error(
-                        format!("writing {key}"),
-                        aws_sdk_s3::error::DisplayErrorContext(e),
-                    )
-                })?;
-            Ok(())
-        })
-    }
-
-    fn get_file(&self, key: &str, path: &Path) -> Result<bool, JobsError> {
-        self.runtime.block_on(async {
-            let object = match self
-                .client
-                .get_object()
-                .bucket(&self.bucket)
-                .key(key)
-                .send()
-                .await
-            {
-                Ok(o) => o,
-                Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => {
-                    return Ok(false)
-                }
-                Err(e) => {
-                    return Err(s3_error(
-                        format!("reading {key}"),
-                        aws_sdk_s3::error::DisplayErrorContext(e),
-                    ))
-                }
-            };
-            let bytes = object
-                .body
-                .collect()
-                .await
-                .map_err(|e| s3_error(format!("reading {key}"), e))?
-                .into_bytes();
-            std::fs::write(path, &bytes).map_err(|source| JobsError::Store {
-                context: format!("writing {}", path.display()),
-                source,
-            })?;
-            Ok(true)
-        })
-    }
-
-    fn exists(&self, key: &str) -> Result<bool, JobsError> {
-        self.runtime.block_on(async {
-            match self
-                .client
-                .head_object()
-                .bucket(&self.bucket)
-                .key(key)
-                .send()
-                .await
-            {
-                Ok(_) => Ok(true),
-                Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => Ok(false),
-                Err(e) => Err(s3_error(
-                    format!("checking {key}"),
-                    aws_sdk_s3::error::DisplayErrorContext(e),
-                )),
-            }
-        })
-    }
-
-    fn list(&self, prefix: &str) -> Result<Vec<(String, std::time::SystemTime)>, JobsError> {
-        let mut all = self.list_objects(prefix)?;
-        all.sort();
-        Ok(all)
-    }
-
-    fn link(
-        &self,
-        key: &str,
-        expires_in: std::time::Duration,
-    ) -> Result<Option<String>, JobsError> {
-        self.presigned_get(key, expires_in).map(Some)
-    }
-
-    fn delete(&self, key: &str) -> Result<(), JobsError> {
-        self.runtime.block_on(async {
-            self.client
-                .delete_object()
-                .bucket(&self.bucket)
-                .key(key)
-                .send()
-                .await
-                .map_err(|e| {
-                    s3_error(
-                        format!("deleting {key}"),
-                        aws_sdk_s3::error::DisplayErrorContext(e),
-                    )
-                })?;
-            Ok(())
-        })
-    }
-}
-
-/// The store the environment names: S3 when `S3_ENDPOINT` and `S3_BUCKET` are set, else the
-/// local folder.
-pub fn from_env() -> Result<std::sync::Arc<dyn ObjectStore>, JobsError> {
-    Ok(match S3Config::from_env() {
-        Some(config) => std::sync::Arc::new(S3Store::new(&config)?),
-        None => std::sync::Arc::new(LocalStore::from_env()),
-    })
-}
-
-/// Deletes the objects under `prefix` last modified before `cutoff`; returns their keys.
-pub fn expire(
-    store: &dyn ObjectStore,
-    prefix: &str,
-    cutoff: std::time::SystemTime,
-) -> Result<Vec<String>, JobsError> {
-    let mut removed = Vec::new();
-    for (key, modified) in store.list(prefix)? {
-        if modified < cutoff {
-            store.delete(&key)?;
-            removed.push(key);
-        }
-    }
-    removed.sort();
-    Ok(removed)
 }

@@ -3,78 +3,74 @@
 
 mod common;
 
-use common::{config, submit_ok, user, RedisServer};
-use spinbot_jobs::record::{run_recorder, Record};
+use common::{config, queue, submit_ok, user, RedisServer};
+use spinbot_core::config::SecretUrl;
+use spinbot_jobs::record::Record;
+use spinbot_jobs::recorder::run_recorder;
 use spinbot_jobs::{Outcome, Queue};
 use spinbot_testkit::PostgresServer;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// A recorder thread on its own connections.
-fn recorder(
-    redis: &RedisServer,
-    database_url: String,
-    stop: Arc<AtomicBool>,
-) -> std::thread::JoinHandle<()> {
-    let config = config(redis);
-    std::thread::spawn(move || {
-        let mut queue = Queue::connect(config).expect("queue");
-        let record = Record::connect(&database_url).expect("record");
-        run_recorder(&mut queue, &record, "test-recorder", &stop).expect("recorder");
-    })
-}
+use tokio_util::sync::CancellationToken;
 
 /// Plays a worker through one job: start, progress, done.
-fn work_one(q: &mut Queue) -> bool {
-    let Some(lease) = q.dispatch("w", false).expect("dispatch") else {
+async fn work_one(q: &Queue) -> bool {
+    let Some(lease) = q.dispatch("w", false).await.expect("dispatch") else {
         return false;
     };
-    q.progress(&lease, "speech", 50).expect("progress");
-    q.progress(&lease, "render", 100).expect("progress");
-    q.finish(
-        "w",
-        &lease,
-        &Outcome::Done {
-            result: format!("results/{}.mp4", lease.job),
-        },
-    )
-    .expect("finish");
+    q.progress(&lease, "speech", 50).await.expect("progress");
+    q.progress(&lease, "render", 100).await.expect("progress");
+    let result = format!("results/{}.mp4", lease.job);
+    q.finish("w", &lease, &Outcome::Done { result })
+        .await
+        .expect("finish");
     true
 }
 
-fn wait_for(what: &str, timeout: Duration, mut ok: impl FnMut() -> bool) {
+/// How many events of `job` the record holds (0 while Postgres is away).
+async fn recorded(record: &Record, job: &spinbot_core::JobId) -> usize {
+    record.events_of(job.as_str()).await.map_or(0, |e| e.len())
+}
+
+async fn wait_for<F: std::future::Future<Output = bool>>(
+    what: &str,
+    timeout: Duration,
+    mut ok: impl FnMut() -> F,
+) {
     let deadline = Instant::now() + timeout;
     while Instant::now() < deadline {
-        if ok() {
+        if ok().await {
             return;
         }
-        std::thread::sleep(Duration::from_millis(200));
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
     panic!("timed out waiting for {what}");
 }
 
-#[test]
-fn every_event_reaches_postgres_once_even_across_an_outage() {
+#[tokio::test(flavor = "multi_thread")]
+async fn every_event_reaches_postgres_once_even_across_an_outage() {
     let redis = RedisServer::start(false);
     let mut postgres = PostgresServer::start();
-    let stop = Arc::new(AtomicBool::new(false));
-    let rec = recorder(&redis, postgres.url(), stop.clone());
-    let mut q = Queue::connect(config(&redis)).expect("queue");
+    let url = SecretUrl::new(postgres.url());
+    let stop = CancellationToken::new();
+    let q = queue(config(&redis));
+    let record = Record::connect(&url).expect("record");
+    let rec = {
+        let (q, record, stop) = (q.clone(), record.clone(), stop.clone());
+        tokio::spawn(async move { run_recorder(&q, &record, "test-recorder", &stop).await })
+    };
     let anna = user("anna");
 
     // Before the outage.
-    let first = submit_ok(&mut q, &anna, "before");
-    assert!(work_one(&mut q));
-    let record = Record::connect(&postgres.url()).expect("record");
+    let first = submit_ok(&q, &anna, "before").await;
+    assert!(work_one(&q).await);
     wait_for("the first job's history", Duration::from_secs(30), || {
-        record
-            .events_of(first.as_str())
-            .map(|e| e.len() == 5)
-            .unwrap_or(false)
-    });
+        let (record, first) = (&record, &first);
+        async move { recorded(record, first).await == 5 }
+    })
+    .await;
     let kinds: Vec<String> = record
         .events_of(first.as_str())
+        .await
         .expect("events")
         .into_iter()
         .map(|(_, k)| k)
@@ -82,43 +78,58 @@ fn every_event_reaches_postgres_once_even_across_an_outage() {
     assert_eq!(kinds, ["queued", "started", "progress", "progress", "done"]);
 
     // Postgres goes away for 30 s while jobs are submitted and rendered.
-    postgres.pause();
+    postgres = tokio::task::spawn_blocking(move || {
+        postgres.pause();
+        postgres
+    })
+    .await
+    .expect("pause");
     let down = Instant::now();
-    let during: Vec<_> = (0..5)
-        .map(|i| submit_ok(&mut q, &user(&format!("u{i}")), "during"))
-        .collect();
+    let mut during = Vec::new();
+    for i in 0..5 {
+        during.push(submit_ok(&q, &user(&format!("u{i}")), "during").await);
+    }
     let mut finished = 0;
     while finished < during.len() {
-        if work_one(&mut q) {
+        if work_one(&q).await {
             finished += 1;
         }
     }
     for job in &during {
-        let status = q.status(job, None).expect("status").expect("job");
+        let status = q.status(job, None).await.expect("status").expect("job");
         assert_eq!(
             status.state,
             spinbot_core::JobState::Done,
             "renders go on without Postgres"
         );
     }
-    std::thread::sleep(Duration::from_secs(30).saturating_sub(down.elapsed()));
-    postgres.resume();
+    tokio::time::sleep(Duration::from_secs(30).saturating_sub(down.elapsed())).await;
+    let _postgres = tokio::task::spawn_blocking(move || {
+        postgres.resume();
+        postgres
+    })
+    .await
+    .expect("resume");
 
     // Everything arrives, once.
-    let redis_events = q.events("0", None, 100_000).expect("events");
-    let record = Record::connect(&postgres.url()).expect("record");
+    let redis_events = q.events("0", 100_000).await.expect("events");
     wait_for("the record to catch up", Duration::from_secs(60), || {
-        during.iter().all(|j| {
-            record
-                .events_of(j.as_str())
-                .map(|e| e.len() == 5)
-                .unwrap_or(false)
-        })
-    });
+        let (record, during) = (&record, &during);
+        async move {
+            for job in during {
+                if recorded(record, job).await != 5 {
+                    return false;
+                }
+            }
+            true
+        }
+    })
+    .await;
     let mut recorded = 0;
     for job in std::iter::once(&first).chain(during.iter()) {
         let in_postgres: Vec<String> = record
             .events_of(job.as_str())
+            .await
             .expect("events")
             .into_iter()
             .map(|(id, _)| id)
@@ -132,13 +143,13 @@ fn every_event_reaches_postgres_once_even_across_an_outage() {
         recorded += in_postgres.len();
     }
     assert_eq!(recorded, redis_events.len());
-    let history = record.history(&anna).expect("history");
+    let history = record.history(&anna).await.expect("history");
     assert_eq!(history.len(), 1);
     assert_eq!(history[0].state, "done");
     assert_eq!(
         history[0].result.as_deref(),
         Some(format!("results/{first}.mp4").as_str())
     );
-    stop.store(true, Ordering::Relaxed);
-    rec.join().expect("recorder");
+    stop.cancel();
+    rec.await.expect("recorder").expect("recorder");
 }

@@ -4,14 +4,14 @@ use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
 use serde_json::json;
 use spinbot_core::limits::{DEFAULT_FPS, DEFAULT_SIZE, DEFAULT_VOICE};
-use spinbot_core::Plan;
+use spinbot_core::{Config, DeviceChoice, Plan};
 use spinbot_farm::audio::Audio;
 use spinbot_farm::encode::{EncodeSettings, Encoder};
 use spinbot_farm::face::FaceData;
 use spinbot_farm::input::load_photo;
 use spinbot_farm::lipsync::mouth::mouth_track;
 use spinbot_farm::lipsync::LipSync;
-use spinbot_farm::{Assets, DeviceChoice, Pipeline};
+use spinbot_farm::{device, Assets, Pipeline};
 use std::path::PathBuf;
 use std::time::Instant;
 use tch::Device;
@@ -63,7 +63,7 @@ struct RenderBench {
     /// Side of the rendered crop.
     #[arg(long, default_value_t = DEFAULT_SIZE)]
     size: u32,
-    /// auto, cpu or cuda.
+    /// auto, cpu, cuda or cuda:N.
     #[arg(long, default_value = "auto")]
     device: String,
     /// The photo (default: the sample group photo from the assets).
@@ -93,35 +93,42 @@ Call me when you get this message.";
 
 const BATCH: usize = 25;
 
-pub fn run(args: BenchArgs) -> anyhow::Result<()> {
+pub async fn run(args: BenchArgs, config: Config) -> anyhow::Result<()> {
+    let assets = Assets::at(&config.assets);
     match args.what {
-        BenchWhat::Tts { voice, rounds } => tts(&voice, rounds.max(1)),
-        BenchWhat::Render(args) => render(&args),
-        BenchWhat::Queue { jobs, users } => crate::commands::bench_queue::run(jobs.max(1), users),
+        // Models and frames: blocking work.
+        BenchWhat::Tts { voice, rounds } => {
+            tokio::task::spawn_blocking(move || tts(assets, &voice, rounds.max(1))).await?
+        }
+        BenchWhat::Render(args) => {
+            tokio::task::spawn_blocking(move || render(assets, &args)).await?
+        }
+        BenchWhat::Queue { jobs, users } => {
+            crate::commands::bench_queue::run(&config, jobs.max(1), users).await
+        }
         BenchWhat::Agent => agent(),
         BenchWhat::E2e { rounds, photo } => {
-            let photo = match photo {
-                Some(p) => p,
-                None => Assets::locate()?.root().join("photos").join("t1.jpg"),
-            };
-            crate::commands::bench_e2e::run(rounds, &photo)
+            let photo = photo.unwrap_or_else(|| assets.root().join("photos").join("t1.jpg"));
+            crate::commands::bench_e2e::run(&config, rounds, &photo).await
         }
     }
 }
 
-fn tts(voice_name: &str, rounds: u32) -> anyhow::Result<()> {
-    let mut pipeline = Pipeline::new(Assets::locate()?, DeviceChoice::Cpu.resolve()?);
+fn tts(assets: Assets, voice_name: &str, rounds: u32) -> anyhow::Result<()> {
+    let pipeline = Pipeline::new(assets, device::resolve(DeviceChoice::Cpu)?);
     let load = Instant::now();
-    let voice = pipeline.voice(voice_name)?;
+    let voice = pipeline.models().voice(voice_name)?;
+    let mut voice = voice
+        .lock()
+        .map_err(|_| anyhow::anyhow!("the voice broke"))?;
+    let scales = voice.default_scales();
     let load_s = load.elapsed().as_secs_f64();
     // One warm-up run so the first-call costs do not count.
-    voice.speak_with("Warming up.", voice.default_scales())?;
+    voice.speak_with("Warming up.", scales)?;
     let mut audio_s = 0.0;
     let start = Instant::now();
     for _ in 0..rounds {
-        audio_s += voice
-            .speak_with(TTS_TEXT, voice.default_scales())?
-            .seconds();
+        audio_s += voice.speak_with(TTS_TEXT, scales)?.seconds();
     }
     let wall_s = start.elapsed().as_secs_f64();
     println!(
@@ -210,8 +217,8 @@ fn render_frames(lipsync: &LipSync, audio: &Audio, fps: u32) -> anyhow::Result<(
     Ok((rgb, frames))
 }
 
-fn render(args: &RenderBench) -> anyhow::Result<()> {
-    let device = args.device.parse::<DeviceChoice>()?.resolve()?;
+fn render(assets: Assets, args: &RenderBench) -> anyhow::Result<()> {
+    let device = device::resolve(args.device.parse()?)?;
     let fps = DEFAULT_FPS;
     if args.stage == BenchStage::Render {
         let (audio, photo, face) = match (&args.audio, &args.photo, &args.face) {
@@ -233,25 +240,25 @@ fn render(args: &RenderBench) -> anyhow::Result<()> {
         return Ok(());
     }
 
-    let assets = Assets::locate()?;
     let photo_path = match &args.photo {
         Some(p) => p.clone(),
         None => assets.root().join("photos").join("t1.jpg"),
     };
-    let mut pipeline = Pipeline::new(assets, device);
+    let pipeline = Pipeline::new(assets, device);
+    let models = pipeline.models();
     // Models load once per worker, not per job: load and warm them outside the timings.
-    let voice = pipeline.voice(DEFAULT_VOICE)?;
-    voice.speak_with("Warming up.", voice.default_scales())?;
+    let voice = models.voice(DEFAULT_VOICE)?;
+    let mut voice = voice
+        .lock()
+        .map_err(|_| anyhow::anyhow!("the voice broke"))?;
+    let scales = voice.default_scales();
+    voice.speak_with("Warming up.", scales)?;
     let image = load_photo(&photo_path)?;
-    pipeline.faces()?.analyse(&image)?;
+    models.with_faces(|faces| faces.analyse(&image))?;
 
     // Sentences until the speech is about the asked length (its rate measured on the
     // paragraph once, outside the timings).
-    let voice = pipeline.voice(DEFAULT_VOICE)?;
-    let chars_per_s = TTS_TEXT.len() as f64
-        / voice
-            .speak_with(TTS_TEXT, voice.default_scales())?
-            .seconds();
+    let chars_per_s = TTS_TEXT.len() as f64 / voice.speak_with(TTS_TEXT, scales)?.seconds();
     let sentences: Vec<&str> = TTS_TEXT
         .split_inclusive(['.', '!', '?'])
         .map(str::trim)
@@ -267,13 +274,14 @@ fn render(args: &RenderBench) -> anyhow::Result<()> {
     let text = spinbot_core::SpeechText::parse(&text)?;
 
     let start = Instant::now();
-    let audio = pipeline.voice(DEFAULT_VOICE)?.speak(&text)?;
+    let audio = voice.speak(&text)?;
     let tts_s = start.elapsed().as_secs_f64();
+    drop(voice);
     let frames = ((audio.seconds() * f64::from(fps)).round() as usize).max(1);
     report("tts", tts_s, frames, audio.seconds(), args.size, device);
 
     let start = Instant::now();
-    let face = pipeline.faces()?.analyse(&image)?;
+    let face = models.with_faces(|faces| faces.analyse(&image))?;
     report(
         "face",
         start.elapsed().as_secs_f64(),

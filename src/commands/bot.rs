@@ -1,15 +1,20 @@
 //! `spinbot bot telegram`: one chat front end, with the agent in-process; renders happen on
-//! the workers, and the videos come back through the job events.
+//! the workers, and the videos come back through the job events. Runs until SIGINT or
+//! SIGTERM, then stops taking messages and finishes what it started.
 
+use crate::commands::{queue, record};
 use clap::{Args, ValueEnum};
-use spinbot_agent::{Agent, Executor, OllamaSettings, Prompts};
+use spinbot_agent::{Agent, Executor, Prompts};
 use spinbot_bots::telegram::{self, Telegram};
 use spinbot_bots::{Conversation, Courier};
+use spinbot_core::config::Rule;
 use spinbot_core::limits::DEFAULT_VOICE;
+use spinbot_core::{Config, ConfigError};
 use spinbot_farm::{tts, Assets};
-use spinbot_jobs::{Queue, QueueConfig, Record};
-use std::sync::atomic::AtomicBool;
+use spinbot_jobs::Store;
 use std::sync::Arc;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
 
 #[derive(Args)]
 pub struct BotArgs {
@@ -21,80 +26,87 @@ enum BotPlatform {
     Telegram,
 }
 
-fn record() -> anyhow::Result<Option<Record>> {
-    match std::env::var("DATABASE_URL") {
-        Ok(url) if !url.trim().is_empty() => Ok(Some(Record::connect(&url)?)),
-        _ => Ok(None),
-    }
+/// The agent's texts: the configured folder's, else the built-in ones.
+pub fn prompts(config: &Config) -> anyhow::Result<Prompts> {
+    Prompts::configured(config.prompts.as_deref()).map_err(|e| {
+        ConfigError(format!(
+            "SPINBOT_PROMPTS must be {} laid out like prompts/ ({e}).",
+            Rule::Folder { existing: true }.must_be()
+        ))
+        .into()
+    })
 }
 
 /// The voices of the assets folder (just the default one when there is none).
-fn voices() -> Vec<String> {
-    Assets::locate()
+fn voices(config: &Config) -> Vec<String> {
+    tts::list_voices(&Assets::at(&config.assets))
         .ok()
-        .and_then(|assets| tts::list_voices(&assets).ok())
         .map(|voices| voices.into_iter().map(|v| v.name).collect())
         .filter(|v: &Vec<String>| !v.is_empty())
         .unwrap_or_else(|| vec![DEFAULT_VOICE.to_owned()])
 }
 
-pub fn run(args: BotArgs) -> anyhow::Result<()> {
+pub async fn run(args: BotArgs, config: Config) -> anyhow::Result<()> {
+    let stop = crate::shutdown::on_signal()?;
+    let mut roles = JoinSet::new();
     match args.platform {
-        BotPlatform::Telegram => run_telegram(),
+        BotPlatform::Telegram => start_telegram(&config, &stop, &mut roles)?,
     }
+    while let Some(role) = roles.join_next().await {
+        role??;
+    }
+    Ok(())
 }
 
-pub fn run_telegram() -> anyhow::Result<()> {
-    let token = std::env::var("TELEGRAM_BOT_TOKEN")
-        .ok()
-        .filter(|t| !t.trim().is_empty())
-        .ok_or_else(|| {
-            spinbot_core::InputError::Option(
-                "Set TELEGRAM_BOT_TOKEN to the token @BotFather gave you.".into(),
-            )
-        })?;
-    let api_url = std::env::var("TELEGRAM_API_URL")
-        .ok()
-        .filter(|u| !u.trim().is_empty());
-    let config = QueueConfig::from_env();
-    let store = spinbot_jobs::store::from_env()?;
-    let prompts = Prompts::from_env()?;
+/// Starts the Telegram bot (its updates and its courier) into `roles`.
+pub fn start_telegram(
+    config: &Config,
+    stop: &CancellationToken,
+    roles: &mut JoinSet<anyhow::Result<()>>,
+) -> anyhow::Result<()> {
+    let token = config.telegram.token.as_ref().ok_or_else(|| {
+        ConfigError("TELEGRAM_BOT_TOKEN must be set to the token @BotFather gave you.".into())
+    })?;
+    let queue = queue(config)?;
+    let store = Store::from_config(config);
+    let record = record(config)?;
     let executor = Executor::new(
-        Queue::connect(config.clone())?,
+        queue.clone(),
         store.clone(),
-        record()?,
-        voices(),
-        prompts.help.clone(),
-    )?;
+        record.clone(),
+        voices(config),
+        prompts(config)?.help.clone(),
+    );
     let agent = Arc::new(Agent::new(
-        OllamaSettings::from_env(),
-        prompts,
-        Arc::new(executor),
+        config.ollama.clone(),
+        prompts(config)?,
+        Arc::new(executor).into(),
     ));
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
-    let platform = Arc::new(Telegram::new(&token, api_url.as_deref())?);
-    let consumer = std::env::var("SPINBOT_BOT_ID").unwrap_or_else(|_| "telegram-1".to_owned());
-    let courier = Arc::new(Courier::new(
+    let platform = Arc::new(Telegram::new(
+        secrecy::ExposeSecret::expose_secret(token),
+        config.telegram.api_url.as_deref(),
+    )?);
+    let courier = Courier::new(
         platform.clone(),
         store.clone(),
-        record()?,
-        config,
-        &consumer,
-        runtime.handle().clone(),
-    )?);
-    let stop = Arc::new(AtomicBool::new(false));
-    let events = {
-        let (courier, stop) = (courier.clone(), stop.clone());
-        std::thread::Builder::new()
-            .name("courier".into())
-            .spawn(move || courier.run(&stop))?
-    };
-    let conversation = Arc::new(Conversation::new(platform.clone(), agent, store, courier));
-    let polled = runtime.block_on(telegram::run(platform, conversation, stop.clone()));
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    let _ = events.join();
-    Ok(polled?)
+        record,
+        queue,
+        &config.telegram.bot_id,
+    );
+    let conversation = Arc::new(Conversation::new(
+        platform.clone(),
+        agent,
+        store,
+        courier.clone(),
+    ));
+    // Messages stop first; the courier then finishes the deliveries it started.
+    let updates_done = CancellationToken::new();
+    let (updates_stop, done) = (stop.clone(), updates_done.clone());
+    roles.spawn(async move {
+        let listened = telegram::listen(platform, conversation, updates_stop).await;
+        done.cancel();
+        Ok(listened?)
+    });
+    roles.spawn(async move { Ok(courier.run(updates_done).await?) });
+    Ok(())
 }

@@ -4,6 +4,7 @@ pub mod bench;
 pub mod bench_e2e;
 pub mod bench_queue;
 pub mod bot;
+pub mod config;
 pub mod plan;
 pub mod queue;
 pub mod render;
@@ -13,8 +14,9 @@ pub mod worker;
 
 use clap::Args;
 use spinbot_core::limits::{DEFAULT_SIZE, DEFAULT_VOICE};
-use spinbot_core::{InputError, Speech, SpeechText};
-use std::path::{Path, PathBuf};
+use spinbot_core::{Config, ConfigError, DeviceChoice, InputError, Refusal, Speech, SpeechText};
+use spinbot_jobs::{Queue, QueueConfig, Record};
+use std::path::PathBuf;
 
 /// What to render, as `render` and `submit` both take it.
 #[derive(Args)]
@@ -38,20 +40,14 @@ pub struct RequestArgs {
 }
 
 impl RequestArgs {
-    /// The speech: the text, checked, or the voice note where `place` puts it (a path or a
-    /// store key).
-    pub fn speech(
-        &self,
-        place: impl FnOnce(&Path) -> anyhow::Result<String>,
-    ) -> anyhow::Result<Speech> {
+    /// The speech: the text, checked, or the voice note at `place` (a path or a store key).
+    pub fn speech(&self, place: impl FnOnce() -> String) -> anyhow::Result<Speech> {
         match (&self.say, &self.voice_note) {
             (Some(text), _) => Ok(Speech::Text {
                 text: SpeechText::parse(text)?,
                 voice: self.voice.clone(),
             }),
-            (None, Some(note)) => Ok(Speech::VoiceNote {
-                audio: place(note)?,
-            }),
+            (None, Some(_)) => Ok(Speech::VoiceNote { audio: place() }),
             (None, None) => {
                 Err(InputError::Option("Give --say TEXT or --voice-note FILE.".into()).into())
             }
@@ -59,35 +55,44 @@ impl RequestArgs {
     }
 }
 
-/// A request the job plane turned down (exit status 3): why, and when to try again.
+/// A request the job plane turned down (exit status 3), with `--json` or not.
 #[derive(Debug)]
 pub struct Refused {
-    pub reason: String,
-    pub retry_after_s: f64,
+    pub refusal: Refusal,
     pub json: bool,
 }
 
 impl std::fmt::Display for Refused {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.reason.as_str() {
-            "rate_limited" => write!(
-                f,
-                "You have made too many videos for now; try again in {:.0} seconds.",
-                self.retry_after_s.ceil()
-            ),
-            "too_many_queued" => write!(
-                f,
-                "You already have the most videos waiting; try again when one is done."
-            ),
-            "busy" => write!(
-                f,
-                "The render farm is busy; try again in {:.0} seconds.",
-                self.retry_after_s.ceil()
-            ),
-            "not_found" => write!(f, "There is no such job of yours."),
-            other => write!(f, "Refused: {other}."),
-        }
+        self.refusal.fmt(f)
     }
 }
 
 impl std::error::Error for Refused {}
+
+/// The device a `--device` option asks for, else the configuration's (`SPINBOT_DEVICE`).
+/// Parsed here, not by clap, so a bad value is one sentence like every other.
+pub fn device_choice(arg: Option<&str>, config: &Config) -> Result<DeviceChoice, InputError> {
+    arg.map_or(Ok(config.device), str::parse)
+}
+
+/// The job plane of the configuration.
+pub fn queue(config: &Config) -> anyhow::Result<Queue> {
+    Ok(Queue::new(QueueConfig::from_config(config))?)
+}
+
+/// The record, when the configuration names one.
+pub fn record(config: &Config) -> anyhow::Result<Option<Record>> {
+    Ok(match &config.database_url {
+        Some(url) => Some(Record::connect(url)?),
+        None => None,
+    })
+}
+
+/// The record, which this command needs.
+pub fn required_record(config: &Config) -> anyhow::Result<Record> {
+    record(config)?.ok_or_else(|| {
+        ConfigError("DATABASE_URL must be set: this command needs the Postgres record.".into())
+            .into()
+    })
+}

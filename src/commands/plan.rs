@@ -1,9 +1,10 @@
 //! `spinbot plan --user U "TEXT"`: what the agent would do with a message, done by nothing
 //! and read from nothing (the model when Ollama is configured, else the built-in parser).
 
+use crate::commands::bot::prompts;
 use clap::Args;
-use spinbot_agent::{Action, Agent, Caller, OllamaSettings, Prompts};
-use spinbot_core::UserId;
+use spinbot_agent::{Action, Agent, Caller};
+use spinbot_core::{Config, UserId};
 
 #[derive(Args)]
 pub struct PlanArgs {
@@ -17,17 +18,13 @@ pub struct PlanArgs {
     text: String,
 }
 
-pub fn run(args: PlanArgs) -> anyhow::Result<()> {
+pub async fn run(args: PlanArgs, config: &Config) -> anyhow::Result<()> {
     let caller = Caller {
         user: UserId::parse(&args.user)?,
         max_bytes: None,
     };
-    let agent = Agent::planner(OllamaSettings::from_env(), Prompts::from_env()?);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
-    let (actions, decided_by) = runtime.block_on(agent.plan(&caller, &args.text));
+    let agent = Agent::planner(config.ollama.clone(), prompts(config)?);
+    let (actions, decided_by) = agent.plan(&caller, &args.text).await;
     tracing::info!(?decided_by, "planned");
     if args.json {
         println!("{}", serde_json::to_string(&actions)?);

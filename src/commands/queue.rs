@@ -1,14 +1,14 @@
 //! The job plane from a terminal: `submit`, `status`, `cancel` and `admin dead-letter`, each
 //! as a given user (any `namespace:id` is accepted here).
 
-use crate::commands::{Refused, RequestArgs};
+use crate::commands::{queue, required_record, Refused, RequestArgs};
 use clap::{Args, Subcommand};
 use serde_json::json;
-use spinbot_core::{InputError, JobId, Plan, UserId};
+use spinbot_core::{Config, InputError, JobClass, JobId, Plan, Refusal, UserId};
 use spinbot_farm::input::{check_voice_note, load_photo};
-use spinbot_farm::worker::input_key;
+use spinbot_jobs::keys::job_input;
 use spinbot_jobs::queue::Cancel;
-use spinbot_jobs::{Admission, Queue, QueueConfig};
+use spinbot_jobs::{Admission, Store};
 
 #[derive(Args)]
 pub struct SubmitArgs {
@@ -71,27 +71,40 @@ enum DeadLetterAction {
     },
 }
 
-pub fn submit(args: SubmitArgs) -> anyhow::Result<()> {
+pub async fn submit(args: SubmitArgs, config: &Config) -> anyhow::Result<()> {
     let user = UserId::parse(&args.user)?;
     // Every check a worker would make on the files, before anything is stored.
-    load_photo(&args.request.photo)?;
+    let (photo, note) = (args.request.photo.clone(), args.request.voice_note.clone());
+    tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+        load_photo(&photo)?;
+        if let Some(note) = note {
+            check_voice_note(&note)?;
+        }
+        Ok(())
+    })
+    .await??;
     let job = JobId::new();
-    let store = spinbot_jobs::store::from_env()?;
-    let photo_key = input_key(job.as_str(), "photo");
-    let speech = args.request.speech(|note| {
-        check_voice_note(note)?;
-        let key = input_key(job.as_str(), "voice-note");
-        store.put_file(&key, note)?;
-        Ok(key)
-    })?;
+    let (photo_key, note_key) = (job_input(&job, "photo"), job_input(&job, "voice-note"));
+    let speech = args.request.speech(|| note_key.clone())?;
     let plan = Plan {
         size: args.request.size,
         ..Plan::new(speech, photo_key.clone())
     };
     plan.validate()?;
-    store.put_file(&photo_key, &args.request.photo)?;
-    let mut queue = Queue::connect(QueueConfig::from_env())?;
-    match queue.submit_as(job.clone(), &user, &plan, args.gpu_only)? {
+    let store = Store::from_config(config);
+    store.put_file(&photo_key, &args.request.photo).await?;
+    if let Some(note) = &args.request.voice_note {
+        store.put_file(&note_key, note).await?;
+    }
+    let class = if args.gpu_only {
+        JobClass::Gpu
+    } else {
+        JobClass::Any
+    };
+    match queue(config)?
+        .submit_as(job.clone(), &user, &plan, class)
+        .await?
+    {
         Admission::Accepted { job, position } => {
             if args.json {
                 println!("{}", json!({ "job_id": job, "position": position }));
@@ -100,15 +113,11 @@ pub fn submit(args: SubmitArgs) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Admission::Refused {
-            reason,
-            retry_after_s,
-        } => {
-            let _ = store.delete(&photo_key);
-            let _ = store.delete(&input_key(job.as_str(), "voice-note"));
+        Admission::Refused(refusal) => {
+            let _ = store.delete(&photo_key).await;
+            let _ = store.delete(&note_key).await;
             Err(Refused {
-                reason,
-                retry_after_s,
+                refusal,
                 json: args.json,
             }
             .into())
@@ -116,17 +125,19 @@ pub fn submit(args: SubmitArgs) -> anyhow::Result<()> {
     }
 }
 
-pub fn status(args: JobArgs) -> anyhow::Result<()> {
+fn not_found(json: bool) -> anyhow::Error {
+    Refused {
+        refusal: Refusal::NotFound,
+        json,
+    }
+    .into()
+}
+
+pub async fn status(args: JobArgs, config: &Config) -> anyhow::Result<()> {
     let user = UserId::parse(&args.user)?;
     let job = JobId::parse(&args.job)?;
-    let mut queue = Queue::connect(QueueConfig::from_env())?;
-    let Some(status) = queue.status(&job, Some(&user))? else {
-        return Err(Refused {
-            reason: "not_found".into(),
-            retry_after_s: 0.0,
-            json: args.json,
-        }
-        .into());
+    let Some(status) = queue(config)?.status(&job, Some(&user)).await? else {
+        return Err(not_found(args.json));
     };
     if args.json {
         println!("{}", serde_json::to_string(&status)?);
@@ -149,19 +160,11 @@ pub fn status(args: JobArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub fn cancel(args: JobArgs) -> anyhow::Result<()> {
+pub async fn cancel(args: JobArgs, config: &Config) -> anyhow::Result<()> {
     let user = UserId::parse(&args.user)?;
     let job = JobId::parse(&args.job)?;
-    let mut queue = Queue::connect(QueueConfig::from_env())?;
-    let answer = match queue.cancel(&job, &user)? {
-        Cancel::NotFound => {
-            return Err(Refused {
-                reason: "not_found".into(),
-                retry_after_s: 0.0,
-                json: args.json,
-            }
-            .into())
-        }
+    let answer = match queue(config)?.cancel(&job, &user).await? {
+        Cancel::NotFound => return Err(not_found(args.json)),
         Cancel::Cancelled => "cancelled",
         Cancel::Stopping => "stopping",
         Cancel::AlreadyFinished(state) => state.as_str(),
@@ -174,8 +177,8 @@ pub fn cancel(args: JobArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub fn admin(args: AdminArgs) -> anyhow::Result<()> {
-    let mut queue = Queue::connect(QueueConfig::from_env())?;
+pub async fn admin(args: AdminArgs, config: &Config) -> anyhow::Result<()> {
+    let queue = queue(config)?;
     match args.what {
         AdminWhat::Retention {
             older_than_s,
@@ -184,10 +187,10 @@ pub fn admin(args: AdminArgs) -> anyhow::Result<()> {
         } => {
             let cutoff =
                 std::time::SystemTime::now() - std::time::Duration::from_secs(older_than_s);
-            let store = spinbot_jobs::store::from_env()?;
-            let removed = spinbot_jobs::store::expire(store.as_ref(), &prefix, cutoff)?;
-            if std::env::var("DATABASE_URL").is_ok() && !removed.is_empty() {
-                record()?.mark_deleted(&removed)?;
+            let store = Store::from_config(config);
+            let removed = spinbot_jobs::store::expire(&store, &prefix, cutoff).await?;
+            if let (Some(record), false) = (crate::commands::record(config)?, removed.is_empty()) {
+                record.mark_deleted(&removed).await?;
             }
             if json {
                 println!("{}", serde_json::json!({ "deleted": removed }));
@@ -200,7 +203,7 @@ pub fn admin(args: AdminArgs) -> anyhow::Result<()> {
         AdminWhat::DeadLetter {
             action: DeadLetterAction::List { json },
         } => {
-            let dead = queue.dead_letters()?;
+            let dead = queue.dead_letters().await?;
             if json {
                 println!("{}", serde_json::to_string(&dead)?);
             } else {
@@ -214,7 +217,7 @@ pub fn admin(args: AdminArgs) -> anyhow::Result<()> {
         }
         AdminWhat::DeadLetter {
             action: DeadLetterAction::Requeue { entry },
-        } => match queue.requeue(&entry)? {
+        } => match queue.requeue(&entry).await? {
             Some(job) => println!("{job} queued"),
             None => {
                 return Err(InputError::Option(format!("There is no dead letter {entry}.")).into())
@@ -232,31 +235,24 @@ pub struct HistoryArgs {
     json: bool,
 }
 
-fn record() -> anyhow::Result<spinbot_jobs::Record> {
-    let url = std::env::var("DATABASE_URL").map_err(|_| {
-        InputError::Option("DATABASE_URL is not set; the record needs Postgres.".into())
-    })?;
-    Ok(spinbot_jobs::Record::connect(&url)?)
-}
-
 /// `spinbot migrate`: brings the Postgres schema up to date.
-pub fn migrate() -> anyhow::Result<()> {
-    record()?.migrate()?;
+pub async fn migrate(config: &Config) -> anyhow::Result<()> {
+    required_record(config)?.migrate().await?;
     println!("migrated");
     Ok(())
 }
 
 /// `spinbot history --user U`: the user's jobs with their outcome and result.
-pub fn history(args: HistoryArgs) -> anyhow::Result<()> {
+pub async fn history(args: HistoryArgs, config: &Config) -> anyhow::Result<()> {
     let user = UserId::parse(&args.user)?;
-    let mut rows = record()?.history(&user)?;
+    let mut rows = required_record(config)?.history(&user).await?;
     // Results as links the user can open, where the store gives links (S3: a day).
-    let store = spinbot_jobs::store::from_env()?;
+    let store = Store::from_config(config);
     for row in &mut rows {
         if let Some(key) = &row.result {
-            if let Some(link) = store.link(key, std::time::Duration::from_secs(86_400))? {
-                row.link = Some(link);
-            }
+            row.link = store
+                .link(key, std::time::Duration::from_secs(86_400))
+                .await?;
         }
     }
     if args.json {

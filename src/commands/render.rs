@@ -4,9 +4,9 @@ use crate::commands::RequestArgs;
 use crate::progress::Bar;
 use anyhow::Context;
 use clap::Args;
-use spinbot_core::limits::{DEFAULT_FPS, DEVICE_ENV};
-use spinbot_core::{Plan, Target};
-use spinbot_farm::{Assets, DeviceChoice, Pipeline};
+use spinbot_core::limits::DEFAULT_FPS;
+use spinbot_core::{Config, Plan, Target};
+use spinbot_farm::{device, Assets, Pipeline};
 use std::path::PathBuf;
 
 #[derive(Args)]
@@ -19,7 +19,7 @@ pub struct RenderArgs {
     /// Multiply the output size by K.
     #[arg(long, default_value_t = 1)]
     upscale: u32,
-    /// auto, cpu or cuda (default: $SPINBOT_DEVICE, else auto).
+    /// auto, cpu, cuda or cuda:N (default: SPINBOT_DEVICE, else auto).
     #[arg(long)]
     device: Option<String>,
     /// Largest output file in bytes (e.g. 10485760 for Discord); picks the bitrate.
@@ -34,10 +34,16 @@ pub struct RenderArgs {
     output: PathBuf,
 }
 
-pub fn run(args: RenderArgs) -> anyhow::Result<()> {
+pub async fn run(args: RenderArgs, config: Config) -> anyhow::Result<()> {
+    // The whole render is blocking work (files, models, frames, ffmpeg).
+    tokio::task::spawn_blocking(move || render(args, &config)).await?
+}
+
+fn render(args: RenderArgs, config: &Config) -> anyhow::Result<()> {
+    let note = args.request.voice_note.clone().unwrap_or_default();
     let speech = args
         .request
-        .speech(|note| Ok(note.to_string_lossy().into_owned()))?;
+        .speech(|| note.to_string_lossy().into_owned())?;
     let plan = Plan {
         size: args.request.size,
         fps: args.fps,
@@ -48,11 +54,8 @@ pub fn run(args: RenderArgs) -> anyhow::Result<()> {
         ..Plan::new(speech, args.request.photo.to_string_lossy())
     };
     plan.validate()?;
-    let choice: DeviceChoice = match args.device.or_else(|| std::env::var(DEVICE_ENV).ok()) {
-        Some(d) => d.parse()?,
-        None => DeviceChoice::Auto,
-    };
-    let mut pipeline = Pipeline::new(Assets::locate()?, choice.resolve()?);
+    let choice = crate::commands::device_choice(args.device.as_deref(), config)?;
+    let pipeline = Pipeline::new(Assets::at(&config.assets), device::resolve(choice)?);
 
     let temp;
     let work_dir = match &args.work_dir {

@@ -1,33 +1,33 @@
 //! `spinbot up`: every role in one process: the Postgres schema brought up to date (when
-//! `DATABASE_URL` is set), a render worker, and the Telegram bot when `TELEGRAM_BOT_TOKEN`
-//! is set. It runs until stopped; if a role stops, the process ends with its error.
+//! `DATABASE_URL` is set), a render worker (with the recorder), and the Telegram bot when
+//! `TELEGRAM_BOT_TOKEN` is set. It runs until SIGINT or SIGTERM; if a role fails, the
+//! process ends with its error.
 
-use crate::commands::{bot, worker};
+use crate::commands::{bot, record, worker};
+use spinbot_core::Config;
+use tokio::task::JoinSet;
 
-pub fn run() -> anyhow::Result<()> {
-    if let Ok(url) = std::env::var("DATABASE_URL") {
-        spinbot_jobs::Record::connect(&url)?.migrate()?;
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    let stop = crate::shutdown::on_signal()?;
+    if let Some(record) = record(&config)? {
+        record.migrate().await?;
         tracing::info!("the record is up to date");
     }
-    let worker = std::thread::Builder::new()
-        .name("worker".into())
-        .spawn(|| worker::run(worker::WorkerArgs::single()))?;
-    let telegram = std::env::var("TELEGRAM_BOT_TOKEN").is_ok_and(|t| !t.trim().is_empty());
-    if telegram {
+    let mut roles = JoinSet::new();
+    worker::start(worker::WorkerArgs::defaults(), &config, &stop, &mut roles).await?;
+    if config.telegram.token.is_some() {
+        bot::start_telegram(&config, &stop, &mut roles)?;
         eprintln!("spinbot is up: a render worker and the Telegram bot (Ctrl-C stops them)");
-        let bot = std::thread::Builder::new()
-            .name("telegram".into())
-            .spawn(bot::run_telegram)?;
-        if let Ok(result) = bot.join() {
-            result?;
-        }
     } else {
         eprintln!(
             "spinbot is up: a render worker (set TELEGRAM_BOT_TOKEN to chat with it on Telegram; Ctrl-C stops it)"
         );
     }
-    match worker.join() {
-        Ok(result) => result,
-        Err(_) => anyhow::bail!("the worker crashed"),
+    while let Some(role) = roles.join_next().await {
+        if let Err(e) = role? {
+            stop.cancel();
+            return Err(e);
+        }
     }
+    Ok(())
 }

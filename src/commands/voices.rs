@@ -10,8 +10,8 @@ pub struct VoicesArgs {
     json: bool,
 }
 
-pub fn run(args: VoicesArgs) -> anyhow::Result<()> {
-    let voices = tts::list_voices(&Assets::locate()?)?;
+pub fn run(args: VoicesArgs, config: &spinbot_core::Config) -> anyhow::Result<()> {
+    let voices = tts::list_voices(&Assets::at(&config.assets))?;
     if args.json {
         println!("{}", serde_json::to_string(&voices)?);
     } else {

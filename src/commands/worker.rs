@@ -1,94 +1,102 @@
-//! `spinbot worker`: render jobs from the job plane until stopped.
+//! `spinbot worker`: render jobs from the job plane until SIGINT or SIGTERM: one render slot
+//! per device (every visible GPU, or the CPU) unless `--concurrency` says how many, the
+//! models loaded once for all of them; with `DATABASE_URL`, the recorder; with
+//! `SPINBOT_METRICS_ADDR`, the metrics.
 
+use crate::commands::{queue, record};
 use clap::Args;
-use spinbot_core::limits::DEVICE_ENV;
+use spinbot_core::Config;
 use spinbot_farm::worker::WorkerConfig;
-use spinbot_farm::{Assets, DeviceChoice};
-use spinbot_jobs::{ObjectStore, QueueConfig};
-use std::sync::atomic::AtomicBool;
+use spinbot_farm::{device, Assets, Models, Pipeline};
+use spinbot_jobs::recorder::run_recorder;
+use spinbot_jobs::Store;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
 
 #[derive(Args)]
 pub struct WorkerArgs {
-    /// Jobs rendered at once (each slot loads its own models).
-    #[arg(long, default_value_t = 1)]
-    concurrency: usize,
-    /// auto, cpu or cuda (default: $SPINBOT_DEVICE, else auto).
+    /// Jobs rendered at once (default: one per device), sharing the models.
+    #[arg(long)]
+    concurrency: Option<usize>,
+    /// auto, cpu, cuda (every GPU) or cuda:N (default: SPINBOT_DEVICE, else auto).
     #[arg(long)]
     device: Option<String>,
-    /// A name for this worker (default: host and process id).
+    /// A name for this worker, kept across restarts (default: host and process id).
     #[arg(long)]
     name: Option<String>,
 }
 
 impl WorkerArgs {
-    /// One slot, the device from the environment, a generated name.
-    pub fn single() -> Self {
+    /// The device from the configuration, a slot per device, a generated name.
+    pub fn defaults() -> Self {
         Self {
-            concurrency: 1,
+            concurrency: None,
             device: None,
             name: None,
         }
     }
 }
 
-pub fn run(args: WorkerArgs) -> anyhow::Result<()> {
-    let choice: DeviceChoice = match args.device.or_else(|| std::env::var(DEVICE_ENV).ok()) {
-        Some(d) => d.parse()?,
-        None => DeviceChoice::Auto,
-    };
-    let device = choice.resolve()?;
-    let queue = QueueConfig::from_env();
-    let store: Arc<dyn ObjectStore> = spinbot_jobs::store::from_env()?;
-    let assets = Assets::locate()?;
-    let host = std::fs::read_to_string("/etc/hostname")
+pub async fn run(args: WorkerArgs, config: Config) -> anyhow::Result<()> {
+    let stop = crate::shutdown::on_signal()?;
+    let mut roles = JoinSet::new();
+    start(args, &config, &stop, &mut roles).await?;
+    while let Some(role) = roles.join_next().await {
+        role??;
+    }
+    Ok(())
+}
+
+/// Starts the worker's slots, its recorder and its metrics into `roles`; they end after
+/// `stop`.
+pub async fn start(
+    args: WorkerArgs,
+    config: &Config,
+    stop: &CancellationToken,
+    roles: &mut JoinSet<anyhow::Result<()>>,
+) -> anyhow::Result<()> {
+    let choice = crate::commands::device_choice(args.device.as_deref(), config)?;
+    let devices = tokio::task::spawn_blocking(move || device::devices(choice)).await??;
+    let queue = queue(config)?;
+    let store = Store::from_config(config);
+    let host = tokio::fs::read_to_string("/etc/hostname")
+        .await
         .map(|h| h.trim().to_owned())
         .unwrap_or_else(|_| "host".into());
     let base = args
         .name
         .unwrap_or_else(|| format!("{host}-{}", std::process::id()));
-    let work_root = std::env::temp_dir().join(format!("spinbot-worker-{base}"));
-    let stop = Arc::new(AtomicBool::new(false));
-    if let Ok(addr) = std::env::var("SPINBOT_METRICS_ADDR") {
-        spinbot_jobs::metrics::serve(&addr, queue.clone())?;
+    if let Some(addr) = config.metrics_addr {
+        let served = spinbot_jobs::metrics::serve(addr, queue.clone(), stop.clone()).await?;
         tracing::info!(%addr, "metrics on /metrics");
+        roles.spawn(async move { Ok(served.await?) });
     }
-    // The record: migrated on start and fed from the events stream, when configured. A
-    // Postgres outage only delays it (the recorder waits), never a render.
-    if let Ok(url) = std::env::var("DATABASE_URL") {
+    // The record: migrated on start and fed from the events stream. A Postgres outage only
+    // delays it (the recorder waits), never a render.
+    if let Some(record) = record(config)? {
         let (queue, stop, name) = (queue.clone(), stop.clone(), format!("{base}-recorder"));
-        std::thread::spawn(move || {
-            let result = spinbot_jobs::Record::connect(&url).and_then(|record| {
-                let mut q = spinbot_jobs::Queue::connect(queue)?;
-                spinbot_jobs::record::run_recorder(&mut q, &record, &name, &stop)
-            });
-            if let Err(e) = result {
-                tracing::error!(error = %e, "the recorder stopped");
-            }
-        });
+        roles.spawn(async move { Ok(run_recorder(&queue, &record, &name, &stop).await?) });
     }
-    let slots: Vec<_> = (0..args.concurrency.max(1))
-        .map(|slot| {
-            let config = WorkerConfig {
-                name: format!("{base}-{slot}"),
-                device,
-                gpu: device.is_cuda(),
-                idle_wait: Duration::from_millis(200),
-                work_root: work_root.clone(),
-            };
-            let (queue, store, assets, stop) =
-                (queue.clone(), store.clone(), assets.clone(), stop.clone());
-            std::thread::spawn(move || {
-                spinbot_farm::worker::run(&config, &queue, store, assets, &stop)
-            })
-        })
-        .collect();
-    for slot in slots {
-        match slot.join() {
-            Ok(result) => result?,
-            Err(_) => anyhow::bail!("a worker slot crashed"),
-        }
+    let models = Models::new(Assets::at(&config.assets));
+    let work_root = std::env::temp_dir().join(format!("spinbot-worker-{base}"));
+    for (slot, device) in device::slot_devices(&devices, args.concurrency)
+        .into_iter()
+        .enumerate()
+    {
+        let slot = WorkerConfig {
+            name: format!("{base}-{slot}"),
+            gpu: device.is_cuda(),
+            idle_wait: Duration::from_millis(200),
+            work_root: work_root.clone(),
+        };
+        let pipeline = Arc::new(Pipeline::with_models(models.clone(), device));
+        let (queue, store, stop) = (queue.clone(), store.clone(), stop.clone());
+        roles.spawn(async move {
+            spinbot_farm::worker::run(slot, queue, store, pipeline, stop).await;
+            Ok(())
+        });
     }
     Ok(())
 }

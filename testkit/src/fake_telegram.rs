@@ -100,6 +100,12 @@ struct Api {
     violations: Vec<String>,
     /// Chats users wrote in, as the API describes them.
     chats: HashMap<i64, Value>,
+    /// Chats whose uploads are held (not answered) until released, and how many uploads
+    /// each such chat sent while held.
+    held: std::collections::HashSet<i64>,
+    held_uploads: HashMap<i64, usize>,
+    /// The `allowed_updates` of the last `getUpdates` that named them.
+    allowed_updates: Option<Value>,
 }
 
 type Shared = (Arc<Mutex<Api>>, Arc<tokio::sync::Notify>);
@@ -155,6 +161,9 @@ impl FakeTelegram {
             calls: Vec::new(),
             violations: Vec::new(),
             chats: HashMap::new(),
+            held: std::collections::HashSet::new(),
+            held_uploads: HashMap::new(),
+            allowed_updates: None,
         }));
         let notify = Arc::new(tokio::sync::Notify::new());
         let app = Router::new()
@@ -262,6 +271,31 @@ impl FakeTelegram {
     /// The methods called, lower-case, in order.
     pub fn calls(&self) -> Vec<String> {
         lock(&self.api).calls.clone()
+    }
+
+    /// Holds every upload to `chat` (the request waits, unanswered) until
+    /// [`FakeTelegram::release_uploads`].
+    pub fn hold_uploads(&self, chat: &Chat) {
+        lock(&self.api).held.insert(chat.id);
+    }
+
+    pub fn release_uploads(&self, chat: &Chat) {
+        lock(&self.api).held.remove(&chat.id);
+        self.notify.notify_waiters();
+    }
+
+    /// Uploads to `chat` that arrived while it was held.
+    pub fn held_uploads(&self, chat: &Chat) -> usize {
+        lock(&self.api)
+            .held_uploads
+            .get(&chat.id)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// The update kinds the bot asked `getUpdates` for.
+    pub fn allowed_updates(&self) -> Option<Value> {
+        lock(&self.api).allowed_updates.clone()
     }
 
     /// Calls the real API would have refused, or this fake did not expect.
@@ -451,8 +485,20 @@ async fn method(
             json!({"url": "", "has_custom_certificate": false, "pending_update_count": lock(&api).updates.len()}),
         ),
         "deletewebhook" | "setmycommands" | "sendchataction" => ok(json!(true)),
+        "answercallbackquery" => match text(f, "callback_query_id") {
+            Some(_) => ok(json!(true)),
+            None => refuse(
+                &api,
+                400,
+                "Bad Request: query is too old or query ID is invalid",
+                true,
+            ),
+        },
         "getupdates" => {
             let offset = int(f, "offset").unwrap_or(0);
+            if let Some(kinds) = f.get("allowed_updates") {
+                lock(&api).allowed_updates = Some(kinds.clone());
+            }
             let wait = Duration::from_secs(int(f, "timeout").unwrap_or(0).clamp(0, 2) as u64);
             let until = Instant::now() + wait;
             loop {
@@ -569,6 +615,17 @@ async fn method(
             };
             if bytes.len() > UPLOAD_LIMIT {
                 return refuse(&api, 413, "Request Entity Too Large", true);
+            }
+            // A held chat's upload waits here, received but unanswered, until released.
+            if lock(&api).held.contains(&chat) {
+                *lock(&api).held_uploads.entry(chat).or_insert(0) += 1;
+                loop {
+                    let released = notify.notified();
+                    if !lock(&api).held.contains(&chat) {
+                        break;
+                    }
+                    released.await;
+                }
             }
             let caption = text(f, "caption");
             let mut a = lock(&api);

@@ -73,6 +73,20 @@ impl RedisServer {
         format!("redis://127.0.0.1:{}/", self.port)
     }
 
+    /// SIGKILL: the server dies at once, keeping only what its append-only file holds.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the server again on the same port and files (after [`RedisServer::kill`]).
+    pub fn start_again(&mut self) {
+        assert!(self.child.is_none(), "the server is running");
+        self.launch();
+    }
+
     /// SHUTDOWN (which saves the append-only file), then start again on the same files.
     pub fn restart(&mut self) {
         if let Ok(client) = redis::Client::open(self.url().as_str()) {

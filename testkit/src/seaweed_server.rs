@@ -100,6 +100,16 @@ impl SeaweedServer {
     pub fn endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.s3_port)
     }
+
+    /// The environment that points spinbot at this server's bucket.
+    pub fn env(&self) -> [(&'static str, String); 4] {
+        [
+            ("S3_ENDPOINT", self.endpoint()),
+            ("S3_BUCKET", BUCKET.to_owned()),
+            ("AWS_ACCESS_KEY_ID", ACCESS_KEY.to_owned()),
+            ("AWS_SECRET_ACCESS_KEY", SECRET_KEY.to_owned()),
+        ]
+    }
 }
 
 impl Drop for SeaweedServer {

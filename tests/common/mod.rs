@@ -93,3 +93,53 @@ pub fn stream_field(path: &Path, kind: &str, field: &str) -> String {
         .expect("ffprobe");
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
+
+/// One value from a test's Postgres (`psql -tA`).
+pub fn psql(port: u16, sql: &str) -> String {
+    let out = Command::new("psql")
+        .args(["-h", "127.0.0.1", "-p", &port.to_string()])
+        .args(["-U", "postgres", "-d", "spinbot", "-tAc", sql])
+        .output()
+        .expect("psql");
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// The S3 store of a test's SeaweedFS.
+pub fn s3_store(server: &spinbot_testkit::SeaweedServer) -> spinbot_jobs::Store {
+    use spinbot_testkit::seaweed_server::{ACCESS_KEY, BUCKET, SECRET_KEY};
+    spinbot_jobs::Store::S3(spinbot_jobs::S3Store::new(
+        &spinbot_core::config::S3Settings {
+            endpoint: server.endpoint(),
+            bucket: BUCKET.to_owned(),
+            access_key: ACCESS_KEY.to_owned(),
+            secret_key: SECRET_KEY.to_owned().into(),
+            region: "us-east-1".to_owned(),
+        },
+    ))
+}
+
+/// Runs a future from a plain test thread, on a runtime of its own.
+pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime")
+        .block_on(future)
+}
+
+/// An object's bytes from a test's S3, if it is there.
+pub fn s3_get(server: &spinbot_testkit::SeaweedServer, key: &str) -> Option<Vec<u8>> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("object");
+    let found = block_on(s3_store(server).get_file(key, &path)).expect("S3 get");
+    found.then(|| std::fs::read(&path).expect("read"))
+}
+
+/// The keys under `prefix` in a test's S3.
+pub fn s3_list(server: &spinbot_testkit::SeaweedServer, prefix: &str) -> Vec<String> {
+    block_on(s3_store(server).list(prefix))
+        .expect("S3 list")
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect()
+}

@@ -3,15 +3,16 @@
 
 #![allow(dead_code)]
 
+use redis::AsyncCommands;
 use serde_json::Value;
 use spinbot_agent::conversation::{Conversations, State};
-use spinbot_agent::executor::uploads_prefix;
-use spinbot_agent::{Agent, Caller, Executor, Hands, Message, OllamaSettings, Prompts, Upload};
+use spinbot_agent::{Agent, Caller, Executor, Message, OllamaSettings, Prompts, Upload};
+use spinbot_core::config::SecretUrl;
 use spinbot_core::{JobId, JobState, UserId};
-use spinbot_jobs::{LocalStore, ObjectStore, Queue, QueueConfig, Record};
+use spinbot_jobs::keys::uploads_prefix;
+use spinbot_jobs::{LocalStore, Queue, QueueConfig, Record, Store};
 pub use spinbot_testkit::{FakeOllama, RedisServer, Turn};
 use std::sync::Arc;
-use std::time::Duration;
 
 pub const MODEL: &str = "qwen3:8b";
 pub const VOICES: [&str; 2] = ["en_US-joe-medium", "en_US-amy-medium"];
@@ -20,44 +21,52 @@ pub const VOICES: [&str; 2] = ["en_US-joe-medium", "en_US-amy-medium"];
 pub struct World {
     pub redis: RedisServer,
     pub store_dir: tempfile::TempDir,
-    pub store: Arc<dyn ObjectStore>,
+    pub store: Store,
     pub executor: Arc<Executor>,
 }
 
 pub fn config(redis: &RedisServer) -> QueueConfig {
     QueueConfig {
         redis_url: redis.url(),
-        renders_per_hour: 100_000,
-        render_burst: 1_000,
-        max_queued_per_user: 1_000,
-        flood_per_second: 1_000_000,
+        limits: spinbot_core::config::Limits {
+            renders_per_hour: 100_000,
+            render_burst: 1_000,
+            max_queued_per_user: 1_000,
+            flood_per_second: 1_000_000,
+            ..Default::default()
+        },
         ..QueueConfig::default()
     }
 }
 
 impl World {
-    pub fn new() -> Self {
-        Self::with(config, None)
+    pub async fn new() -> Self {
+        Self::with(config, None).await
     }
 
-    pub fn with(settings: impl Fn(&RedisServer) -> QueueConfig, record: Option<String>) -> Self {
+    pub async fn with(
+        settings: impl Fn(&RedisServer) -> QueueConfig,
+        record: Option<String>,
+    ) -> Self {
         let redis = RedisServer::start(false);
         let store_dir = tempfile::tempdir().expect("a store folder");
-        let store: Arc<dyn ObjectStore> = Arc::new(LocalStore::new(store_dir.path()));
-        let queue = Queue::connect(settings(&redis)).expect("queue");
-        let record = record.map(|url| {
-            let r = Record::connect(&url).expect("record");
-            r.migrate().expect("migrations");
-            r
-        });
+        let store = Store::Local(LocalStore::new(store_dir.path()));
+        let queue = Queue::new(settings(&redis)).expect("queue");
+        let record = match record {
+            Some(url) => {
+                let r = Record::connect(&SecretUrl::new(url)).expect("record");
+                r.migrate().await.expect("migrations");
+                Some(r)
+            }
+            None => None,
+        };
         let executor = Executor::new(
             queue,
             store.clone(),
             record,
             VOICES.iter().map(|v| v.to_string()).collect(),
             Prompts::built_in().help,
-        )
-        .expect("executor");
+        );
         Self {
             redis,
             store_dir,
@@ -67,71 +76,68 @@ impl World {
     }
 
     pub fn queue(&self) -> Queue {
-        Queue::connect(config(&self.redis)).expect("queue")
+        Queue::new(config(&self.redis)).expect("queue")
     }
 
-    pub fn state(&self, who: &Caller) -> State {
-        Conversations::connect(&self.redis.url(), "spinbot")
-            .and_then(|mut c| c.load(&who.user))
+    pub async fn state(&self, who: &Caller) -> State {
+        let queue = self.queue();
+        Conversations::new(queue.connection(), queue.keys().clone())
+            .load(&who.user)
+            .await
             .expect("state")
     }
 
-    pub fn job_state(&self, job: &JobId, who: &Caller) -> Option<JobState> {
+    pub async fn job_state(&self, job: &JobId, who: &Caller) -> Option<JobState> {
         self.queue()
             .status(job, Some(&who.user))
+            .await
             .expect("status")
             .map(|s| s.state)
     }
 
     /// The plan JSON a job was queued with.
-    pub fn plan_of(&self, job: &JobId) -> Value {
-        let mut con = redis::Client::open(self.redis.url())
-            .and_then(|c| c.get_connection())
-            .expect("redis");
-        let plan: String = redis::cmd("HGET")
-            .arg(format!("spinbot:job:{job}"))
-            .arg("plan")
-            .query(&mut con)
+    pub async fn plan_of(&self, job: &JobId) -> Value {
+        let queue = self.queue();
+        let plan: String = queue
+            .connection()
+            .hget(queue.keys().job(job), "plan")
+            .await
             .expect("a plan");
         serde_json::from_str(&plan).expect("plan JSON")
     }
 
     /// Every job in Redis, of anyone.
-    pub fn all_jobs(&self) -> Vec<String> {
-        let mut con = redis::Client::open(self.redis.url())
-            .and_then(|c| c.get_connection())
-            .expect("redis");
-        redis::cmd("KEYS")
-            .arg("spinbot:job:*")
-            .query(&mut con)
+    pub async fn all_jobs(&self) -> Vec<String> {
+        let queue = self.queue();
+        let jobs = queue.keys().key(spinbot_jobs::keys::Key::Job, &[]);
+        queue
+            .all_keys()
+            .await
             .expect("keys")
-    }
-
-    /// The jobs in Redis that belong to `who`.
-    pub fn jobs_of(&self, who: &Caller) -> Vec<String> {
-        let mut con = redis::Client::open(self.redis.url())
-            .and_then(|c| c.get_connection())
-            .expect("redis");
-        self.all_jobs()
             .into_iter()
-            .filter(|key| {
-                redis::cmd("HGET")
-                    .arg(key)
-                    .arg("user")
-                    .query::<Option<String>>(&mut con)
-                    .ok()
-                    .flatten()
-                    .as_deref()
-                    == Some(who.user.as_str())
-            })
+            .filter(|k| k.starts_with(&jobs))
             .collect()
     }
 
+    /// The jobs in Redis that belong to `who`.
+    pub async fn jobs_of(&self, who: &Caller) -> Vec<String> {
+        let mut con = self.queue().connection();
+        let mut mine = Vec::new();
+        for key in self.all_jobs().await {
+            let owner: Option<String> = con.hget(&key, "user").await.expect("owner");
+            if owner.as_deref() == Some(who.user.as_str()) {
+                mine.push(key);
+            }
+        }
+        mine
+    }
+
     /// Files under a user's uploads prefix.
-    pub fn uploads(&self, who: &Caller) -> Vec<String> {
+    pub async fn uploads(&self, who: &Caller) -> Vec<String> {
         let mut keys: Vec<String> = self
             .store
             .list(&uploads_prefix(&who.user))
+            .await
             .expect("list")
             .into_iter()
             .map(|(k, _)| k)
@@ -141,16 +147,18 @@ impl World {
     }
 
     /// Stores a photo the caller sent and tells the agent's hands about it.
-    pub fn send_photo(&self, who: &Caller) -> String {
+    pub async fn send_photo(&self, who: &Caller) -> String {
         let key = format!("{}photo-{}.jpg", uploads_prefix(&who.user), JobId::new());
         let file = self.store_dir.path().join("incoming.jpg");
         std::fs::write(&file, b"\xff\xd8 not really a jpeg").expect("write");
-        self.store.put_file(&key, &file).expect("put");
+        self.store.put_file(&key, &file).await.expect("put");
         self.executor
             .remember_upload(who, &Upload::Photo { key: key.clone() })
+            .await
             .expect("remembered");
         self.executor
             .perform(who, &spinbot_agent::Action::UsePhoto)
+            .await
             .expect("photo used");
         key
     }
@@ -160,7 +168,7 @@ impl World {
         Agent::new(
             fake.map(|f| settings(f.url())),
             Prompts::built_in(),
-            self.executor.clone(),
+            self.executor.clone().into(),
         )
     }
 }
@@ -169,7 +177,7 @@ pub fn settings(url: &str) -> OllamaSettings {
     OllamaSettings {
         base_url: url.to_owned(),
         model: MODEL.to_owned(),
-        timeout: Duration::from_secs(5),
+        timeout_ms: 5_000,
         stream: false,
     }
 }

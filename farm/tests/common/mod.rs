@@ -6,7 +6,7 @@ use spinbot_farm::Assets;
 use std::path::PathBuf;
 
 pub fn assets() -> Assets {
-    Assets::locate().expect("assets folder (run `make setup`)")
+    Assets::at(spinbot_core::Config::load().expect("configuration").assets)
 }
 
 /// A test photo that `make setup` put in the assets folder.

@@ -1,42 +1,54 @@
--- ARGV: prefix, worker, entry, job, outcome (done|failed|cancelled|retry), detail, now_ms,
---       retry_delay_ms, max_attempts
+-- ARGV: prefix, worker, entry, job, outcome (done|failed|cancelled|retry|release), detail,
+--       now_ms, retry_delay_ms, max_attempts
 -- Ends this worker's hold on a job, if it still has it ('lost' otherwise), so a job that
--- another worker took over can finish only once.
+-- another worker took over can finish only once. 'release' hands a job back untried (its
+-- worker is stopping): it goes to the front of its user's queue for another worker.
 local worker, entry, job, outcome, detail = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local now, delay, max_attempts = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
-local pending = redis.call('XPENDING', k('work'), 'workers', entry, entry, 1)
+local pending = redis.call('XPENDING', k(K.work), WORKERS, entry, entry, 1)
 if #pending == 0 or pending[1][2] ~= worker then return 'lost' end
-redis.call('XACK', k('work'), 'workers', entry)
-redis.call('XDEL', k('work'), entry)
-local key = k('job', job)
+redis.call('XACK', k(K.work), WORKERS, entry)
+redis.call('XDEL', k(K.work), entry)
+local key = k(K.job, job)
 local user, class, attempts = unpack(redis.call('HMGET', key, 'user', 'class', 'attempts'))
-incr(k('count', 'running', user), -1)
-incr(k('count', 'running'), -1)
+attempts = tonumber(attempts) or 0
+incr(k(K.count, 'running', user), -1)
+incr(k(K.count, 'running'), -1)
 if outcome == 'done' then
   redis.call('HSET', key, 'state', 'done', 'result', detail, 'percent', '100', 'finished_ms', tostring(now))
-  event(job, user, 'done', 'result', detail)
-  incr(k('count', 'outcome', 'done'), 1)
+  event({kind = 'done', job = job, user = user, result = detail})
+  incr(k(K.count, 'outcome', 'done'), 1)
 elseif outcome == 'cancelled' then
   redis.call('HSET', key, 'state', 'cancelled', 'finished_ms', tostring(now))
-  event(job, user, 'cancelled')
-  incr(k('count', 'outcome', 'cancelled'), 1)
-elseif outcome == 'retry' and tonumber(attempts) < max_attempts then
+  event({kind = 'cancelled', job = job, user = user})
+  incr(k(K.count, 'outcome', 'cancelled'), 1)
+elseif outcome == 'release' then
+  redis.call('HSET', key, 'state', 'queued', 'attempts', tostring(math.max(attempts - 1, 0)))
+  local queue = k(K.pending, class, user)
+  if redis.call('LPUSH', queue, job) == 1 then redis.call('LPUSH', k(K.ring, class), user) end
+  incr(k(K.count, 'queued'), 1)
+  incr(k(K.count, 'queued', user), 1)
+  event({kind = 'queued', job = job, user = user, position = position(class, user, 0)})
+  return 'released'
+elseif outcome == 'retry' and attempts < max_attempts then
   redis.call('HSET', key, 'state', 'queued', 'error', detail)
-  redis.call('ZADD', k('delayed'), now + delay, job)
-  incr(k('count', 'queued'), 1)
-  incr(k('count', 'queued', user), 1)
-  incr(k('count', 'outcome', 'retried'), 1)
-  event(job, user, 'retrying', 'attempt', attempts, 'reason', detail, 'retry_in_s', string.format('%.3f', delay / 1000))
+  redis.call('ZADD', k(K.delayed), now + delay, job)
+  incr(k(K.count, 'queued'), 1)
+  incr(k(K.count, 'queued', user), 1)
+  incr(k(K.count, 'outcome', 'retried'), 1)
+  event({kind = 'retrying', job = job, user = user, attempt = attempts, reason = detail,
+    retry_in_s = delay / 1000})
   return 'retrying'
 elseif outcome == 'retry' then
   redis.call('HSET', key, 'state', 'failed', 'error', detail, 'finished_ms', tostring(now))
-  redis.call('XADD', k('dead'), '*', 'job', job, 'user', user, 'reason', detail, 'attempts', attempts)
-  event(job, user, 'failed', 'reason', 'Something went wrong rendering your video; an admin has been told.')
-  incr(k('count', 'outcome', 'dead_lettered'), 1)
+  redis.call('XADD', k(K.dead), '*', 'job', job, 'user', user, 'reason', detail, 'attempts', tostring(attempts))
+  event({kind = 'failed', job = job, user = user,
+    reason = 'Something went wrong rendering your video; an admin has been told.'})
+  incr(k(K.count, 'outcome', 'dead_lettered'), 1)
   return 'dead'
 else
   redis.call('HSET', key, 'state', 'failed', 'error', detail, 'finished_ms', tostring(now))
-  event(job, user, 'failed', 'reason', detail)
-  incr(k('count', 'outcome', 'failed'), 1)
+  event({kind = 'failed', job = job, user = user, reason = detail})
+  incr(k(K.count, 'outcome', 'failed'), 1)
 end
 return outcome

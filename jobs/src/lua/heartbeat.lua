@@ -2,9 +2,9 @@
 -- Renews the lease if this worker still holds it; answers 'lost', 'cancel' or 'ok'.
 local worker, entry, job = ARGV[2], ARGV[3], ARGV[4]
 local t = redis.call('TIME')
-redis.call('HSET', k('workers'), worker, tostring(t[1] * 1000 + math.floor(t[2] / 1000)))
-local pending = redis.call('XPENDING', k('work'), 'workers', entry, entry, 1)
+redis.call('HSET', k(K.workers), worker, tostring(t[1] * 1000 + math.floor(t[2] / 1000)))
+local pending = redis.call('XPENDING', k(K.work), WORKERS, entry, entry, 1)
 if #pending == 0 or pending[1][2] ~= worker then return 'lost' end
-redis.call('XCLAIM', k('work'), 'workers', worker, 0, entry, 'JUSTID')
-if redis.call('HGET', k('job', job), 'cancel') == '1' then return 'cancel' end
+redis.call('XCLAIM', k(K.work), WORKERS, worker, 0, entry, 'JUSTID')
+if redis.call('HGET', k(K.job, job), 'cancel') == '1' then return 'cancel' end
 return 'ok'

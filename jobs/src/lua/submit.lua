@@ -4,28 +4,29 @@ local job, user, plan, class = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local now, interval, burst = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
 local max_user, max_queue, admin = tonumber(ARGV[9]), tonumber(ARGV[10]), ARGV[11] == '1'
 if not admin then
-  local queued = tonumber(redis.call('GET', k('count', 'queued')) or '0')
-  if queued >= max_queue then incr(k('count', 'refused', 'busy'), 1); return {'busy', '60'} end
-  local mine = tonumber(redis.call('GET', k('count', 'queued', user)) or '0')
-  if mine >= max_user then incr(k('count', 'refused', 'too_many_queued'), 1); return {'too_many_queued', '0'} end
+  local queued = tonumber(redis.call('GET', k(K.count, 'queued')) or '0')
+  if queued >= max_queue then incr(k(K.count, 'refused', 'busy'), 1); return {'busy', '60'} end
+  local mine = tonumber(redis.call('GET', k(K.count, 'queued', user)) or '0')
+  if mine >= max_user then incr(k(K.count, 'refused', 'too_many_queued'), 1); return {'too_many_queued', '0'} end
   -- GCRA: a theoretical arrival time per user; `burst` may arrive back to back.
-  local key = k('gcra', user)
+  local key = k(K.gcra, user)
   local tat = math.max(tonumber(redis.call('GET', key) or '0'), now)
   local tolerance = interval * (burst - 1)
   if tat - now > tolerance then
-    incr(k('count', 'refused', 'rate_limited'), 1)
+    incr(k(K.count, 'refused', 'rate_limited'), 1)
     return {'rate_limited', string.format('%.3f', (tat - now - tolerance) / 1000)}
   end
   redis.call('SET', key, tostring(tat + interval), 'PX', math.ceil(tat + interval - now) + 1000)
 end
-redis.call('HSET', k('job', job), 'user', user, 'plan', plan, 'state', 'queued', 'class', class,
-  'attempts', '0', 'created_ms', tostring(now), 'stage', '', 'percent', '0')
-local pending = k('pending', class, user)
+redis.call('HSET', k(K.job, job), 'user', user, 'plan', plan, 'state', 'queued', 'class', class,
+  'attempts', '0', 'created_ms', tostring(now), 'stage', '', 'percent', '0',
+  'admin', admin and '1' or '0')
+local pending = k(K.pending, class, user)
 local index = redis.call('RPUSH', pending, job) - 1
-if index == 0 then redis.call('RPUSH', k('ring', class), user) end
-incr(k('count', 'queued'), 1)
-incr(k('count', 'queued', user), 1)
-redis.call('ZADD', k('user_jobs', user), now, job)
-local position = ahead(class, user, index) + 1
-event(job, user, 'queued', 'position', tostring(position))
-return {'ok', tostring(position)}
+if index == 0 then redis.call('RPUSH', k(K.ring, class), user) end
+incr(k(K.count, 'queued'), 1)
+incr(k(K.count, 'queued', user), 1)
+redis.call('ZADD', k(K.user_jobs, user), now, job)
+local place = position(class, user, index)
+event({kind = 'queued', job = job, user = user, position = place})
+return {'ok', tostring(place)}

@@ -2,25 +2,32 @@
 
 #![allow(dead_code)]
 
-use spinbot_core::{Plan, SpeechText, UserId};
+use spinbot_core::config::Limits;
+use spinbot_core::{JobClass, Plan, SpeechText, UserId};
 use spinbot_jobs::{Admission, Queue, QueueConfig};
 pub use spinbot_testkit::RedisServer;
-use std::time::Duration;
 
 /// Queue settings for `redis` with generous limits (tests tighten what they test).
 pub fn config(redis: &RedisServer) -> QueueConfig {
     QueueConfig {
         redis_url: redis.url(),
-        renders_per_hour: 100_000,
-        render_burst: 1_000,
-        max_queued_per_user: 1_000,
-        max_running_per_user: 1,
-        max_queue: 10_000,
-        lease: Duration::from_millis(400),
-        retry_backoff: Duration::from_millis(20),
-        flood_per_second: 1_000_000,
+        limits: Limits {
+            renders_per_hour: 100_000,
+            render_burst: 1_000,
+            max_queued_per_user: 1_000,
+            max_running_per_user: 1,
+            max_queue: 10_000,
+            lease_ms: 400,
+            retry_backoff_ms: 20,
+            flood_per_second: 1_000_000,
+            ..Limits::default()
+        },
         ..QueueConfig::default()
     }
+}
+
+pub fn queue(config: QueueConfig) -> Queue {
+    Queue::new(config).expect("queue")
 }
 
 pub fn user(name: &str) -> UserId {
@@ -35,8 +42,12 @@ pub fn plan(text: &str) -> Plan {
 }
 
 /// Submits and insists it was accepted.
-pub fn submit_ok(queue: &mut Queue, who: &UserId, text: &str) -> spinbot_core::JobId {
-    match queue.submit(who, &plan(text), false).expect("submit") {
+pub async fn submit_ok(queue: &Queue, who: &UserId, text: &str) -> spinbot_core::JobId {
+    match queue
+        .submit(who, &plan(text), JobClass::Any)
+        .await
+        .expect("submit")
+    {
         Admission::Accepted { job, .. } => job,
         refused => panic!("refused: {refused:?}"),
     }

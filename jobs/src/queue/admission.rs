@@ -1,0 +1,120 @@
+//! Admission: a plan becomes a job when the user's rate, their caps and the farm's bound
+//! allow (one script, so it holds whichever process submits); cancel; forgetting a finished
+//! job's live record.
+
+use super::{now_ms, Queue};
+use crate::error::JobsError;
+use redis::AsyncCommands;
+use spinbot_core::{JobClass, JobId, JobState, Plan, Refusal, UserId};
+
+/// The answer to a submission.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Admission {
+    Accepted { job: JobId, position: u64 },
+    Refused(Refusal),
+}
+
+/// What `cancel` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cancel {
+    /// Not a job of this user (or no such job).
+    NotFound,
+    Cancelled,
+    /// Running: its worker stops within a second.
+    Stopping,
+    AlreadyFinished(JobState),
+}
+
+impl Queue {
+    /// Admits a plan for `user` as a new job or says why not.
+    pub async fn submit(
+        &self,
+        user: &UserId,
+        plan: &Plan,
+        class: JobClass,
+    ) -> Result<Admission, JobsError> {
+        self.submit_as(JobId::new(), user, plan, class).await
+    }
+
+    /// Like [`Queue::submit`], under an id chosen beforehand (its inputs already stored).
+    pub async fn submit_as(
+        &self,
+        job: JobId,
+        user: &UserId,
+        plan: &Plan,
+        class: JobClass,
+    ) -> Result<Admission, JobsError> {
+        let admin = self.config.limits.admins.contains(user);
+        if !admin {
+            if let Err(not_until) = self.flood.check_key(user) {
+                crate::metrics::process().flood_refusals.inc();
+                let wait = not_until.wait_time_from(governor::clock::Clock::now(
+                    &governor::clock::DefaultClock::default(),
+                ));
+                return Ok(Admission::Refused(Refusal::RateLimited {
+                    retry_after_s: wait.as_secs_f64().max(0.001),
+                }));
+            }
+        }
+        let plan_json =
+            serde_json::to_string(plan).map_err(|e| JobsError::Record(e.to_string()))?;
+        let (answer, number): (String, String) = self
+            .scripts
+            .submit
+            .arg(self.keys.prefix())
+            .arg(job.as_str())
+            .arg(user.as_str())
+            .arg(plan_json)
+            .arg(class.as_str())
+            .arg(now_ms())
+            .arg(self.config.interval_ms())
+            .arg(self.config.limits.render_burst)
+            .arg(self.config.limits.max_queued_per_user)
+            .arg(self.config.limits.max_queue)
+            .arg(if admin { "1" } else { "0" })
+            .invoke_async(&mut self.con.clone())
+            .await?;
+        let number: f64 = number.parse().unwrap_or(0.0);
+        if answer == "ok" {
+            return Ok(Admission::Accepted {
+                job,
+                position: number as u64,
+            });
+        }
+        Refusal::from_code(&answer, number)
+            .map(Admission::Refused)
+            .ok_or_else(|| JobsError::Record(format!("submit answered {answer:?}")))
+    }
+
+    /// Cancels `user`'s job: at once when queued, within a second when running.
+    pub async fn cancel(&self, job: &JobId, user: &UserId) -> Result<Cancel, JobsError> {
+        let reply: String = self
+            .scripts
+            .cancel
+            .arg(self.keys.prefix())
+            .arg(job.as_str())
+            .arg(user.as_str())
+            .arg(now_ms())
+            .invoke_async(&mut self.con.clone())
+            .await?;
+        Ok(match reply.as_str() {
+            "cancelled" => Cancel::Cancelled,
+            "cancelling" => Cancel::Stopping,
+            "not_found" => Cancel::NotFound,
+            other => JobState::parse(other).map_or(Cancel::NotFound, Cancel::AlreadyFinished),
+        })
+    }
+
+    /// Deletes the live record of `user`'s finished job (its plan, texts and result key);
+    /// returns whether it did. Jobs of others, and jobs still queued or running, stay.
+    pub async fn forget(&self, job: &JobId, user: &UserId) -> Result<bool, JobsError> {
+        let Some(record) = self.job(job).await? else {
+            return Ok(false);
+        };
+        if record.user != *user || !record.state.is_final() {
+            return Ok(false);
+        }
+        let removed: u32 = self.con.clone().del(self.keys.job(job)).await?;
+        Ok(removed > 0)
+    }
+}
