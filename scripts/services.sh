@@ -68,7 +68,7 @@ if up "$S3_PORT"; then say "seaweedfs already on $S3_PORT"; else
 {"identities":[{"name":"spinbot","credentials":[{"accessKey":"$S3_KEY","secretKey":"$S3_SECRET"}],"actions":["Admin","Read","Write","List","Tagging"]}]}
 JSON
   nohup "$weed" mini -dir="$dev/s3/data" -ip=127.0.0.1 -ip.bind=127.0.0.1 -master.telemetry=false \
-    -webdav=false -admin.ui=false -s3.port="$S3_PORT" -s3.config="$dev/s3/s3.json" -bucket="$S3_BUCKET" \
+    -webdav=false -admin.ui=false -s3.port="$S3_PORT" -s3.config="$dev/s3/s3.json" -s3.port.iceberg=0 -s3.port.lance=0 -bucket="$S3_BUCKET" \
     >"$dev/s3/weed.log" 2>&1 &
   echo $! >"$dev/s3/weed.pid"
   wait_up "$S3_PORT" seaweedfs && say "seaweedfs (S3) on $S3_PORT"

@@ -3,7 +3,7 @@
 //! configured and usable; otherwise the built-in parser does, so there is always an answer.
 
 use crate::action::Action;
-use crate::executor::{Caller, Hands, Refusal, Upload};
+use crate::executor::{Caller, Declined, Hands, Upload};
 use crate::model::{run_model, Model};
 use crate::parser;
 use crate::prompts::Prompts;
@@ -95,8 +95,8 @@ impl Agent {
                         Action::UseVoiceNote
                     }
                 };
-                if let Err(refusal) = remembered {
-                    return reply(vec![Step { action, result: Err(refusal) }], DecidedBy::Parser);
+                if let Err(declined) = remembered {
+                    return reply(vec![Step { action, result: Err(declined) }], DecidedBy::Parser);
                 }
                 run.perform(caller.clone(), action).await.ok();
             }
@@ -127,13 +127,13 @@ impl Agent {
     async fn act(&self, caller: &Caller, text: &str) -> (Vec<Step>, DecidedBy) {
         let chars = text.chars().count();
         if chars > MAX_MESSAGE_CHARS {
-            let refusal = Refusal(format!(
+            let declined = Declined(format!(
                 "That message is {chars} characters long; please keep it under {MAX_MESSAGE_CHARS}."
             ));
             return (
                 vec![Step {
                     action: Action::Unsupported,
-                    result: Err(refusal),
+                    result: Err(declined),
                 }],
                 DecidedBy::Parser,
             );
@@ -174,7 +174,7 @@ fn reply(steps: Vec<Step>, decided_by: DecidedBy) -> Reply {
         .iter()
         .map(|s| match &s.result {
             Ok(done) => done.say.clone(),
-            Err(refusal) => refusal.0.clone(),
+            Err(declined) => declined.0.clone(),
         })
         .collect::<Vec<_>>()
         .join("\n");

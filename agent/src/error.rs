@@ -1,4 +1,4 @@
-//! The agent's errors. A refusal is not an error: it is a sentence for the user.
+//! The agent's errors. An action declined is not an error: it is a sentence for the user.
 
 #[derive(Debug, thiserror::Error)]
 pub enum AgentError {

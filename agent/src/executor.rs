@@ -40,33 +40,34 @@ impl Done {
     }
 }
 
-/// Why an action was not done, as one sentence for the user.
+/// Why an action was not done, as one sentence for the user: a policy refusal (from
+/// [`spinbot_core::Refusal`]'s table), bad input, "not found", or a failure on our side.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
-pub struct Refusal(pub String);
+pub struct Declined(pub String);
 
-impl From<InputError> for Refusal {
+impl From<InputError> for Declined {
     fn from(e: InputError) -> Self {
-        Refusal(e.to_string())
+        Declined(e.to_string())
     }
 }
 
-impl From<AgentError> for Refusal {
+impl From<AgentError> for Declined {
     fn from(e: AgentError) -> Self {
         tracing::error!(error = %e, "an action failed");
-        Refusal("Something went wrong on my side; please try again in a minute.".into())
+        Declined("Something went wrong on my side; please try again in a minute.".into())
     }
 }
 
-impl From<spinbot_jobs::JobsError> for Refusal {
+impl From<spinbot_jobs::JobsError> for Declined {
     fn from(e: spinbot_jobs::JobsError) -> Self {
         AgentError::from(e).into()
     }
 }
 
-impl From<spinbot_core::Refusal> for Refusal {
+impl From<spinbot_core::Refusal> for Declined {
     fn from(refusal: spinbot_core::Refusal) -> Self {
-        Refusal(refusal.to_string())
+        Declined(refusal.to_string())
     }
 }
 
@@ -92,7 +93,7 @@ impl From<Arc<Executor>> for Hands {
 }
 
 impl Hands {
-    pub async fn perform(&self, caller: &Caller, action: &Action) -> Result<Done, Refusal> {
+    pub async fn perform(&self, caller: &Caller, action: &Action) -> Result<Done, Declined> {
         match self {
             Hands::Live(executor) => executor.perform(caller, action).await,
             Hands::DryRun => Ok(Done::say(format!("(would {})", action.name()))),
@@ -100,7 +101,7 @@ impl Hands {
     }
 
     /// Notes a file the caller sent (already in the object store).
-    pub async fn remember_upload(&self, caller: &Caller, upload: &Upload) -> Result<(), Refusal> {
+    pub async fn remember_upload(&self, caller: &Caller, upload: &Upload) -> Result<(), Declined> {
         match self {
             Hands::Live(executor) => executor.remember_upload(caller, upload).await,
             Hands::DryRun => Ok(()),
@@ -150,7 +151,7 @@ impl Executor {
     }
 
     /// A voice by its full name or a unique part of it (`amy` for `en_US-amy-medium`).
-    fn resolve_voice(&self, name: &str) -> Result<String, Refusal> {
+    fn resolve_voice(&self, name: &str) -> Result<String, Declined> {
         let wanted = name.trim().to_ascii_lowercase();
         if let Some(exact) = self
             .voices
@@ -166,7 +167,7 @@ impl Executor {
             .collect();
         match matches.as_slice() {
             [one] => Ok((*one).clone()),
-            _ => Err(Refusal(format!(
+            _ => Err(Declined(format!(
                 "There is no voice called \"{}\"; say \"voices\" to see them.",
                 name.chars().take(40).collect::<String>()
             ))),
@@ -174,14 +175,14 @@ impl Executor {
     }
 
     /// The job an action means: the one named (if the caller's), else their latest.
-    async fn job_of(&self, caller: &Caller, job: Option<&str>) -> Result<JobId, Refusal> {
+    async fn job_of(&self, caller: &Caller, job: Option<&str>) -> Result<JobId, Declined> {
         let raw = match job {
             Some(j) => j.to_owned(),
             None => self
                 .state(&caller.user)
                 .await?
                 .last_job
-                .ok_or_else(|| Refusal("You have no videos yet.".into()))?,
+                .ok_or_else(|| Declined("You have no videos yet.".into()))?,
         };
         JobId::parse(raw.trim()).map_err(|_| not_found())
     }
@@ -191,14 +192,14 @@ impl Executor {
         caller: &Caller,
         text: Option<&str>,
         voice: Option<&str>,
-    ) -> Result<Done, Refusal> {
+    ) -> Result<Done, Declined> {
         let user = &caller.user;
         let state = self.state(user).await?;
         let photo = state
             .photo
             .clone()
             .or(state.latest_photo.clone())
-            .ok_or_else(|| Refusal("Send me a selfie first, then tell me what to say.".into()))?;
+            .ok_or_else(|| Declined("Send me a selfie first, then tell me what to say.".into()))?;
         let voice = match voice.or(state.voice.as_deref()) {
             Some(v) => self.resolve_voice(v)?,
             None => DEFAULT_VOICE.to_owned(),
@@ -216,7 +217,7 @@ impl Executor {
                 (None, None, Some(audio)) => Speech::VoiceNote {
                     audio: audio.clone(),
                 },
-                (None, None, None) => return Err(Refusal(
+                (None, None, None) => return Err(Declined(
                     "Tell me what to say (for example: say Hello everyone!), or send a voice note."
                         .into(),
                 )),
@@ -246,7 +247,7 @@ impl Executor {
         }
     }
 
-    async fn status(&self, caller: &Caller, job: Option<&str>) -> Result<Done, Refusal> {
+    async fn status(&self, caller: &Caller, job: Option<&str>) -> Result<Done, Declined> {
         let job = self.job_of(caller, job).await?;
         let status = self
             .queue
@@ -283,7 +284,7 @@ impl Executor {
         })
     }
 
-    async fn cancel(&self, caller: &Caller, job: Option<&str>) -> Result<Done, Refusal> {
+    async fn cancel(&self, caller: &Caller, job: Option<&str>) -> Result<Done, Declined> {
         let job = self.job_of(caller, job).await?;
         let short = job.as_str()[..8].to_owned();
         let say = match self.queue.cancel(&job, &caller.user).await? {
@@ -300,7 +301,7 @@ impl Executor {
         })
     }
 
-    async fn forget_me(&self, caller: &Caller) -> Result<Done, Refusal> {
+    async fn forget_me(&self, caller: &Caller) -> Result<Done, Declined> {
         let user = &caller.user;
         let mut jobs = self.conversations.jobs(user).await?;
         let mut files: Vec<String> = Vec::new();
@@ -343,7 +344,7 @@ impl Executor {
     }
 
     /// Carries out `action` for `caller`.
-    pub async fn perform(&self, caller: &Caller, action: &Action) -> Result<Done, Refusal> {
+    pub async fn perform(&self, caller: &Caller, action: &Action) -> Result<Done, Declined> {
         let user = &caller.user;
         match action {
             Action::Render { text, voice } => {
@@ -371,18 +372,18 @@ impl Executor {
             }
             Action::WriteScript { topic, text } => {
                 if topic.chars().count() > MAX_TOPIC_CHARS {
-                    return Err(Refusal(format!(
+                    return Err(Declined(format!(
                         "Please give me a shorter topic (up to {MAX_TOPIC_CHARS} characters)."
                     )));
                 }
                 let Some(text) = text else {
-                    return Err(Refusal(
+                    return Err(Declined(
                         "I can't write scripts right now; tell me the exact words instead, like: say Hello everyone!".into(),
                     ));
                 };
                 let script = SpeechText::parse(text)?;
                 if script.as_str().chars().count() > MAX_SCRIPT_CHARS {
-                    return Err(Refusal(
+                    return Err(Declined(
                         "That script came out too long; please ask again.".into(),
                     ));
                 }
@@ -402,7 +403,7 @@ impl Executor {
             Action::UsePhoto => {
                 let state = self.state(user).await?;
                 let photo = state.latest_photo.ok_or_else(|| {
-                    Refusal("Send me a photo first (a selfie works best).".into())
+                    Declined("Send me a photo first (a selfie works best).".into())
                 })?;
                 self.set(user, &[(Field::Photo, Some(&photo))]).await?;
                 if let Some(record) = &self.record {
@@ -416,7 +417,7 @@ impl Executor {
                 let state = self.state(user).await?;
                 let note = state
                     .latest_voice_note
-                    .ok_or_else(|| Refusal("Send me a voice note first.".into()))?;
+                    .ok_or_else(|| Declined("Send me a voice note first.".into()))?;
                 self.set(
                     user,
                     &[(Field::VoiceNote, Some(&note)), (Field::PendingText, None)],
@@ -434,7 +435,7 @@ impl Executor {
     }
 
     /// Notes a file the caller sent, as their latest photo or voice note.
-    pub async fn remember_upload(&self, caller: &Caller, upload: &Upload) -> Result<(), Refusal> {
+    pub async fn remember_upload(&self, caller: &Caller, upload: &Upload) -> Result<(), Declined> {
         let (field, key) = match upload {
             Upload::Photo { key } => (Field::LatestPhoto, key),
             Upload::VoiceNote { key } => (Field::LatestVoiceNote, key),
@@ -448,7 +449,7 @@ impl Executor {
     }
 }
 
-fn not_found() -> Refusal {
+fn not_found() -> Declined {
     spinbot_core::Refusal::NotFound.into()
 }
 

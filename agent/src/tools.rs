@@ -3,7 +3,7 @@
 //! unknown argument names are refused, so a model cannot point a tool at someone else.
 
 use crate::action::Action;
-use crate::executor::{Caller, Done, Hands, Refusal};
+use crate::executor::{Caller, Declined, Done, Hands};
 use crate::prompts::Prompts;
 use rig_core::tool::{Tool, ToolContext, ToolExecutionError};
 use serde::de::DeserializeOwned;
@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 #[derive(Debug, Clone)]
 pub struct Step {
     pub action: Action,
-    pub result: Result<Done, Refusal>,
+    pub result: Result<Done, Declined>,
 }
 
 /// One agent run: who carries the actions out, and what they did so far.
@@ -34,7 +34,7 @@ impl Run {
     }
 
     /// Carries out `action`, and notes it.
-    pub async fn perform(&self, caller: Caller, action: Action) -> Result<Done, Refusal> {
+    pub async fn perform(&self, caller: Caller, action: Action) -> Result<Done, Declined> {
         let result = self.hands.perform(&caller, &action).await;
         self.lock().push(Step {
             action,
@@ -83,7 +83,7 @@ impl<K: Kind> Tool for ActionTool<K> {
     const NAME: &'static str = K::NAME;
     type Args = K::Args;
     type Output = String;
-    type Error = Refusal;
+    type Error = Declined;
 
     fn description(&self) -> String {
         self.description.clone()
@@ -93,18 +93,18 @@ impl<K: Kind> Tool for ActionTool<K> {
         K::schema()
     }
 
-    fn map_error(&self, error: Refusal) -> ToolExecutionError {
+    fn map_error(&self, error: Declined) -> ToolExecutionError {
         // The model sees the sentence, so it can tell the user.
         let feedback = error.0.clone();
         ToolExecutionError::from_error(error).with_model_feedback(feedback)
     }
 
-    async fn call(&self, context: &mut ToolContext, args: K::Args) -> Result<String, Refusal> {
+    async fn call(&self, context: &mut ToolContext, args: K::Args) -> Result<String, Declined> {
         let caller = context
             .get::<Caller>()
             .ok()
             .flatten()
-            .ok_or_else(|| Refusal("I can't tell who is asking.".into()))?;
+            .ok_or_else(|| Declined("I can't tell who is asking.".into()))?;
         self.run
             .perform(caller, K::action(args))
             .await

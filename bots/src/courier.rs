@@ -170,7 +170,8 @@ impl<P: Platform> Courier<P> {
         mut rx: mpsc::UnboundedReceiver<News>,
     ) {
         let mut shown = Shown::default();
-        while let Some(mut news) = rx.recv().await {
+        let mut next = rx.recv().await;
+        while let Some(mut news) = next.take() {
             // Progress that newer news already replaced is not worth an edit.
             while !news.event.is_final() {
                 match rx.try_recv() {
@@ -181,16 +182,38 @@ impl<P: Platform> Courier<P> {
                     Err(_) => break,
                 }
             }
-            let last = news.event.is_final();
-            if last {
+            if news.event.is_final() {
                 self.conclude(&job, &watch, &news.event, &mut shown).await;
-            } else if let Err(e) = self.progress(&watch, &news.event, &mut shown).await {
-                tracing::warn!(error = %e, "a status edit failed");
-            }
-            self.ack(news.entry.as_deref()).await;
-            if last {
+                self.ack(news.entry.as_deref()).await;
                 break;
             }
+            // A progress edit waits for the chat's turn; news that comes meanwhile
+            // replaces it.
+            let text = progress_text(&news.event, &mut shown);
+            loop {
+                if text.as_deref().is_none_or(|t| t == shown.text) {
+                    next = rx.recv().await;
+                    break;
+                }
+                match self.turn_now(&watch.chat) {
+                    Ok(()) => {
+                        let text = text.as_deref().unwrap_or_default();
+                        if let Err(e) = self.edit(&watch, text, &mut shown).await {
+                            tracing::warn!(error = %e, "a status edit failed");
+                        }
+                        next = rx.recv().await;
+                        break;
+                    }
+                    Err(turn) => tokio::select! {
+                        _ = tokio::time::sleep_until(turn.into()) => {}
+                        newer = rx.recv() => {
+                            next = newer;
+                            break;
+                        }
+                    },
+                }
+            }
+            self.ack(news.entry.as_deref()).await;
         }
         lock(&self.followed).remove(&job);
     }
@@ -202,28 +225,6 @@ impl<P: Platform> Courier<P> {
             }
             lock(&self.in_flight).remove(entry);
         }
-    }
-
-    /// A queued, started, progress or retrying event as an edit.
-    async fn progress(
-        &self,
-        watch: &Watch,
-        event: &JobEvent,
-        shown: &mut Shown,
-    ) -> Result<(), BotError> {
-        let text = match event {
-            JobEvent::Queued { position, .. } => status::queued(Some(*position)),
-            JobEvent::Started { .. } => status::working("", 0, shown.running_for()),
-            JobEvent::Progress { stage, percent, .. } => {
-                status::working(stage, *percent, shown.running_for())
-            }
-            JobEvent::Retrying { retry_in_s, .. } => format!(
-                "⚠️ A render machine stumbled; trying again in {} s.",
-                retry_in_s.ceil()
-            ),
-            _ => return Ok(()),
-        };
-        self.show(watch, &text, shown).await
     }
 
     /// The job's last event, tried a few times; then the chat is told, and the watch ends.
@@ -274,8 +275,14 @@ impl<P: Platform> Courier<P> {
         if shown.text == text {
             return Ok(());
         }
-        let turn = self.turn(&watch.chat);
-        tokio::time::sleep_until(turn.into()).await;
+        while let Err(turn) = self.turn_now(&watch.chat) {
+            tokio::time::sleep_until(turn.into()).await;
+        }
+        self.edit(watch, text, shown).await
+    }
+
+    /// Edits the status message now, waiting out the platform's flood waits.
+    async fn edit(&self, watch: &Watch, text: &str, shown: &mut Shown) -> Result<(), BotError> {
         loop {
             match self
                 .platform
@@ -296,17 +303,21 @@ impl<P: Platform> Courier<P> {
         Ok(())
     }
 
-    /// Reserves the next edit of `chat`: when it may happen.
-    fn turn(&self, chat: &str) -> Instant {
-        let pace = self.platform.edit_pace(chat);
+    /// Takes `chat`'s turn to be edited if it has come (the next one is a pace later), else
+    /// says when it comes.
+    fn turn_now(&self, chat: &str) -> Result<(), Instant> {
         let now = Instant::now();
         let mut next = lock(&self.next_edit);
         if next.len() > 10_000 {
             next.retain(|_, at| *at > now);
         }
-        let at = next.get(chat).copied().unwrap_or(now).max(now);
-        next.insert(chat.to_owned(), at + pace);
-        at
+        match next.get(chat) {
+            Some(at) if *at > now => Err(*at),
+            _ => {
+                next.insert(chat.to_owned(), now + self.platform.edit_pace(chat));
+                Ok(())
+            }
+        }
     }
 
     /// Posts the result once: the claim is taken before sending, so two processes (or a
@@ -357,8 +368,11 @@ impl<P: Platform> Courier<P> {
         result: &str,
         shown: &mut Shown,
     ) -> Result<String, BotError> {
-        self.show(watch, "✅ Done! Sending your video…", shown)
-            .await?;
+        // Said only if the chat may be edited now: the video itself waits for nothing.
+        if self.turn_now(&watch.chat).is_ok() {
+            self.edit(watch, "✅ Done! Sending your video…", shown)
+                .await?;
+        }
         let dir = tempfile::tempdir()?;
         let local = dir.path().join("video.mp4");
         if !self.store.get_file(result, &local).await? {
@@ -436,6 +450,22 @@ impl<P: Platform> Courier<P> {
         }
         Ok(())
     }
+}
+
+/// A queued, started, progress or retrying event as the status message's text.
+fn progress_text(event: &JobEvent, shown: &mut Shown) -> Option<String> {
+    Some(match event {
+        JobEvent::Queued { position, .. } => status::queued(Some(*position)),
+        JobEvent::Started { .. } => status::working("", 0, shown.running_for()),
+        JobEvent::Progress { stage, percent, .. } => {
+            status::working(stage, *percent, shown.running_for())
+        }
+        JobEvent::Retrying { retry_in_s, .. } => format!(
+            "⚠️ A render machine stumbled; trying again in {} s.",
+            retry_in_s.ceil()
+        ),
+        _ => return None,
+    })
 }
 
 /// What a job's status message shows now.

@@ -76,6 +76,7 @@ impl SeaweedServer {
             .arg(format!("-s3.port={s3}"))
             .arg(format!("-admin.port={admin}"))
             .arg("-s3.port.iceberg=0")
+            .arg("-s3.port.lance=0")
             .arg(format!("-s3.config={}", config.display()))
             .arg(format!("-bucket={BUCKET}"))
             .stdout(Stdio::null())
