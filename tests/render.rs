@@ -214,6 +214,20 @@ fn runs_from_an_empty_environment_with_only_the_libtorch_path() {
         assert!(duration(&out_file, "v") > 1.0);
         std::fs::remove_file(&out_file).expect("remove");
     }
+    // `voices` and `plan` need nothing else either.
+    for args in [
+        &["voices"][..],
+        &["plan", "--user", "cli:anna", "say hello"],
+    ] {
+        let mut cmd = common::spinbot();
+        cmd.env_clear().env("LD_LIBRARY_PATH", &libtorch);
+        if let Some(assets) = std::env::var_os("SPINBOT_ASSETS") {
+            cmd.env("SPINBOT_ASSETS", assets);
+        }
+        let out = cmd.args(args).output().expect("run");
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        assert!(!out.stdout.is_empty(), "{args:?}");
+    }
 }
 
 #[test]
