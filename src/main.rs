@@ -31,6 +31,8 @@ enum Command {
     Bench(commands::bench::BenchArgs),
     /// Render jobs from the queue until stopped.
     Worker(commands::worker::WorkerArgs),
+    /// Copy job events into Postgres until stopped (workers with DATABASE_URL do it too).
+    Recorder(commands::recorder::RecorderArgs),
     /// Queue a render as a user; prints the job id.
     Submit(commands::queue::SubmitArgs),
     /// A job's state, place in line and progress.
@@ -83,6 +85,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Voices(args) => commands::voices::run(args, &config),
         Command::Bench(args) => commands::bench::run(args, config).await,
         Command::Worker(args) => commands::worker::run(args, config).await,
+        Command::Recorder(args) => commands::recorder::run(args, config).await,
         Command::Submit(args) => commands::queue::submit(args, &config).await,
         Command::Status(args) => commands::queue::status(args, &config).await,
         Command::Cancel(args) => commands::queue::cancel(args, &config).await,

@@ -15,15 +15,35 @@ use std::time::{Duration, Instant};
 const TOKEN: &str = "123456:TEST-token";
 const RENDER_WAIT: Duration = Duration::from_secs(180);
 
-/// What runs beside the bot and the worker.
-#[derive(Default)]
+/// How Redis keeps its data.
+#[derive(Default, Clone, Copy, PartialEq, Eq)]
+enum Durability {
+    #[default]
+    None,
+    /// The append-only file fsynced every second (as `make services` runs it).
+    EverySec,
+}
+
+/// What runs beside the bot.
 struct Services {
-    /// Redis with every write in its append-only file (so it can be killed).
-    durable_redis: bool,
+    redis: Durability,
     /// PostgreSQL (the record) and SeaweedFS (S3) instead of a store folder.
     record_and_s3: bool,
-    /// Render slots of the worker.
+    /// Worker processes (0: the test plays the worker).
+    workers: usize,
+    /// Render slots of each worker.
     concurrency: Option<usize>,
+}
+
+impl Default for Services {
+    fn default() -> Self {
+        Self {
+            redis: Durability::None,
+            record_and_s3: false,
+            workers: 1,
+            concurrency: None,
+        }
+    }
 }
 
 struct Stack {
@@ -33,7 +53,7 @@ struct Stack {
     store: tempfile::TempDir,
     telegram: FakeTelegram,
     env: Vec<(String, String)>,
-    worker: Option<Child>,
+    workers: Vec<Child>,
     bot: Option<Child>,
 }
 
@@ -43,8 +63,12 @@ impl Stack {
     }
 
     fn with(env: &[(&str, &str)], services: Services) -> Self {
+        let redis = match services.redis {
+            Durability::None => RedisServer::start(false),
+            Durability::EverySec => RedisServer::start_everysec(),
+        };
         let mut stack = Self {
-            redis: RedisServer::start(services.durable_redis),
+            redis,
             postgres: services.record_and_s3.then(PostgresServer::start),
             s3: services.record_and_s3.then(SeaweedServer::start),
             store: tempfile::tempdir().expect("tempdir"),
@@ -53,24 +77,44 @@ impl Stack {
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
-            worker: None,
+            workers: Vec::new(),
             bot: None,
         };
-        let log = std::fs::File::create(stack.store.path().join("worker.log")).expect("log");
-        let mut worker = stack.command();
-        worker.args(["worker", "--device", "cpu", "--name", "w1"]);
-        if let Some(n) = services.concurrency {
-            worker.args(["--concurrency", &n.to_string()]);
+        for w in 1..=services.workers {
+            let mut worker = stack.command();
+            worker.args(["worker", "--device", "cpu", "--name", &format!("w{w}")]);
+            if let Some(n) = services.concurrency {
+                worker.args(["--concurrency", &n.to_string()]);
+            }
+            let log = stack.log("worker.log");
+            stack.workers.push(
+                worker
+                    .stdout(Stdio::null())
+                    .stderr(log)
+                    .spawn()
+                    .expect("worker"),
+            );
         }
-        stack.worker = Some(
-            worker
-                .stdout(Stdio::null())
-                .stderr(log)
-                .spawn()
-                .expect("worker"),
-        );
         stack.start_bot();
         stack
+    }
+
+    /// A log file of the stack's (appended to by every process that writes it).
+    fn log(&self, name: &str) -> std::fs::File {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.store.path().join(name))
+            .expect("log")
+    }
+
+    /// The stack's job plane, as a test playing the worker uses it.
+    fn queue(&self) -> spinbot_jobs::Queue {
+        spinbot_jobs::Queue::new(spinbot_jobs::QueueConfig {
+            redis_url: self.redis.url(),
+            ..spinbot_jobs::QueueConfig::default()
+        })
+        .expect("queue")
     }
 
     fn command(&self) -> Command {
@@ -105,11 +149,11 @@ impl Stack {
     /// The processes are still the ones started (none exited).
     fn assert_running(&mut self) {
         let log = self.bot_log();
-        for (name, child) in [("worker", &mut self.worker), ("bot", &mut self.bot)] {
-            let child = child.as_mut().expect("started");
+        let bot = self.bot.as_mut().expect("started");
+        for child in self.workers.iter_mut().chain([bot]) {
             assert!(
                 matches!(child.try_wait(), Ok(None)),
-                "the {name} exited; bot log:\n{log}"
+                "a process exited; bot log:\n{log}"
             );
         }
     }
@@ -119,7 +163,7 @@ impl Stack {
     }
 
     fn start_bot(&mut self) {
-        let log = std::fs::File::create(self.store.path().join("bot.log")).expect("log");
+        let log = self.log("bot.log");
         self.bot = Some(
             self.command()
                 .args(["bot", "telegram"])
@@ -181,7 +225,7 @@ impl Stack {
 impl Drop for Stack {
     fn drop(&mut self) {
         self.kill_bot();
-        if let Some(mut w) = self.worker.take() {
+        for w in &mut self.workers {
             let _ = w.kill();
             let _ = w.wait();
         }
@@ -616,91 +660,385 @@ fn a_held_upload_in_one_chat_delays_no_other_chat() {
         stack.bot_log()
     );
     assert_eq!(videos(&bo_after).len(), 1);
-    // Ada's upload is still held, and nothing of hers was posted meanwhile.
+    // Ada's upload is still unanswered: her bot is still waiting on it.
     assert_eq!(stack.telegram.held_uploads(&ada), 1);
-    assert!(videos(&since(&all, &ada, held_at)).is_empty());
-    // Released, it arrives once.
+    let ada_sent = stack.sent_to(&ada);
+    let ada_texts = texts(&ada_sent.iter().collect::<Vec<_>>());
+    assert!(!ada_texts.iter().any(|t| t == "✅ Done!"), "{ada_texts:#?}");
+    // Answered, her status ends done, with her one video.
     stack.telegram.release_uploads(&ada);
-    let ada_sent = stack.wait(&ada, "video", |s| !videos(s).is_empty());
+    let ada_sent = stack.wait(&ada, "final edit", |s| {
+        texts(s).last().is_some_and(|t| t == "✅ Done!")
+    });
     assert_eq!(videos(&ada_sent.iter().collect::<Vec<_>>()).len(), 1);
     assert_eq!(stack.telegram.violations(), Vec::<String>::new());
+}
+
+/// Waits until `sent` to `chat` holds `n` answers saying the video is queued.
+fn wait_queued(stack: &Stack, chat: &Chat, n: usize) {
+    stack.wait(chat, "queued answers", |s| {
+        texts(s).iter().filter(|t| t.contains("queued")).count() >= n
+    });
+}
+
+/// Waits for `n` videos in `chat`, then a moment for more (that would be duplicates).
+fn wait_videos(stack: &Stack, chat: &Chat, n: usize) -> usize {
+    stack.wait(chat, "videos", |s| videos(s).len() >= n);
+    std::thread::sleep(Duration::from_secs(3));
+    videos(&stack.sent_to(chat).iter().collect::<Vec<_>>()).len()
 }
 
 #[test]
 fn redis_killed_and_restarted_under_a_running_farm_loses_nothing() {
     let mut stack = Stack::with(
-        &[("SPINBOT_LEASE_MS", "10000")],
+        &[
+            ("SPINBOT_LEASE_MS", "10000"),
+            ("SPINBOT_RENDER_BURST", "100"),
+            ("SPINBOT_RENDERS_PER_HOUR", "10000"),
+            ("SPINBOT_MAX_QUEUED_PER_USER", "100"),
+            ("SPINBOT_FLOOD_PER_SECOND", "100"),
+        ],
         Services {
-            durable_redis: true,
+            redis: Durability::EverySec,
             record_and_s3: true,
+            workers: 2,
             ..Services::default()
         },
     );
-    let chats = [
-        Chat::private(1031, "Cy"),
-        Chat::private(1032, "Di"),
-        Chat::private(1033, "Ed"),
-    ];
+    let chats: Vec<Chat> = (0..5)
+        .map(|i| Chat::private(1031 + i, &format!("User{i}")))
+        .collect();
     for chat in &chats {
         stack.send_selfie(chat);
         stack.wait(chat, "photo answer", |s| !s.is_empty());
     }
-    // Two jobs accepted before the kill: one rendering, one waiting.
-    for (chat, words) in chats[..2]
-        .iter()
-        .zip(["say First of all.", "say Second in line."])
-    {
-        stack.telegram.send_text(chat, words);
-        stack.wait(chat, "queued answer", |s| {
-            texts(s).iter().any(|t| t.contains("queued"))
-        });
+    // 50 jobs from 5 users, each acknowledged (answered "queued") over a second before
+    // the kill; some render while Redis dies. (A chat may send 10 messages back to back:
+    // the selfie's turn comes back first.)
+    std::thread::sleep(Duration::from_millis(2_100));
+    for n in 0..10 {
+        for chat in &chats {
+            stack.telegram.send_text(chat, &format!("say Clip {n}."));
+        }
     }
+    for chat in &chats {
+        wait_queued(&stack, chat, 10);
+    }
+    std::thread::sleep(Duration::from_millis(1_200));
     stack.redis.kill();
     std::thread::sleep(Duration::from_secs(2));
     stack.redis.start_again();
-    // A job accepted after the restart, by the same processes.
+    // A while later Postgres goes away: what is delivered meanwhile is recorded after.
+    std::thread::sleep(Duration::from_secs(3));
+    stack.postgres.as_mut().expect("postgres").pause();
+    let down_from = stack.telegram.sent().len();
+    stack.telegram.wait_for(RENDER_WAIT, |s| {
+        s[down_from.min(s.len())..]
+            .iter()
+            .any(|x| x.method == "sendvideo")
+    });
+    std::thread::sleep(Duration::from_secs(5));
+    stack.postgres.as_mut().expect("postgres").resume();
+    for chat in &chats {
+        // Every job posted (twice only for a delivery Redis forgot it marked).
+        let posted = wait_videos(&stack, chat, 10);
+        assert!((10..=11).contains(&posted), "{}: {posted} videos", chat.id);
+    }
+    // Each job once in the record: one done event, one delivery.
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while stack.psql("SELECT count(*) FROM deliveries") != "50" && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    assert_eq!(
+        stack.psql("SELECT count(*) FROM deliveries"),
+        "50",
+        "{}",
+        stack.bot_log()
+    );
+    assert_eq!(stack.psql("SELECT count(*) FROM jobs"), "50");
+    assert_eq!(
+        stack.psql("SELECT count(*) FROM job_events WHERE kind = 'done'"),
+        "50"
+    );
+    assert_eq!(
+        stack.psql(
+            "SELECT count(*) FROM jobs j WHERE 1 <> (SELECT count(*) FROM job_events e \
+             WHERE e.job_id = j.id AND e.kind = 'done')"
+        ),
+        "0"
+    );
+    stack.assert_running();
+    assert_eq!(stack.telegram.violations(), Vec::<String>::new());
+}
+
+/// A stack for killing the bot: a selfie sent in `chat`, and what the user says next.
+fn bot_to_kill(chat: &Chat, words: &str) -> Stack {
+    let stack = Stack::with(
+        &[],
+        Services {
+            record_and_s3: true,
+            ..Services::default()
+        },
+    );
+    stack.send_selfie(chat);
+    stack.wait(chat, "photo answer", |s| !s.is_empty());
+    stack.telegram.send_text(chat, words);
+    stack
+}
+
+#[test]
+fn a_bot_killed_after_submitting_before_answering_still_posts_the_video() {
+    let cy = &Chat::private(1041, "Cy");
+    let mut stack = Stack::with(
+        &[],
+        Services {
+            record_and_s3: true,
+            ..Services::default()
+        },
+    );
+    stack.send_selfie(cy);
+    stack.wait(cy, "photo answer", |s| !s.is_empty());
+    // The answer never leaves: the bot dies after the job was submitted.
+    stack.telegram.hold_texts(cy);
     stack
         .telegram
-        .send_text(&chats[2], "say After the restart.");
-    stack.wait(&chats[2], "queued answer", |s| {
+        .send_text(cy, "say Killed before my answer went out.");
+    let deadline = Instant::now() + RENDER_WAIT;
+    while stack.telegram.held_texts(cy) == 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(stack.telegram.held_texts(cy), 1);
+    stack.kill_bot();
+    stack.telegram.release_texts(cy);
+    stack.start_bot();
+    assert_eq!(wait_videos(&stack, cy, 1), 1, "{}", stack.bot_log());
+    assert_eq!(stack.telegram.violations(), Vec::<String>::new());
+}
+
+#[test]
+fn a_bot_killed_during_an_upload_posts_the_video_once_after_a_restart() {
+    let di = Chat::private(1042, "Di");
+    // A slow network: the upload takes a minute.
+    let mut stack = bot_to_kill(&di, "say Killed while uploading my video.");
+    stack.telegram.set_upload_rate(Some(50_000));
+    let deadline = Instant::now() + RENDER_WAIT;
+    while stack.telegram.uploads_in_progress() == 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(stack.telegram.uploads_in_progress(), 1);
+    stack.kill_bot();
+    stack.telegram.set_upload_rate(None);
+    stack.start_bot();
+    assert_eq!(wait_videos(&stack, &di, 1), 1, "{}", stack.bot_log());
+    assert_eq!(stack.telegram.violations(), Vec::<String>::new());
+}
+
+#[test]
+fn a_bot_killed_after_the_upload_before_marking_it_posts_at_most_twice() {
+    let ed = Chat::private(1043, "Ed");
+    // The platform takes the video but its answer never reaches the bot.
+    let mut stack = Stack::with(
+        &[],
+        Services {
+            record_and_s3: true,
+            ..Services::default()
+        },
+    );
+    stack.send_selfie(&ed);
+    stack.wait(&ed, "photo answer", |s| !s.is_empty());
+    stack.telegram.hold_uploads(&ed);
+    stack
+        .telegram
+        .send_text(&ed, "say Killed before my video was marked sent.");
+    let deadline = Instant::now() + RENDER_WAIT;
+    while stack.telegram.held_uploads(&ed) == 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(stack.telegram.held_uploads(&ed), 1);
+    stack.kill_bot();
+    stack.telegram.release_uploads(&ed);
+    stack.start_bot();
+    // The one window where a duplicate is allowed: the restarted bot cannot know.
+    assert_eq!(wait_videos(&stack, &ed, 2), 2, "{}", stack.bot_log());
+    assert_eq!(stack.telegram.violations(), Vec::<String>::new());
+}
+
+#[test]
+fn a_status_message_the_user_deleted_is_replaced_and_the_video_still_comes() {
+    let fi = Chat::private(1044, "Fi");
+    let stack = bot_to_kill(
+        &fi,
+        "say My status message goes away while this clip is being made, and it still comes.",
+    );
+    let answer = stack.wait(&fi, "queued answer", |s| {
         texts(s).iter().any(|t| t.contains("queued"))
     });
-    for chat in &chats {
-        let sent = stack.wait(chat, "video", |s| !videos(s).is_empty());
-        assert!(!sent.is_empty());
-    }
-    // Each job recorded once, done once, and delivered once.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while stack.psql("SELECT count(*) FROM deliveries") != "3" && Instant::now() < deadline {
+    let status = answer
+        .iter()
+        .find(|s| s.text.as_deref().is_some_and(|t| t.contains("queued")))
+        .map(|s| s.message_id)
+        .expect("the status message");
+    stack.telegram.delete_message(&fi, status);
+    let sent = stack.wait(&fi, "video", |s| !videos(s).is_empty());
+    let refs: Vec<&Sent> = sent.iter().collect();
+    assert_eq!(videos(&refs).len(), 1);
+    // A new status message took the deleted one's place.
+    assert!(
+        sent.iter().any(|s| s.method == "sendmessage"
+            && s.message_id > status
+            && s.text.as_deref().is_some_and(|t| t.contains("video"))),
+        "{:#?}",
+        summary(&sent)
+    );
+    assert_eq!(stack.telegram.violations(), Vec::<String>::new());
+}
+
+#[test]
+fn a_50_mb_video_over_a_slow_link_is_posted_once() {
+    let stack = Stack::with(
+        &[],
+        Services {
+            record_and_s3: true,
+            workers: 0,
+            ..Services::default()
+        },
+    );
+    let gil = Chat::private(1045, "Gil");
+    // 10 Mbit/s: the upload takes 40 s, far past the HTTP client's default 17 s.
+    stack.telegram.set_upload_rate(Some(1_250_000));
+    let video = vec![7u8; 49_000_000];
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("big.mp4");
+    std::fs::write(&file, &video).expect("write");
+    // The test plays the worker: a job for Gil's chat, done with a 49 MB video.
+    let s3 = common::s3_store(stack.s3.as_ref().expect("s3"));
+    common::block_on(async {
+        use spinbot_core::job::ReplyTo;
+        use spinbot_core::{JobClass, JobId, Plan, SpeechText, UserId};
+        let queue = stack.queue();
+        let user = UserId::parse("telegram:1045").expect("user");
+        let plan = Plan::say(SpeechText::parse("big").expect("text"), "photo");
+        let chat = ReplyTo {
+            platform: "telegram".into(),
+            chat: gil.id.to_string(),
+            message: None,
+        };
+        let job = JobId::new();
+        let admitted = queue
+            .submit_as(job.clone(), &user, &plan, JobClass::Any, Some(&chat))
+            .await
+            .expect("submit");
+        assert!(matches!(admitted, spinbot_jobs::Admission::Accepted { .. }));
+        let lease = queue
+            .dispatch("test-worker", false)
+            .await
+            .expect("dispatch")
+            .expect("the job");
+        let result = spinbot_jobs::keys::result(&job);
+        s3.put_file(&result, &file).await.expect("the result");
+        let done = spinbot_jobs::Outcome::Done { result };
+        queue
+            .finish("test-worker", &lease, &done)
+            .await
+            .expect("finish");
+    });
+    let sent = stack.wait(&gil, "the video", |s| !videos(s).is_empty());
+    std::thread::sleep(Duration::from_secs(3));
+    let all = stack.sent_to(&gil);
+    let posted = videos(&all.iter().collect::<Vec<_>>());
+    assert_eq!(posted.len(), 1, "{}", stack.bot_log());
+    assert_eq!(posted[0].file.as_ref().map(Vec::len), Some(video.len()));
+    assert!(!sent.is_empty());
+    assert_eq!(stack.telegram.violations(), Vec::<String>::new());
+}
+
+#[test]
+fn forgetting_a_user_with_a_running_job_leaves_nothing_of_them() {
+    let mut stack = Stack::with(
+        &[],
+        Services {
+            record_and_s3: true,
+            ..Services::default()
+        },
+    );
+    let hal = Chat::private(1046, "Hal");
+    let ivy = Chat::private(1047, "Ivy");
+    // Ivy's things stay.
+    round_trip(&stack, &ivy);
+    stack.send_selfie(&hal);
+    stack.wait(&hal, "photo answer", |s| !s.is_empty());
+    stack
+        .telegram
+        .send_text(&hal, "say A first clip that is finished before I leave.");
+    stack.wait(&hal, "video", |s| !videos(s).is_empty());
+    stack.telegram.send_text(
+        &hal,
+        "say A long clip that is still being made when I ask to be forgotten, which takes \
+         a while, since it goes on for quite some time, sentence after sentence.",
+    );
+    let job = loop {
+        let keys = common::block_on(async { stack.queue().all_keys().await }).expect("keys");
+        if let Some(k) = keys.iter().find(|k| k.contains("user_jobs:telegram:1046")) {
+            break k.clone();
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let jobs: Vec<String> = {
+        let mut con = redis::Client::open(stack.redis.url())
+            .and_then(|c| c.get_connection())
+            .expect("redis");
+        redis::cmd("ZRANGE")
+            .arg(&job)
+            .arg(0)
+            .arg(-1)
+            .query(&mut con)
+            .expect("jobs")
+    };
+    assert_eq!(jobs.len(), 2, "{jobs:?}");
+    // Rendering now; then Hal asks to be forgotten.
+    stack.wait(&hal, "progress", |s| {
+        texts(s).iter().any(|t| t.contains("animating"))
+    });
+    stack.telegram.send_text(&hal, "/forget");
+    stack.wait(&hal, "forget answer", |s| {
+        texts(s).iter().any(|t| t.contains("I deleted"))
+    });
+    // Once the running job ends, nothing anywhere names Hal or his jobs.
+    let mentions =
+        |text: &str| text.contains("1046") || jobs.iter().any(|j| text.contains(j.as_str()));
+    let deadline = Instant::now() + RENDER_WAIT;
+    let left = loop {
+        let keys = common::block_on(async { stack.queue().all_keys().await }).expect("keys");
+        let left: Vec<String> = keys.into_iter().filter(|k| mentions(k)).collect();
+        if left.is_empty() || Instant::now() > deadline {
+            break left;
+        }
         std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(left, Vec::<String>::new(), "{}", stack.bot_log());
+    let events =
+        common::block_on(async { stack.queue().events("0", 1_000_000).await }).expect("events");
+    assert!(!events
+        .iter()
+        .any(|(_, e)| e.user().as_str() == "telegram:1046"));
+    std::thread::sleep(Duration::from_secs(3));
+    let objects = common::s3_list(stack.s3.as_ref().expect("s3"), "");
+    assert!(!objects.is_empty(), "Ivy's files stay");
+    let theirs: Vec<&String> = objects.iter().filter(|k| mentions(k)).collect();
+    assert!(theirs.is_empty(), "{theirs:?}");
+    for table in [
+        "users",
+        "avatars",
+        "voices",
+        "jobs",
+        "job_events",
+        "artifacts",
+        "deliveries",
+    ] {
+        let rows = stack.psql(&format!("SELECT t::text FROM {table} t"));
+        assert!(!rows.lines().any(mentions), "{table}: {rows}");
     }
-    std::thread::sleep(Duration::from_secs(2));
-    for chat in &chats {
-        let mine: Vec<Sent> = stack.sent_to(chat);
-        assert_eq!(
-            videos(&mine.iter().collect::<Vec<_>>()).len(),
-            1,
-            "{}",
-            chat.id
-        );
-        let user = format!("telegram:{}", chat.id);
-        let job = stack.psql(&format!("SELECT id FROM jobs WHERE user_id = '{user}'"));
-        assert_eq!(job.len(), 32, "{user}: one job recorded: {job:?}");
-        assert_eq!(
-            stack.psql(&format!(
-                "SELECT count(*) FROM job_events WHERE job_id = '{job}' AND kind = 'done'"
-            )),
-            "1",
-            "{user}"
-        );
-        assert_eq!(
-            stack.psql(&format!(
-                "SELECT count(*) FROM deliveries WHERE job_id = '{job}'"
-            )),
-            "1",
-            "{user}"
-        );
-    }
+    assert!(stack.psql("SELECT count(*) FROM users") != "0", "Ivy stays");
     stack.assert_running();
     assert_eq!(stack.telegram.violations(), Vec::<String>::new());
 }

@@ -138,6 +138,36 @@ impl Farm {
         .await;
     }
 
+    /// Waits until `job` reaches `stage`.
+    async fn wait_for_stage(&self, job: &JobId, stage: &str) {
+        self.wait_until(stage, |events| {
+            events.iter().any(|e| matches!(e, JobEvent::Progress { job: j, stage: s, .. } if j == job && s == stage))
+        })
+        .await;
+    }
+
+    /// `spinbot submit` of a small clip for `user` at one render an hour with a burst of 3,
+    /// from a machine whose clock is off by `offset` when given.
+    fn hourly_submit(&self, offset: Option<&str>, user: &str, text: &str) -> Command {
+        let mut cmd = match offset {
+            Some(offset) => {
+                let mut cmd = Command::new("faketime");
+                cmd.args(["-f", offset, env!("CARGO_BIN_EXE_spinbot")]);
+                cmd
+            }
+            None => common::spinbot(),
+        };
+        cmd.env("REDIS_URL", self.redis.url())
+            .env("SPINBOT_STORE", self.store.path())
+            .env("SPINBOT_RENDERS_PER_HOUR", "1")
+            .env("SPINBOT_RENDER_BURST", "3")
+            .env("SPINBOT_MAX_QUEUED_PER_USER", "100")
+            .args(["submit", "--user", user, "--photo"])
+            .arg(common::face_photo())
+            .args(["--say", text, "--size", "64", "--json"]);
+        cmd
+    }
+
     /// A worker `rescuer` finishes `job` (as its `attempt`-th attempt), once, resuming after
     /// the stored stages: speech and face ran once, the render twice; its video plays.
     async fn rescue(&mut self, job: &JobId, attempt: u32) {
@@ -693,4 +723,100 @@ async fn a_stopped_worker_hands_its_job_back_at_once() {
     assert_eq!(farm.state(&job).await, JobState::Queued);
     // Handed back untried: the rescuer's is still its first attempt.
     farm.rescue(&job, 1).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_worker_whose_lease_was_taken_writes_no_result() {
+    let mut farm = Farm::new();
+    // A long lease: the worker's next heartbeat is far away, so only the check before
+    // writing the result can notice the lease is gone.
+    let worker = farm
+        .command()
+        .env("SPINBOT_LEASE_MS", "120000")
+        .args(["worker", "--device", "cpu", "--name", "robbed"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("worker");
+    farm.workers.push(worker);
+    let job = farm.submit("cli:anna", "A clip whose lease another worker takes.", "64");
+    farm.wait_for_stage(&job, "render").await;
+    let lease = farm
+        .queue()
+        .job(&job)
+        .await
+        .expect("job")
+        .expect("a record")
+        .lease
+        .expect("a lease");
+    // Another worker takes the job over (as after a lease that ran out).
+    let mut con = redis::Client::open(farm.redis.url())
+        .and_then(|c| c.get_connection())
+        .expect("redis");
+    let taken: Vec<String> = redis::cmd("XCLAIM")
+        .arg(farm.queue().keys().work())
+        .arg("workers")
+        .arg("thief")
+        .arg(0)
+        .arg(&lease)
+        .arg("JUSTID")
+        .query(&mut con)
+        .expect("xclaim");
+    assert_eq!(taken, [lease]);
+    // The worker is done with it once it takes the next job.
+    let next = farm.submit("cli:bob", "The next clip.", "64");
+    farm.wait_until("the next job", |events| finished(events, &next))
+        .await;
+    assert!(playable(&farm.result(&next)));
+    assert!(
+        !farm.result(&job).exists(),
+        "a worker that lost its lease wrote the result"
+    );
+    let events = farm.events().await;
+    assert!(
+        !events
+            .iter()
+            .any(|e| e.job() == &job && matches!(e, JobEvent::Done { .. })),
+        "{events:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn eight_submitters_at_once_get_exactly_the_burst_whatever_their_clocks() {
+    let farm = Farm::new();
+    // One machine's clock is ten minutes fast.
+    let submitters: Vec<_> = (0..8)
+        .map(|i| {
+            farm.hourly_submit(
+                (i == 0).then_some("+10m"),
+                "cli:eager",
+                &format!("Clip {i}."),
+            )
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("submitter")
+        })
+        .collect();
+    let outcomes: Vec<Output> = submitters
+        .into_iter()
+        .map(|s| s.wait_with_output().expect("a submitter"))
+        .collect();
+    let accepted = outcomes.iter().filter(|o| o.status.success()).count();
+    let refused = outcomes
+        .iter()
+        .filter(|o| o.status.code() == Some(3))
+        .count();
+    assert_eq!(
+        (accepted, refused),
+        (3, 5),
+        "{:?}",
+        outcomes.iter().map(common::stderr).collect::<Vec<_>>()
+    );
+    // The fast clock did not buy a fourth render: an hour must pass for that.
+    let later = farm
+        .hourly_submit(Some("+10m"), "cli:eager", "Once more.")
+        .output()
+        .expect("submit");
+    assert_eq!(later.status.code(), Some(3), "{}", common::stderr(&later));
 }

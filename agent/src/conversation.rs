@@ -1,6 +1,7 @@
 //! What the agent remembers of each person between messages, in Redis (so any bot process
 //! can take the next message): the latest photo and voice note they sent, the photo and
-//! voice note in use, their chosen voice, a script waiting for "go", and their jobs.
+//! voice note in use, their chosen voice, a script waiting for "go", and their latest job.
+//! (Forgetting a user removes it with everything else of theirs: `Queue::forget_user`.)
 
 use crate::error::AgentError;
 use redis::aio::ConnectionManager;
@@ -100,47 +101,6 @@ impl Conversations {
         }
         pipe.expire(&key, KEEP_S).ignore();
         pipe.exec_async(&mut self.con.clone()).await?;
-        Ok(())
-    }
-
-    /// Notes a job the agent started for `user`; it becomes their latest.
-    pub async fn add_job(&self, user: &UserId, job: &str) -> Result<(), AgentError> {
-        let jobs = self.keys.conversation_jobs(user);
-        let key = self.keys.conversation(user);
-        redis::pipe()
-            .atomic()
-            .sadd(&jobs, job)
-            .ignore()
-            .expire(&jobs, KEEP_S)
-            .ignore()
-            .hset(&key, Field::LastJob.name(), job)
-            .ignore()
-            .expire(&key, KEEP_S)
-            .ignore()
-            .exec_async(&mut self.con.clone())
-            .await?;
-        Ok(())
-    }
-
-    /// The jobs the agent started for `user`.
-    pub async fn jobs(&self, user: &UserId) -> Result<Vec<String>, AgentError> {
-        Ok(self
-            .con
-            .clone()
-            .smembers(self.keys.conversation_jobs(user))
-            .await?)
-    }
-
-    /// Forgets everything about `user`.
-    pub async fn forget(&self, user: &UserId) -> Result<(), AgentError> {
-        let _: u32 = self
-            .con
-            .clone()
-            .del(&[
-                self.keys.conversation(user),
-                self.keys.conversation_jobs(user),
-            ])
-            .await?;
         Ok(())
     }
 }

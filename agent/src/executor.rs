@@ -5,6 +5,7 @@
 use crate::action::Action;
 use crate::conversation::{Conversations, Field, State};
 use crate::error::AgentError;
+use spinbot_core::job::ReplyTo;
 use spinbot_core::limits::{DEFAULT_VOICE, MAX_SCRIPT_CHARS, MAX_TOPIC_CHARS};
 use spinbot_core::{InputError, JobClass, JobId, JobState, Plan, Speech, SpeechText, UserId};
 use spinbot_jobs::keys::{self, uploads_prefix};
@@ -12,12 +13,15 @@ use spinbot_jobs::queue::Cancel;
 use spinbot_jobs::{Admission, Queue, Record, Store};
 use std::sync::Arc;
 
-/// Who a message came from, as the platform says, and what their chat can receive.
+/// Who a message came from, as the platform says, what their chat can receive, and where
+/// the progress and video of what they start go.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Caller {
     pub user: UserId,
     /// The largest video file the chat takes, in bytes.
     pub max_bytes: Option<u64>,
+    /// The chat that answers them (none from a terminal).
+    pub reply: Option<ReplyTo>,
 }
 
 impl rig_core::tool::ContextValue for Caller {
@@ -225,9 +229,15 @@ impl Executor {
         let mut plan = Plan::new(speech, photo);
         plan.target.max_bytes = caller.max_bytes;
         plan.validate()?;
-        match self.queue.submit(user, &plan, JobClass::Any).await? {
+        let reply = caller.reply.as_ref();
+        match self
+            .queue
+            .submit_as(JobId::new(), user, &plan, JobClass::Any, reply)
+            .await?
+        {
             Admission::Accepted { job, position } => {
-                self.conversations.add_job(user, job.as_str()).await?;
+                self.set(user, &[(Field::LastJob, Some(job.as_str()))])
+                    .await?;
                 self.set(
                     user,
                     &[(Field::PendingText, None), (Field::VoiceNote, None)],
@@ -251,7 +261,7 @@ impl Executor {
         let job = self.job_of(caller, job).await?;
         let status = self
             .queue
-            .status(&job, Some(&caller.user))
+            .status_anywhere(&job, &caller.user, self.record.as_ref())
             .await?
             .ok_or_else(not_found)?;
         let short = &job.as_str()[..8];
@@ -301,43 +311,33 @@ impl Executor {
         })
     }
 
+    /// Forgets the caller everywhere: Redis first (their jobs stop, and the recorder
+    /// drops their later events), then their files, then the record.
     async fn forget_me(&self, caller: &Caller) -> Result<Done, Declined> {
         let user = &caller.user;
-        let mut jobs = self.conversations.jobs(user).await?;
-        let mut files: Vec<String> = Vec::new();
+        let mut jobs = self.queue.forget_user(user).await?;
         if let Some(record) = &self.record {
+            let history = record.history(user).await?;
             jobs.extend(
-                record
-                    .history(user)
-                    .await?
-                    .into_iter()
-                    .map(|row| row.job_id),
+                history
+                    .iter()
+                    .filter_map(|row| JobId::parse(&row.job_id).ok()),
             );
-            files.extend(record.user_files(user).await?);
         }
         jobs.sort();
         jobs.dedup();
-        for job in jobs.iter().filter_map(|j| JobId::parse(j).ok()) {
-            // Only the caller's jobs answer; anything else is "not found" and left alone.
-            if self.queue.status(&job, Some(user)).await?.is_none() {
-                continue;
-            }
-            self.queue.cancel(&job, user).await?;
-            self.queue.forget(&job, user).await?;
-            for (key, _) in self.store.list(&keys::job_prefix(&job)).await? {
+        for job in &jobs {
+            for (key, _) in self.store.list(&keys::job_prefix(job)).await? {
                 self.store.delete(&key).await?;
             }
-            self.store.delete(&keys::result(&job)).await?;
+            self.store.delete(&keys::result(job)).await?;
         }
-        let uploads = uploads_prefix(user);
-        files.extend(self.store.list(&uploads).await?.into_iter().map(|(k, _)| k));
-        for key in files.iter().filter(|k| k.starts_with(&uploads)) {
-            self.store.delete(key).await?;
+        for (key, _) in self.store.list(&uploads_prefix(user)).await? {
+            self.store.delete(&key).await?;
         }
         if let Some(record) = &self.record {
             record.forget_user(user).await?;
         }
-        self.conversations.forget(user).await?;
         Ok(Done::say(
             "Done: I deleted your photos, voice notes, videos and history.",
         ))

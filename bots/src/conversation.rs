@@ -3,11 +3,12 @@
 //! deciding and acting, the answer out, and a render's answer kept as the status message
 //! that the courier edits with progress and follows with the video.
 
-use crate::courier::{Courier, Watch};
+use crate::courier::Courier;
 use crate::error::BotError;
 use crate::platform::{FileKind, Incoming, Platform};
 use governor::{DefaultKeyedRateLimiter, Quota};
 use spinbot_agent::{Action, Agent, Caller, Message, Upload};
+use spinbot_core::job::ReplyTo;
 use spinbot_core::limits::{MAX_PHOTO_BYTES, MAX_VOICE_NOTE_BYTES};
 use spinbot_core::{sniff_audio, sniff_photo, InputError};
 use spinbot_jobs::{keys, Store};
@@ -104,6 +105,11 @@ impl<P: Platform> Conversation<P> {
         let caller = Caller {
             user: incoming.user.clone(),
             max_bytes: Some(self.platform.upload_limit()),
+            reply: Some(ReplyTo {
+                platform: P::NAME.to_owned(),
+                chat: incoming.chat.clone(),
+                message: None,
+            }),
         };
         let reply = self
             .agent
@@ -126,11 +132,7 @@ impl<P: Platform> Conversation<P> {
         };
         let message = self.platform.send_text(&incoming.chat, text).await?;
         for job in started {
-            let watch = Watch {
-                chat: incoming.chat.clone(),
-                message: message.clone(),
-            };
-            self.courier.watch(&job, &watch).await?;
+            self.courier.watch(&job, &incoming.chat, &message).await?;
         }
         Ok(())
     }

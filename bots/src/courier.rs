@@ -1,18 +1,18 @@
 //! The way back to the chat: job events read through a consumer group on the events stream
-//! (so each event is handled by one bot process, and a restarted bot resumes from its own
-//! unacknowledged events), handed to one task per watched job, which edits the job's status
-//! message at the platform's pace (newest news first; stale progress is skipped) and posts
-//! the finished video once per job and chat (a claim in Redis taken before sending, and a
-//! row in the record's `deliveries`). A slow upload or a flood wait in one chat delays no
-//! other chat.
+//! under this process's stable name (a restarted bot resumes from its own unacknowledged
+//! events; those of a bot that is gone are taken over), handed to one task per job, which
+//! edits the job's status message at the platform's pace (newest news first; stale progress
+//! is skipped) and posts the finished video at least once per job and chat. Where a job's
+//! news goes is recorded with the job at submission, so a job whose answer never went out
+//! still reaches its chat; a status message the user deleted is replaced by a new one.
+//! A slow upload or a flood wait in one chat delays no other chat.
 
 use crate::error::BotError;
 use crate::platform::Platform;
 use crate::status;
-use redis::AsyncCommands;
 use spinbot_core::{JobEvent, JobId, JobState};
 use spinbot_jobs::retry::Backoff;
-use spinbot_jobs::{Queue, Record, Store};
+use spinbot_jobs::{Claim, Delivery, Member, Queue, Store};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -23,33 +23,37 @@ use tracing::Instrument;
 
 /// Attempts at a final event (the video, or the last word) before the chat is told it failed.
 const MAX_TRIES: u32 = 3;
-/// How long a watch and a delivery claim are kept.
-const KEEP_S: u64 = 7 * 24 * 3600;
 /// Events read at a time.
 const BATCH: usize = 50;
 /// How long a stopping bot waits for deliveries it started.
 const DRAIN: Duration = Duration::from_secs(30);
+/// How often a bot looks for events of bots that are gone.
+const TAKE_OVER_EVERY: Duration = Duration::from_secs(5);
+/// How long a live process's claim on a delivery is waited for.
+const BUSY_WAIT: Duration = Duration::from_secs(2);
 
-/// Where a job's status is shown.
+/// Where a job's status is shown: its chat, and the status message once there is one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Watch {
     pub chat: String,
-    pub message: String,
+    pub message: Option<String>,
 }
 
-/// An event for a job's task, with the stream entry to acknowledge once it is handled.
+/// An event for a job's task, where its chat is, and the stream entry to acknowledge once
+/// it is handled.
 struct News {
     event: JobEvent,
+    watch: Watch,
     entry: Option<String>,
 }
 
-/// Watches, status edits and deliveries for one platform.
+/// Status edits and deliveries for one platform.
 pub struct Courier<P: Platform> {
     platform: Arc<P>,
     store: Store,
-    record: Option<Record>,
     queue: Queue,
-    consumer: String,
+    /// This process's name among the platform's bots.
+    me: Member,
     /// The task of each job being followed.
     followed: Mutex<HashMap<JobId, mpsc::UnboundedSender<News>>>,
     /// Entries handed to a task and not yet acknowledged (not to be handed over twice
@@ -64,22 +68,19 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// The consumer group (and role of names) of a platform's bots on the events stream.
+pub fn group<P: Platform>() -> String {
+    format!("bot-{}", P::NAME)
+}
+
 impl<P: Platform> Courier<P> {
-    /// `consumer` names this bot process in the group; a restarted process that keeps its
-    /// name takes over what it had not finished.
-    pub fn new(
-        platform: Arc<P>,
-        store: Store,
-        record: Option<Record>,
-        queue: Queue,
-        consumer: &str,
-    ) -> Arc<Self> {
+    /// `me` is this process's name among the platform's bots (see [`Queue::join`]).
+    pub fn new(platform: Arc<P>, store: Store, queue: Queue, me: Member) -> Arc<Self> {
         Arc::new(Self {
             platform,
             store,
-            record,
             queue,
-            consumer: consumer.to_owned(),
+            me,
             followed: Mutex::new(HashMap::new()),
             in_flight: Mutex::new(HashSet::new()),
             next_edit: Mutex::new(HashMap::new()),
@@ -87,65 +88,59 @@ impl<P: Platform> Courier<P> {
         })
     }
 
-    fn group(&self) -> String {
-        format!("bot-{}", P::NAME)
-    }
-
-    /// Shows `job`'s progress in `message` of `chat` from now on. A job that already ended
-    /// (it can be faster than this call) is finished at once.
-    pub async fn watch(self: &Arc<Self>, job: &JobId, watch: &Watch) -> Result<(), BotError> {
-        let key = self.queue.keys().watch(P::NAME, job);
-        redis::pipe()
-            .hset(&key, "chat", &watch.chat)
-            .ignore()
-            .hset(&key, "message", &watch.message)
-            .ignore()
-            .expire(&key, KEEP_S as i64)
-            .ignore()
-            .exec_async(&mut self.queue.connection())
-            .await?;
-        let Some(status) = self.queue.status(job, None).await? else {
+    /// `message` of `chat` now shows `job`'s progress. A job that already ended (it can be
+    /// faster than the answer) is finished at once.
+    pub async fn watch(
+        self: &Arc<Self>,
+        job: &JobId,
+        chat: &str,
+        message: &str,
+    ) -> Result<(), BotError> {
+        self.queue.set_status_message(job, message).await?;
+        let Some(record) = self.queue.job(job).await? else {
             return Ok(());
         };
-        let (job, user) = (job.clone(), status.user.clone());
-        let event = match status.state {
-            JobState::Done => status
+        let (job, user) = (job.clone(), record.user.clone());
+        let event = match record.state {
+            JobState::Done => record
                 .result
                 .map(|result| JobEvent::Done { job, user, result }),
             JobState::Failed => Some(JobEvent::Failed {
                 job,
                 user,
-                reason: status.error.unwrap_or_default(),
+                reason: record.error.unwrap_or_default(),
             }),
             JobState::Cancelled => Some(JobEvent::Cancelled { job, user }),
             JobState::Queued | JobState::Running => None,
         };
         if let Some(event) = event {
-            self.pass_on(event, None, watch.clone());
+            let watch = Watch {
+                chat: chat.to_owned(),
+                message: Some(message.to_owned()),
+            };
+            self.pass_on(event, None, watch);
         }
         Ok(())
     }
 
+    /// Where `job`'s news goes on this platform, if anywhere.
     async fn watch_of(&self, job: &JobId) -> Result<Option<Watch>, BotError> {
-        let fields: HashMap<String, String> = self
-            .queue
-            .connection()
-            .hgetall(self.queue.keys().watch(P::NAME, job))
-            .await?;
-        Ok(match (fields.get("chat"), fields.get("message")) {
-            (Some(chat), Some(message)) => Some(Watch {
-                chat: chat.clone(),
-                message: message.clone(),
-            }),
-            _ => None,
-        })
+        let reply = self.queue.job(job).await?.and_then(|j| j.reply);
+        Ok(reply.filter(|r| r.platform == P::NAME).map(|r| Watch {
+            chat: r.chat,
+            message: r.message,
+        }))
     }
 
     /// Hands an event to its job's task, starting one when needed.
     fn pass_on(self: &Arc<Self>, event: JobEvent, entry: Option<String>, watch: Watch) {
         let job = event.job().clone();
         let mut followed = lock(&self.followed);
-        let news = News { event, entry };
+        let news = News {
+            event,
+            watch,
+            entry,
+        };
         let news = match followed.get(&job) {
             Some(tx) => match tx.send(news) {
                 Ok(()) => return,
@@ -154,21 +149,16 @@ impl<P: Platform> Courier<P> {
             },
             None => news,
         };
+        let span = tracing::info_span!("follow", job = %job, chat = %news.watch.chat);
         let (tx, rx) = mpsc::unbounded_channel();
         let _ = tx.send(news);
         followed.insert(job.clone(), tx);
-        let span = tracing::info_span!("follow", job = %job, chat = %watch.chat);
         self.tasks
-            .spawn(self.clone().follow(job, watch, rx).instrument(span));
+            .spawn(self.clone().follow(job, rx).instrument(span));
     }
 
     /// One job's task: its events in order, the newest progress only, until its last one.
-    async fn follow(
-        self: Arc<Self>,
-        job: JobId,
-        watch: Watch,
-        mut rx: mpsc::UnboundedReceiver<News>,
-    ) {
+    async fn follow(self: Arc<Self>, job: JobId, mut rx: mpsc::UnboundedReceiver<News>) {
         let mut shown = Shown::default();
         let mut next = rx.recv().await;
         while let Some(mut news) = next.take() {
@@ -183,22 +173,23 @@ impl<P: Platform> Courier<P> {
                 }
             }
             if news.event.is_final() {
-                self.conclude(&job, &watch, &news.event, &mut shown).await;
+                self.conclude(&job, &news.watch, &news.event, &mut shown)
+                    .await;
                 self.ack(news.entry.as_deref()).await;
                 break;
             }
             // A progress edit waits for the chat's turn; news that comes meanwhile
-            // replaces it.
-            let text = progress_text(&news.event, &mut shown);
+            // replaces it. Without a status message yet, there is nothing to edit.
+            let text = progress_text(&news.event, &mut shown)
+                .filter(|t| *t != shown.text && news.watch.message.is_some());
             loop {
-                if text.as_deref().is_none_or(|t| t == shown.text) {
+                let Some(text) = &text else {
                     next = rx.recv().await;
                     break;
-                }
-                match self.turn_now(&watch.chat) {
+                };
+                match self.turn_now(&news.watch.chat) {
                     Ok(()) => {
-                        let text = text.as_deref().unwrap_or_default();
-                        if let Err(e) = self.edit(&watch, text, &mut shown).await {
+                        if let Err(e) = self.edit(&job, &news.watch, text, &mut shown).await {
                             tracing::warn!(error = %e, "a status edit failed");
                         }
                         next = rx.recv().await;
@@ -220,36 +211,40 @@ impl<P: Platform> Courier<P> {
 
     async fn ack(&self, entry: Option<&str>) {
         if let Some(entry) = entry {
-            if let Err(e) = self.queue.ack_events(&self.group(), &[entry]).await {
+            if let Err(e) = self.queue.ack_events(&group::<P>(), &[entry]).await {
                 tracing::warn!(error = %e, "an event was not acknowledged; it may be handled again");
             }
             lock(&self.in_flight).remove(entry);
         }
     }
 
-    /// The job's last event, tried a few times; then the chat is told, and the watch ends.
+    /// The job's last event, tried a few times; then the chat is told.
     async fn conclude(&self, job: &JobId, watch: &Watch, event: &JobEvent, shown: &mut Shown) {
         let mut backoff = Backoff::default();
         for attempt in 1..=MAX_TRIES {
             let done = match event {
-                JobEvent::Done { result, .. } => self.deliver(job, watch, result, shown).await,
+                JobEvent::Done { user, result, .. } => {
+                    let delivery = Delivery {
+                        platform: P::NAME,
+                        job,
+                        user,
+                        chat: &watch.chat,
+                    };
+                    self.deliver(&delivery, watch, result, shown).await
+                }
                 JobEvent::Failed { reason, .. } => {
                     let reason = if reason.is_empty() {
                         "something went wrong."
                     } else {
                         reason
                     };
-                    self.show(
-                        watch,
-                        &format!("❌ Sorry, that didn't work: {reason}"),
-                        shown,
-                    )
-                    .await
+                    let text = format!("❌ Sorry, that didn't work: {reason}");
+                    self.show(job, watch, &text, shown).await
                 }
-                _ => self.show(watch, "🚫 Cancelled.", shown).await,
+                _ => self.show(job, watch, "🚫 Cancelled.", shown).await,
             };
             match done {
-                Ok(()) => break,
+                Ok(()) => return,
                 Err(e) if attempt < MAX_TRIES => {
                     tracing::warn!(error = %e, attempt, "a job's last event was not handled; retrying");
                     tokio::time::sleep(backoff.next_wait()).await;
@@ -257,41 +252,58 @@ impl<P: Platform> Courier<P> {
                 Err(e) => {
                     tracing::warn!(error = %e, "giving up on a job's last event");
                     let text = "❌ Sorry, I couldn't post your video here; please ask again.";
-                    if let Err(e) = self.show(watch, text, shown).await {
+                    if let Err(e) = self.show(job, watch, text, shown).await {
                         tracing::warn!(error = %e, "the chat was not told");
                     }
                 }
             }
         }
-        let watch_key = self.queue.keys().watch(P::NAME, job);
-        if let Err(e) = self.queue.connection().del::<_, u32>(watch_key).await {
-            tracing::warn!(error = %e, "the watch was not removed");
-        }
     }
 
-    /// Edits the status message: never the same text twice, and never faster than the
-    /// platform allows in that chat (waiting for the chat's next turn).
-    async fn show(&self, watch: &Watch, text: &str, shown: &mut Shown) -> Result<(), BotError> {
+    /// Shows `text` as the job's status once the chat's turn comes (never faster than the
+    /// platform allows in that chat), and never the same text twice.
+    async fn show(
+        &self,
+        job: &JobId,
+        watch: &Watch,
+        text: &str,
+        shown: &mut Shown,
+    ) -> Result<(), BotError> {
         if shown.text == text {
             return Ok(());
         }
         while let Err(turn) = self.turn_now(&watch.chat) {
             tokio::time::sleep_until(turn.into()).await;
         }
-        self.edit(watch, text, shown).await
+        self.edit(job, watch, text, shown).await
     }
 
-    /// Edits the status message now, waiting out the platform's flood waits.
-    async fn edit(&self, watch: &Watch, text: &str, shown: &mut Shown) -> Result<(), BotError> {
+    /// Shows `text` as the job's status now: an edit of its status message, or a new message
+    /// when there is none or the user deleted it (it becomes the status message). Flood waits
+    /// are waited out.
+    async fn edit(
+        &self,
+        job: &JobId,
+        watch: &Watch,
+        text: &str,
+        shown: &mut Shown,
+    ) -> Result<(), BotError> {
+        let message = shown.message.clone().or_else(|| watch.message.clone());
         loop {
-            match self
-                .platform
-                .edit_text(&watch.chat, &watch.message, text)
-                .await
-            {
+            let result = match &message {
+                Some(message) => self.platform.edit_text(&watch.chat, message, text).await,
+                None => Err(BotError::MessageGone),
+            };
+            match result {
                 Err(BotError::RetryAfter(wait)) => {
                     tracing::info!(?wait, "the platform asks to wait");
                     tokio::time::sleep(wait).await;
+                }
+                Err(BotError::MessageGone) => {
+                    let sent = self.platform.send_text(&watch.chat, text).await?;
+                    self.queue.set_status_message(job, &sent).await?;
+                    shown.message = Some(sent);
+                    break;
                 }
                 other => {
                     other?;
@@ -320,59 +332,16 @@ impl<P: Platform> Courier<P> {
         }
     }
 
-    /// Posts the result once: the claim is taken before sending, so two processes (or a
-    /// replayed event) never both send; a failed send gives the claim back for a retry.
+    /// Posts the result at least once: a claim is taken before posting (or taken over from a
+    /// process that died holding it), marked sent with a `delivered` event after the platform
+    /// took the video, and given back when posting failed.
     async fn deliver(
         &self,
-        job: &JobId,
+        delivery: &Delivery<'_>,
         watch: &Watch,
         result: &str,
         shown: &mut Shown,
     ) -> Result<(), BotError> {
-        let claim = self.queue.keys().delivery(P::NAME, job, &watch.chat);
-        let mut con = self.queue.connection();
-        let claimed: Option<String> = redis::cmd("SET")
-            .arg(&claim)
-            .arg("sending")
-            .arg("NX")
-            .arg("EX")
-            .arg(KEEP_S)
-            .query_async(&mut con)
-            .await?;
-        if claimed.is_none() {
-            return Ok(());
-        }
-        let message = match self.post(watch, result, shown).await {
-            Ok(message) => message,
-            Err(e) => {
-                let _: u32 = con.del(&claim).await?;
-                return Err(e);
-            }
-        };
-        let _: () = con.set_ex(&claim, "sent", KEEP_S).await?;
-        if let Some(record) = &self.record {
-            if let Err(e) = record
-                .record_delivery(job.as_str(), P::NAME, &watch.chat, &message)
-                .await
-            {
-                tracing::warn!(error = %e, "the delivery is not in the record");
-            }
-        }
-        self.show(watch, "✅ Done!", shown).await
-    }
-
-    /// Sends the video, or a link when it is bigger than the platform takes; the message id.
-    async fn post(
-        &self,
-        watch: &Watch,
-        result: &str,
-        shown: &mut Shown,
-    ) -> Result<String, BotError> {
-        // Said only if the chat may be edited now: the video itself waits for nothing.
-        if self.turn_now(&watch.chat).is_ok() {
-            self.edit(watch, "✅ Done! Sending your video…", shown)
-                .await?;
-        }
         let dir = tempfile::tempdir()?;
         let local = dir.path().join("video.mp4");
         if !self.store.get_file(result, &local).await? {
@@ -381,11 +350,72 @@ impl<P: Platform> Courier<P> {
             )));
         }
         let size = tokio::fs::metadata(&local).await?.len();
+        // Held a while longer than the post may take.
+        let hold = self.platform.upload_time(size) + Duration::from_secs(30);
+        let waited = Instant::now();
+        loop {
+            match self.queue.claim_delivery(delivery, &self.me, hold).await? {
+                Claim::Claimed => break,
+                Claim::Sent => return Ok(()),
+                // Another live bot is posting it; its claim ends one way or the other.
+                Claim::Busy if waited.elapsed() < hold => tokio::time::sleep(BUSY_WAIT).await,
+                Claim::Busy => {
+                    return Err(BotError::Config("another bot holds the delivery".into()))
+                }
+            }
+        }
+        let message = match self
+            .post(delivery.job, watch, &local, size, result, shown)
+            .await
+        {
+            Ok(message) => message,
+            Err(e) => {
+                self.queue.give_back_delivery(delivery).await?;
+                return Err(e);
+            }
+        };
+        // The platform has the video: from here only the mark is retried, never the post.
+        let mut backoff = Backoff::default();
+        loop {
+            match self.queue.delivered(delivery, &self.me, &message).await {
+                Ok(true) => break,
+                Ok(false) => {
+                    tracing::warn!("the delivery's claim was taken over while posting");
+                    break;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "the delivery is not marked yet; retrying");
+                    tokio::time::sleep(backoff.next_wait()).await;
+                }
+            }
+        }
+        if shown.message.is_some() || watch.message.is_some() {
+            self.show(delivery.job, watch, "✅ Done!", shown).await?;
+        }
+        Ok(())
+    }
+
+    /// Sends the video, or a link when it is bigger than the platform takes; the message id.
+    async fn post(
+        &self,
+        job: &JobId,
+        watch: &Watch,
+        local: &std::path::Path,
+        size: u64,
+        result: &str,
+        shown: &mut Shown,
+    ) -> Result<String, BotError> {
+        // Said only if the chat may be edited now: the video itself waits for nothing.
+        if watch.message.is_some() && self.turn_now(&watch.chat).is_ok() {
+            self.edit(job, watch, "✅ Done! Sending your video…", shown)
+                .await?;
+        }
         if size <= self.platform.upload_limit() {
             let caption = "Here's your talking video! 🎉";
-            return self.platform.send_video(&watch.chat, &local, caption).await;
+            return self.platform.send_video(&watch.chat, local, caption).await;
         }
-        let text = match self.store.link(result, Duration::from_secs(KEEP_S)).await? {
+        let keep = Duration::from_secs(7 * 24 * 3600);
+        let text = match self.store.link(result, keep).await? {
             Some(url) => format!(
                 "Your video is {} MB, too big to post here; download it (for 7 days): {url}",
                 size / 1_000_000
@@ -398,14 +428,24 @@ impl<P: Platform> Courier<P> {
         self.platform.send_text(&watch.chat, &text).await
     }
 
-    /// Reads job events until `stop`: first this consumer's unacknowledged ones, then new
-    /// ones, each handed to its job's task; events of jobs this platform does not show are
-    /// acknowledged at once. Then waits a while for the deliveries it started.
+    /// Reads job events until `stop`: first this bot's unacknowledged ones (and those it
+    /// takes over from bots that are gone), then new ones, each handed to its job's task;
+    /// events of jobs this platform does not answer are acknowledged at once. Then waits a
+    /// while for the deliveries it started.
     pub async fn run(self: Arc<Self>, stop: CancellationToken) -> Result<(), BotError> {
-        let group = self.group();
-        let mut reader = self.queue.reader(&group, &self.consumer)?;
+        let group = group::<P>();
+        let mut reader = self.queue.reader(&group, self.me.name())?;
         let mut backoff = Backoff::default();
+        let mut looked = Instant::now() - TAKE_OVER_EVERY;
         loop {
+            if looked.elapsed() >= TAKE_OVER_EVERY {
+                looked = Instant::now();
+                match self.queue.take_over_events(&group, &group, &self.me).await {
+                    Ok(0) => {}
+                    Ok(_) => reader.reread_backlog(),
+                    Err(e) => tracing::warn!(error = %e, "could not look for orphaned events"),
+                }
+            }
             let events = tokio::select! {
                 events = reader.next(BATCH) => events,
                 _ = stop.cancelled() => break,
@@ -425,7 +465,12 @@ impl<P: Platform> Courier<P> {
                 if lock(&self.in_flight).contains(&entry) {
                     continue;
                 }
-                match self.watch_of(event.job()).await {
+                let watch = match &event {
+                    // Deliveries are the record's news, not the chat's.
+                    JobEvent::Delivered { .. } => Ok(None),
+                    _ => self.watch_of(event.job()).await,
+                };
+                match watch {
                     Ok(Some(watch)) => {
                         lock(&self.in_flight).insert(entry.clone());
                         self.pass_on(event, Some(entry), watch);
@@ -433,7 +478,7 @@ impl<P: Platform> Courier<P> {
                     Ok(None) => self.ack(Some(&entry)).await,
                     Err(e) => {
                         // Read again from the unacknowledged ones once Redis answers.
-                        tracing::warn!(error = %e, "a watch could not be read");
+                        tracing::warn!(error = %e, "a job could not be read");
                         reader.reread_backlog();
                         break;
                     }
@@ -472,6 +517,8 @@ fn progress_text(event: &JobEvent, shown: &mut Shown) -> Option<String> {
 #[derive(Default)]
 struct Shown {
     text: String,
+    /// A status message sent in place of one that was missing or deleted.
+    message: Option<String>,
     running_since: Option<Instant>,
 }
 

@@ -11,6 +11,9 @@ pub enum BotError {
     /// The platform asks to wait before the next call.
     #[error("rate limited for {0:?}")]
     RetryAfter(std::time::Duration),
+    /// The message to edit is gone (the user deleted it) or can no longer be edited.
+    #[error("the message is gone")]
+    MessageGone,
     #[error(transparent)]
     Jobs(#[from] spinbot_jobs::JobsError),
     #[error("redis: {0}")]

@@ -15,6 +15,8 @@ pub trait Platform: Send + Sync + 'static {
     fn upload_limit(&self) -> u64;
     /// The shortest time between two edits in `chat` (the platform's pace for bots).
     fn edit_pace(&self, chat: &str) -> Duration;
+    /// How long an upload of `bytes` may take before it is given up.
+    fn upload_time(&self, bytes: u64) -> Duration;
     /// Sends a text; returns the new message's id.
     fn send_text(
         &self,

@@ -1,10 +1,10 @@
 //! The courier posts a finished video once per job and chat, however often the done event
 //! arrives and however many bot processes see it.
 
-use spinbot_bots::courier::Watch;
 use spinbot_bots::telegram::Telegram;
 use spinbot_bots::{Courier, Platform};
-use spinbot_core::{JobClass, Plan, SpeechText, UserId};
+use spinbot_core::job::ReplyTo;
+use spinbot_core::{JobClass, JobId, Plan, SpeechText, UserId};
 use spinbot_jobs::{keys, Admission, LocalStore, Outcome, Queue, QueueConfig, Store};
 use spinbot_testkit::{FakeTelegram, RedisServer};
 use std::sync::Arc;
@@ -24,8 +24,13 @@ async fn a_replayed_done_event_posts_the_video_once() {
     // A job that is done already, its video in the store.
     let user = UserId::parse("telegram:42").expect("user");
     let plan = Plan::say(SpeechText::parse("hi").expect("text"), "photo");
+    let chat = ReplyTo {
+        platform: "telegram".into(),
+        chat: "42".into(),
+        message: None,
+    };
     let Admission::Accepted { job, .. } = queue
-        .submit(&user, &plan, JobClass::Any)
+        .submit_as(JobId::new(), &user, &plan, JobClass::Any, Some(&chat))
         .await
         .expect("submit")
     else {
@@ -50,19 +55,24 @@ async fn a_replayed_done_event_posts_the_video_once() {
         .send_text("42", "On it!")
         .await
         .expect("status message");
-    let watch = Watch {
-        chat: "42".into(),
-        message: status,
-    };
     // Two bot processes' couriers each register the watch twice (as when a watch is
     // registered while another process handles the event): each time they find the job
     // done and deliver.
-    let couriers: Vec<_> = ["a", "b"]
-        .iter()
-        .map(|name| Courier::new(platform.clone(), store.clone(), None, queue.clone(), name))
-        .collect();
+    let mut couriers = Vec::new();
+    for _ in 0..2 {
+        let me = queue
+            .join("bot-telegram", "telegram", None)
+            .await
+            .expect("a name");
+        couriers.push(Courier::new(
+            platform.clone(),
+            store.clone(),
+            queue.clone(),
+            me,
+        ));
+    }
     for courier in couriers.iter().chain(couriers.iter()) {
-        courier.watch(&job, &watch).await.expect("watch");
+        courier.watch(&job, "42", &status).await.expect("watch");
     }
     // Stopping a courier waits for what it started.
     let stopped = CancellationToken::new();

@@ -193,6 +193,9 @@ pub struct Limits {
     pub max_attempts: u32,
     /// First retry delay; doubled on every further attempt.
     pub retry_backoff_ms: u64,
+    /// How long a finished job's live record (and its delivery claims) stays in Redis;
+    /// afterwards the Postgres record answers for it.
+    pub retention_ms: u64,
     /// Submissions per second one user may make through one process before it refuses
     /// them without asking Redis (a flood guard in front of the shared limits).
     pub flood_per_second: u32,
@@ -229,8 +232,9 @@ pub struct OllamaSettings {
 pub struct TelegramSettings {
     pub token: Option<SecretString>,
     pub api_url: Option<String>,
-    /// This bot process's name among the bots of the platform.
-    pub bot_id: String,
+    /// This bot process's name among the bots of the platform (unset: the lowest free one,
+    /// `telegram-1`, `telegram-2`, ...).
+    pub bot_id: Option<String>,
 }
 
 /// Everything spinbot reads from its environment.
@@ -702,6 +706,13 @@ fn read(r: &Reader) -> Result<Config, ConfigError> {
             1,
             3_600_000,
         )?,
+        retention_ms: r.number(
+            "SPINBOT_RETENTION_S",
+            "how long a finished job stays in Redis; afterwards Postgres answers for it (s)",
+            limits::DEFAULT_RETENTION_S,
+            1,
+            365 * 24 * 3600,
+        )? * 1000,
         flood_per_second: r.number32(
             "SPINBOT_FLOOD_PER_SECOND",
             "submissions per user per second one process passes on",
@@ -754,11 +765,10 @@ fn read(r: &Reader) -> Result<Config, ConfigError> {
             None,
         )?
         .map(|u| u.expose().to_owned());
-    let bot_id = r.name(
+    let bot_id = r.optional_name(
         "SPINBOT_BOT_ID",
-        "this bot process's name among the bots of its platform (keep it across restarts)",
+        "this bot process's name among the bots of its platform (unset: the lowest free one)",
         "_-.",
-        "telegram-1",
     )?;
     Ok(Config {
         assets,

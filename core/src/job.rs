@@ -181,6 +181,18 @@ impl JobClass {
     }
 }
 
+/// Where a job's progress and video go: a chat of a platform, and the message that shows the
+/// job's status once it is sent. Recorded with the job when it is submitted, so a finished job
+/// always finds its chat, even when the answer never went out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplyTo {
+    /// `telegram`, `discord`, `web`.
+    pub platform: String,
+    pub chat: String,
+    /// The status message, once it exists.
+    pub message: Option<String>,
+}
+
 /// A job as the job plane keeps it (one Redis hash; the field names are this struct's).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Job {
@@ -209,6 +221,8 @@ pub struct Job {
     pub error: Option<String>,
     /// How many times each stage really ran (not resumed from a stored output).
     pub runs: BTreeMap<String, u32>,
+    /// Where its progress and video go, when a chat asked for it.
+    pub reply: Option<ReplyTo>,
 }
 
 /// A job record that could not be read.
@@ -263,6 +277,14 @@ impl Job {
                 .iter()
                 .filter_map(|(k, v)| Some((k.strip_prefix("runs:")?.to_owned(), v.parse().ok()?)))
                 .collect(),
+            reply: match (text("reply_platform"), text("reply_chat")) {
+                (Some(platform), Some(chat)) => Some(ReplyTo {
+                    platform,
+                    chat,
+                    message: text("reply_message"),
+                }),
+                _ => None,
+            },
         })
     }
 }
@@ -309,6 +331,14 @@ pub enum JobEvent {
         job: JobId,
         user: UserId,
     },
+    /// The video was posted into a chat (`message` is the platform's id of it).
+    Delivered {
+        job: JobId,
+        user: UserId,
+        platform: String,
+        chat: String,
+        message: String,
+    },
 }
 
 impl JobEvent {
@@ -320,7 +350,8 @@ impl JobEvent {
             | Self::Retrying { user, .. }
             | Self::Done { user, .. }
             | Self::Failed { user, .. }
-            | Self::Cancelled { user, .. } => user,
+            | Self::Cancelled { user, .. }
+            | Self::Delivered { user, .. } => user,
         }
     }
 
@@ -341,6 +372,7 @@ impl JobEvent {
             Self::Retrying { .. } => "retrying",
             Self::Done { .. } => "done",
             Self::Failed { .. } => "failed",
+            Self::Delivered { .. } => "delivered",
             Self::Cancelled { .. } => "cancelled",
         }
     }
@@ -353,7 +385,8 @@ impl JobEvent {
             | Self::Retrying { job, .. }
             | Self::Done { job, .. }
             | Self::Failed { job, .. }
-            | Self::Cancelled { job, .. } => job,
+            | Self::Cancelled { job, .. }
+            | Self::Delivered { job, .. } => job,
         }
     }
 }

@@ -64,5 +64,7 @@ pub const DEFAULT_LEASE_MS: u64 = 15_000;
 pub const DEFAULT_MAX_ATTEMPTS: u32 = 3;
 /// First retry delay (doubled per attempt).
 pub const DEFAULT_RETRY_BACKOFF_MS: u64 = 2_000;
+/// How long a finished job's live record stays in Redis (2 days), in seconds.
+pub const DEFAULT_RETENTION_S: u64 = 2 * 24 * 3600;
 /// Submissions per second per user that one process passes on to Redis.
 pub const DEFAULT_FLOOD_PER_SECOND: u32 = 5;

@@ -78,9 +78,10 @@ pub async fn run(
         };
         async {
             let metrics = spinbot_jobs::metrics::process();
-            if lease.attempt == 1 && lease.created_ms > 0 {
-                let waited = spinbot_jobs::queue::now_ms().saturating_sub(lease.created_ms);
-                metrics.wait_seconds.observe(waited as f64 / 1000.0);
+            if lease.attempt == 1 {
+                metrics
+                    .wait_seconds
+                    .observe(lease.waited_ms as f64 / 1000.0);
             }
             metrics.renders_in_flight.inc();
             let outcome = job.run(&stop).await;
@@ -156,6 +157,13 @@ impl Job<'_> {
             {
                 Ok(Finished::Lost) => {
                     tracing::warn!("another worker took this job over; its outcome stands");
+                    return;
+                }
+                Ok(Finished::Forgotten) => {
+                    tracing::info!("the job's user asked to be forgotten; deleting its files");
+                    if let Err(e) = self.delete_files().await {
+                        tracing::warn!(error = %e, "a forgotten job's files were not deleted");
+                    }
                     return;
                 }
                 Ok(finished) => {
@@ -244,9 +252,32 @@ impl Job<'_> {
             (_, Some(e)) => return Err(e),
             (video, None) => video?,
         };
+        // The result is written only while the lease is still ours and the job wanted:
+        // a worker that lost its job to another, or whose job was cancelled, writes nothing.
+        match self.queue.heartbeat(&self.config.name, self.lease).await? {
+            Heartbeat::Held => {}
+            Heartbeat::Cancel => {
+                set(state, CANCEL);
+                return Err(FarmError::Cancelled);
+            }
+            Heartbeat::Lost => {
+                set(state, LOST);
+                return Err(FarmError::Cancelled);
+            }
+        }
         let key = keys::result(job);
         self.store.put_file(&key, &video).await?;
         Ok(key)
+    }
+
+    /// Deletes what the job left in the store (its user asked to be forgotten).
+    async fn delete_files(&self) -> Result<(), FarmError> {
+        let job = &self.lease.job;
+        for (key, _) in self.store.list(&keys::job_prefix(job)).await? {
+            self.store.delete(&key).await?;
+        }
+        self.store.delete(&keys::result(job)).await?;
+        Ok(())
     }
 }
 

@@ -29,14 +29,21 @@ pub enum Key {
     Gcra,
     /// `user_jobs:<user>`: a user's jobs by submission time.
     UserJobs,
-    /// `conv:<user>` (and `conv:<user>:jobs`): what the agent remembers of a person.
+    /// `conv:<user>`: what the agent remembers of a person.
     Conversation,
-    /// `bot:<platform>:...`: watches and delivery claims of a chat platform.
+    /// `bot:<platform>:...`: delivery claims of a chat platform.
     Bot,
+    /// `expiring`: finished jobs by when they ended; their live records go after the
+    /// retention.
+    Expiring,
+    /// `member:<role>:<name>`: a live process's hold on its name (recorder, bot).
+    Member,
+    /// `forgotten:<digest>`: users who asked to be forgotten (a digest, not the id).
+    Forgotten,
 }
 
 impl Key {
-    const ALL: [Key; 13] = [
+    const ALL: [Key; 16] = [
         Key::Job,
         Key::Pending,
         Key::Ring,
@@ -50,6 +57,9 @@ impl Key {
         Key::UserJobs,
         Key::Conversation,
         Key::Bot,
+        Key::Expiring,
+        Key::Member,
+        Key::Forgotten,
     ];
 
     pub fn name(self) -> &'static str {
@@ -67,6 +77,9 @@ impl Key {
             Key::UserJobs => "user_jobs",
             Key::Conversation => "conv",
             Key::Bot => "bot",
+            Key::Expiring => "expiring",
+            Key::Member => "member",
+            Key::Forgotten => "forgotten",
         }
     }
 }
@@ -133,18 +146,24 @@ impl Keys {
         self.key(Key::Conversation, &[user.as_str()])
     }
 
-    pub fn conversation_jobs(&self, user: &UserId) -> String {
-        self.key(Key::Conversation, &[user.as_str(), "jobs"])
-    }
-
-    /// Where a platform shows a job's progress: chat and status message.
-    pub fn watch(&self, platform: &str, job: &JobId) -> String {
-        self.key(Key::Bot, &[platform, "watch", job.as_str()])
-    }
-
     /// The claim on posting a job's video into a chat.
     pub fn delivery(&self, platform: &str, job: &JobId, chat: &str) -> String {
         self.key(Key::Bot, &[platform, "delivered", job.as_str(), chat])
+    }
+
+    /// The hold of a live process on its name in `role`.
+    pub fn member(&self, role: &str, name: &str) -> String {
+        self.key(Key::Member, &[role, name])
+    }
+
+    /// The marker of a user who asked to be forgotten: a digest of the id, so no key names
+    /// them.
+    pub fn forgotten(&self, user: &UserId) -> String {
+        use sha1_smol::Sha1;
+        let digest = Sha1::from(format!("{}:{}", self.prefix, user.as_str()))
+            .digest()
+            .to_string();
+        self.key(Key::Forgotten, &[&digest])
     }
 
     /// Every key of this prefix, for `SCAN MATCH`.

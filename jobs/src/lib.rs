@@ -8,7 +8,9 @@
 
 pub mod config;
 pub mod error;
+pub mod housekeeping;
 pub mod keys;
+pub mod members;
 pub mod metrics;
 pub mod queue;
 pub mod record;
@@ -19,6 +21,9 @@ pub mod store;
 pub use config::QueueConfig;
 pub use error::JobsError;
 pub use keys::Keys;
-pub use queue::{Admission, EventReader, Finished, JobStatus, Lease, Outcome, Queue};
+pub use members::Member;
+pub use queue::{
+    Admission, Claim, Delivery, EventReader, Finished, JobStatus, Lease, Outcome, Queue,
+};
 pub use record::Record;
 pub use store::{LocalStore, S3Store, Store};

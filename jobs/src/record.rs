@@ -5,7 +5,7 @@
 use crate::error::JobsError;
 use serde::Serialize;
 use spinbot_core::config::SecretUrl;
-use spinbot_core::{JobEvent, UserId};
+use spinbot_core::{JobEvent, JobId, UserId};
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use std::time::Duration;
 
@@ -22,6 +22,12 @@ impl From<sqlx::migrate::MigrateError> for JobsError {
         JobsError::Record(format!("migrations: {e}"))
     }
 }
+
+/// The columns of a history row, from `jobs`.
+const HISTORY: &str = "SELECT id AS job_id, state, result_key AS result, reason, attempts,
+    to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS created_at,
+    to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS updated_at
+    FROM jobs";
 
 /// One of a user's jobs, as `spinbot history` shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
@@ -100,7 +106,7 @@ impl Record {
             let kind = event.kind();
             sqlx::query(
                 "INSERT INTO job_events (stream_id, job_id, kind, event, at)
-                     VALUES ($1, $2, $3, $4, to_timestamp($5)) ON CONFLICT (stream_id) DO NOTHING",
+                     VALUES ($1, $2, $3, $4, to_timestamp($5)) ON CONFLICT DO NOTHING",
             )
             .bind(stream_id)
             .bind(job)
@@ -109,6 +115,24 @@ impl Record {
             .bind(at)
             .execute(&mut *tx)
             .await?;
+            if let JobEvent::Delivered {
+                platform,
+                chat,
+                message,
+                ..
+            } = event
+            {
+                sqlx::query(
+                    "INSERT INTO deliveries (job_id, platform, chat_id, message_id) VALUES ($1, $2, $3, $4)
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(job)
+                .bind(platform)
+                .bind(chat)
+                .bind(message)
+                .execute(&mut *tx)
+                .await?;
+            }
             if let JobEvent::Done { result, .. } = event {
                 sqlx::query("INSERT INTO artifacts (job_id, object_key) VALUES ($1, $2) ON CONFLICT DO NOTHING")
                         .bind(job)
@@ -123,15 +147,23 @@ impl Record {
 
     /// The user's jobs, newest first.
     pub async fn history(&self, user: &UserId) -> Result<Vec<HistoryRow>, JobsError> {
-        Ok(sqlx::query_as::<_, HistoryRow>(
-                "SELECT id AS job_id, state, result_key AS result, reason, attempts,
-                        to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS created_at,
-                        to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS updated_at
-                 FROM jobs WHERE user_id = $1 ORDER BY jobs.created_at DESC, id",
-            )
-            .bind(user.as_str())
-            .fetch_all(&self.pool)
-            .await?)
+        Ok(sqlx::query_as::<_, HistoryRow>(&format!(
+            "{HISTORY} WHERE user_id = $1 ORDER BY jobs.created_at DESC, id"
+        ))
+        .bind(user.as_str())
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// One of the user's jobs (another user's is not found).
+    pub async fn job(&self, user: &UserId, job: &JobId) -> Result<Option<HistoryRow>, JobsError> {
+        Ok(
+            sqlx::query_as::<_, HistoryRow>(&format!("{HISTORY} WHERE user_id = $1 AND id = $2"))
+                .bind(user.as_str())
+                .bind(job.as_str())
+                .fetch_optional(&self.pool)
+                .await?,
+        )
     }
 
     /// Records a photo a user chose as their avatar.
@@ -187,27 +219,6 @@ impl Record {
         Ok(done.rows_affected() > 0)
     }
 
-    /// Records that a job's video was posted into a chat (once per job and chat).
-    pub async fn record_delivery(
-        &self,
-        job: &str,
-        platform: &str,
-        chat: &str,
-        message: &str,
-    ) -> Result<(), JobsError> {
-        sqlx::query(
-            "INSERT INTO deliveries (job_id, platform, chat_id, message_id) VALUES ($1, $2, $3, $4)
-                 ON CONFLICT DO NOTHING",
-        )
-        .bind(job)
-        .bind(platform)
-        .bind(chat)
-        .bind(message)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
     /// Records that these objects were deleted (retention).
     pub async fn mark_deleted(&self, keys: &[String]) -> Result<(), JobsError> {
         sqlx::query("UPDATE artifacts SET deleted_at = now() WHERE object_key = ANY($1) AND deleted_at IS NULL")
@@ -215,6 +226,13 @@ impl Record {
                 .execute(&self.pool)
                 .await?;
         Ok(())
+    }
+
+    /// How many events the record holds.
+    pub async fn events_count(&self) -> Result<i64, JobsError> {
+        Ok(sqlx::query_scalar("SELECT count(*) FROM job_events")
+            .fetch_one(&self.pool)
+            .await?)
     }
 
     /// A job's recorded events as (stream id, kind), in order.
@@ -257,5 +275,6 @@ fn event_effect(
         JobEvent::Done { result, .. } => (Some("done"), Some(result.as_str()), None, None),
         JobEvent::Failed { reason, .. } => (Some("failed"), None, Some(reason.as_str()), None),
         JobEvent::Cancelled { .. } => (Some("cancelled"), None, None, None),
+        JobEvent::Delivered { .. } => (None, None, None, None),
     }
 }

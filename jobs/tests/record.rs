@@ -56,7 +56,7 @@ async fn every_event_reaches_postgres_once_even_across_an_outage() {
     let record = Record::connect(&url).expect("record");
     let rec = {
         let (q, record, stop) = (q.clone(), record.clone(), stop.clone());
-        tokio::spawn(async move { run_recorder(&q, &record, "test-recorder", &stop).await })
+        tokio::spawn(async move { run_recorder(&q, &record, Some("test-recorder"), &stop).await })
     };
     let anna = user("anna");
 
@@ -152,4 +152,102 @@ async fn every_event_reaches_postgres_once_even_across_an_outage() {
     );
     stop.cancel();
     rec.await.expect("recorder").expect("recorder");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn under_10_000_jobs_redis_stays_bounded_and_the_record_answers_for_expired_jobs() {
+    let redis = RedisServer::start(false);
+    let postgres = PostgresServer::start();
+    let mut config = config(&redis);
+    config.limits.retention_ms = 2_000;
+    config.limits.max_running_per_user = 100;
+    let q = queue(config);
+    let record = Record::connect(&SecretUrl::new(postgres.url())).expect("record");
+    let stop = CancellationToken::new();
+    let recorder = {
+        let (q, record, stop) = (q.clone(), record.clone(), stop.clone());
+        tokio::spawn(async move { run_recorder(&q, &record, None, &stop).await })
+    };
+    let keeper = tokio::spawn(spinbot_jobs::housekeeping::run(q.clone(), stop.clone()));
+    const JOBS: usize = 10_000;
+    let users: Vec<_> = (0..100).map(|i| user(&format!("u{i}"))).collect();
+    let mut first = None;
+    for i in 0..JOBS {
+        let job = submit_ok(&q, &users[i % users.len()], "bounded").await;
+        first.get_or_insert(job);
+        if i % 4 == 3 {
+            // Four jobs in flight at a time, each started and finished.
+            for _ in 0..4 {
+                let lease = q
+                    .dispatch("w", false)
+                    .await
+                    .expect("dispatch")
+                    .expect("a job");
+                let result = format!("results/{}.mp4", lease.job);
+                q.finish("w", &lease, &Outcome::Done { result })
+                    .await
+                    .expect("finish");
+            }
+        }
+    }
+    let first = first.expect("jobs");
+    // The record catches up; the stream is trimmed below what it acknowledged; the
+    // finished jobs' live records go after the retention.
+    let events = JOBS * 3;
+    wait_for("the record", Duration::from_secs(300), || {
+        let record = &record;
+        async move {
+            record
+                .events_count()
+                .await
+                .is_ok_and(|n| n == events as i64)
+        }
+    })
+    .await;
+    wait_for("the housekeeping", Duration::from_secs(60), || {
+        let q = &q;
+        async move {
+            q.all_keys()
+                .await
+                .is_ok_and(|keys| !keys.iter().any(|k| k.contains(":job:")))
+        }
+    })
+    .await;
+    let keys = q.all_keys().await.expect("keys");
+    let leftovers: Vec<&String> = keys
+        .iter()
+        .filter(|k| k.contains("user_jobs") || k.contains(":cli:") || k.contains("expiring"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    // The next round trims what the record acknowledged last (with `~`: whole stream
+    // nodes, so a few entries may stay).
+    let stream_len = || {
+        let url = redis.url();
+        let key = q.keys().events();
+        async move {
+            let mut con = redis::Client::open(url)
+                .and_then(|c| c.get_connection())
+                .expect("redis");
+            redis::cmd("XLEN")
+                .arg(key)
+                .query::<usize>(&mut con)
+                .expect("xlen")
+        }
+    };
+    wait_for("the trimming", Duration::from_secs(30), || async {
+        stream_len().await <= 100
+    })
+    .await;
+    assert!(keys.len() < 30, "{} keys: {keys:?}", keys.len());
+    // An expired job still answers, from the record.
+    let status = q
+        .status_anywhere(&first, &users[0], Some(&record))
+        .await
+        .expect("status")
+        .expect("the record knows it");
+    assert_eq!(status.state, spinbot_core::JobState::Done);
+    assert!(q.status(&first, None).await.expect("status").is_none());
+    stop.cancel();
+    recorder.await.expect("recorder").expect("recorder");
+    keeper.await.expect("housekeeping");
 }

@@ -481,3 +481,183 @@ async fn events_are_read_under_a_prefix_with_dashes() {
     let grouped = reader.next(10).await.expect("read_group");
     assert!(grouped.iter().any(|(_, e)| e.job() == &job), "{grouped:?}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cancel_during_a_failing_attempt_ends_it_and_it_never_runs_again() {
+    let redis = RedisServer::start(false);
+    let q = queue(config(&redis));
+    let a = user("a");
+    let job = submit_ok(&q, &a, "will fail").await;
+    let lease = q
+        .dispatch("w1", false)
+        .await
+        .expect("dispatch")
+        .expect("job");
+    // The owner cancels while the attempt runs; then the attempt fails (it would retry).
+    assert_eq!(q.cancel(&job, &a).await.expect("cancel"), Cancel::Stopping);
+    let finished = q
+        .finish(
+            "w1",
+            &lease,
+            &Outcome::Retry {
+                reason: "ffmpeg crashed".into(),
+            },
+        )
+        .await
+        .expect("finish");
+    assert_eq!(finished, Finished::Cancelled);
+    assert_eq!(
+        q.status(&job, None).await.expect("status").map(|s| s.state),
+        Some(JobState::Cancelled)
+    );
+    // Past any retry back-off, nothing is dispatched.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(q.dispatch("w2", false).await.expect("dispatch").is_none());
+    let events = q.events("0", 100).await.expect("events");
+    assert!(
+        !events
+            .iter()
+            .any(|(_, e)| matches!(e, JobEvent::Retrying { .. })),
+        "{events:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dead_workers_jobs_are_taken_over_behind_many_live_leases() {
+    let redis = RedisServer::start(false);
+    let mut config = config(&redis);
+    config.limits.max_running_per_user = 100;
+    let q = queue(config);
+    // 20 jobs in flight on 4 workers; the one that dies took its 5 last, behind 15 leases of
+    // live workers (a take-over scanning a few pending entries would never reach them).
+    for i in 0..20 {
+        submit_ok(&q, &user(&format!("u{i}")), &format!("job {i}")).await;
+    }
+    let mut held = Vec::new();
+    for w in ["w1", "w2", "w3", "dead"] {
+        for _ in 0..5 {
+            let lease = q
+                .dispatch(w, false)
+                .await
+                .expect("dispatch")
+                .expect("a job");
+            held.push((w, lease));
+        }
+    }
+    let dead: Vec<_> = held
+        .iter()
+        .filter(|(w, _)| *w == "dead")
+        .map(|(_, l)| l.job.clone())
+        .collect();
+    assert_eq!(dead.len(), 5);
+    // The live workers keep their leases by heartbeat; the dead one is silent.
+    let stop = tokio_util::sync::CancellationToken::new();
+    let heartbeats = {
+        let (q, stop) = (q.clone(), stop.clone());
+        let live: Vec<_> = held.iter().filter(|(w, _)| *w != "dead").cloned().collect();
+        tokio::spawn(async move {
+            while !stop.is_cancelled() {
+                for (w, lease) in &live {
+                    assert_eq!(
+                        q.heartbeat(w, lease).await.expect("heartbeat"),
+                        Heartbeat::Held
+                    );
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let mut rescued = Vec::new();
+    while let Some(lease) = q.reclaim("rescuer").await.expect("reclaim") {
+        rescued.push(lease.job.clone());
+        done(&q, "rescuer", &lease).await;
+    }
+    stop.cancel();
+    heartbeats.await.expect("heartbeats");
+    rescued.sort();
+    let mut expected = dead.clone();
+    expected.sort();
+    assert_eq!(
+        rescued, expected,
+        "every job of the dead worker, and only those"
+    );
+    for job in &dead {
+        assert_eq!(
+            q.status(job, None).await.expect("status").map(|s| s.state),
+            Some(JobState::Done)
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dispatch_with_the_group_gone_changes_nothing_and_then_works() {
+    let redis = RedisServer::start(false);
+    let q = queue(config(&redis));
+    let a = user("a");
+    let job = submit_ok(&q, &a, "survives a lost group").await;
+    let mut con = redis::Client::open(redis.url())
+        .and_then(|c| c.get_connection())
+        .expect("redis");
+    let counts = |con: &mut redis::Connection| -> Vec<Option<i64>> {
+        redis::cmd("MGET")
+            .arg(q.keys().count(&["queued"]))
+            .arg(q.keys().count(&["running"]))
+            .arg(q.keys().count(&["queued", a.as_str()]))
+            .arg(q.keys().count(&["running", a.as_str()]))
+            .query(con)
+            .expect("counts")
+    };
+    let before = counts(&mut con);
+    let _: () = redis::cmd("DEL")
+        .arg(q.keys().work())
+        .query(&mut con)
+        .expect("the work stream and its group go");
+    assert!(q.dispatch("w1", false).await.expect("dispatch").is_none());
+    assert_eq!(counts(&mut con), before);
+    assert_eq!(
+        q.status(&job, Some(&a))
+            .await
+            .expect("status")
+            .map(|s| (s.state, s.position)),
+        Some((JobState::Queued, Some(1)))
+    );
+    // The group is back: the next look takes the job, and finishing it squares the counts.
+    let lease = q
+        .dispatch("w1", false)
+        .await
+        .expect("dispatch")
+        .expect("the job");
+    assert_eq!(lease.job, job);
+    done(&q, "w1", &lease).await;
+    let after = counts(&mut con);
+    assert_eq!(after[0].unwrap_or(0), 0, "{after:?}");
+    assert_eq!(after[1].unwrap_or(0), 0, "{after:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn finished_jobs_leave_redis_after_the_retention() {
+    let redis = RedisServer::start(false);
+    let mut config = config(&redis);
+    config.limits.retention_ms = 2_000;
+    let q = queue(config);
+    let a = user("a");
+    let job = submit_ok(&q, &a, "short-lived").await;
+    let lease = q
+        .dispatch("w1", false)
+        .await
+        .expect("dispatch")
+        .expect("job");
+    done(&q, "w1", &lease).await;
+    let cancelled = submit_ok(&q, &a, "cancelled").await;
+    q.cancel(&cancelled, &a).await.expect("cancel");
+    // Within the retention, both are there.
+    assert!(q.job(&job).await.expect("job").is_some());
+    assert_eq!(q.housekeep().await.expect("housekeeping").expired, 0);
+    tokio::time::sleep(Duration::from_millis(2_200)).await;
+    assert_eq!(q.housekeep().await.expect("housekeeping").expired, 2);
+    let keys = q.all_keys().await.expect("keys");
+    assert!(!keys.iter().any(|k| k.contains(a.as_str())), "{keys:?}");
+    assert!(!keys.iter().any(|k| k.contains(job.as_str())), "{keys:?}");
+    assert!(q.status(&job, Some(&a)).await.expect("status").is_none());
+}

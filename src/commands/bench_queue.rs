@@ -109,7 +109,10 @@ async fn measure(
         async move {
             let job = JobId::new();
             lock(&submitted).insert(job.clone(), Instant::now());
-            match queue.submit_as(job, &user, &plan, JobClass::Any).await? {
+            match queue
+                .submit_as(job, &user, &plan, JobClass::Any, None)
+                .await?
+            {
                 Admission::Accepted { .. } => Ok(()),
                 Admission::Refused(refusal) => anyhow::bail!("refused: {}", refusal.code()),
             }

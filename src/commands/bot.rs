@@ -6,7 +6,7 @@ use crate::commands::{queue, record};
 use clap::{Args, ValueEnum};
 use spinbot_agent::{Agent, Executor, Prompts};
 use spinbot_bots::telegram::{self, Telegram};
-use spinbot_bots::{Conversation, Courier};
+use spinbot_bots::{courier, Conversation, Courier, Platform};
 use spinbot_core::config::Rule;
 use spinbot_core::limits::DEFAULT_VOICE;
 use spinbot_core::{Config, ConfigError};
@@ -50,7 +50,7 @@ pub async fn run(args: BotArgs, config: Config) -> anyhow::Result<()> {
     let stop = crate::shutdown::on_signal()?;
     let mut roles = JoinSet::new();
     match args.platform {
-        BotPlatform::Telegram => start_telegram(&config, &stop, &mut roles)?,
+        BotPlatform::Telegram => start_telegram(&config, &stop, &mut roles).await?,
     }
     while let Some(role) = roles.join_next().await {
         role??;
@@ -59,7 +59,7 @@ pub async fn run(args: BotArgs, config: Config) -> anyhow::Result<()> {
 }
 
 /// Starts the Telegram bot (its updates and its courier) into `roles`.
-pub fn start_telegram(
+pub async fn start_telegram(
     config: &Config,
     stop: &CancellationToken,
     roles: &mut JoinSet<anyhow::Result<()>>,
@@ -73,7 +73,7 @@ pub fn start_telegram(
     let executor = Executor::new(
         queue.clone(),
         store.clone(),
-        record.clone(),
+        record,
         voices(config),
         prompts(config)?.help.clone(),
     );
@@ -86,13 +86,14 @@ pub fn start_telegram(
         secrecy::ExposeSecret::expose_secret(token),
         config.telegram.api_url.as_deref(),
     )?);
-    let courier = Courier::new(
-        platform.clone(),
-        store.clone(),
-        record,
-        queue,
-        &config.telegram.bot_id,
-    );
+    let me = queue
+        .join(
+            &courier::group::<Telegram>(),
+            Telegram::NAME,
+            config.telegram.bot_id.as_deref(),
+        )
+        .await?;
+    let courier = Courier::new(platform.clone(), store.clone(), queue, me);
     let conversation = Arc::new(Conversation::new(
         platform.clone(),
         agent,

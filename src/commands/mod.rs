@@ -7,6 +7,7 @@ pub mod bot;
 pub mod config;
 pub mod plan;
 pub mod queue;
+pub mod recorder;
 pub mod render;
 pub mod up;
 pub mod voices;

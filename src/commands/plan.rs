@@ -22,6 +22,7 @@ pub async fn run(args: PlanArgs, config: &Config) -> anyhow::Result<()> {
     let caller = Caller {
         user: UserId::parse(&args.user)?,
         max_bytes: None,
+        reply: None,
     };
     let agent = Agent::planner(config.ollama.clone(), prompts(config)?);
     let (actions, decided_by) = agent.plan(&caller, &args.text).await;

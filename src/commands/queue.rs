@@ -102,7 +102,7 @@ pub async fn submit(args: SubmitArgs, config: &Config) -> anyhow::Result<()> {
         JobClass::Any
     };
     match queue(config)?
-        .submit_as(job.clone(), &user, &plan, class)
+        .submit_as(job.clone(), &user, &plan, class, None)
         .await?
     {
         Admission::Accepted { job, position } => {
@@ -136,7 +136,11 @@ fn not_found(json: bool) -> anyhow::Error {
 pub async fn status(args: JobArgs, config: &Config) -> anyhow::Result<()> {
     let user = UserId::parse(&args.user)?;
     let job = JobId::parse(&args.job)?;
-    let Some(status) = queue(config)?.status(&job, Some(&user)).await? else {
+    let record = crate::commands::record(config)?;
+    let status = queue(config)?
+        .status_anywhere(&job, &user, record.as_ref())
+        .await?;
+    let Some(status) = status else {
         return Err(not_found(args.json));
     };
     if args.json {

@@ -16,7 +16,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let mut roles = JoinSet::new();
     worker::start(worker::WorkerArgs::defaults(), &config, &stop, &mut roles).await?;
     if config.telegram.token.is_some() {
-        bot::start_telegram(&config, &stop, &mut roles)?;
+        bot::start_telegram(&config, &stop, &mut roles).await?;
         eprintln!("spinbot is up: a render worker and the Telegram bot (Ctrl-C stops them)");
     } else {
         eprintln!(

@@ -1,7 +1,7 @@
 //! `spinbot worker`: render jobs from the job plane until SIGINT or SIGTERM: one render slot
 //! per device (every visible GPU, or the CPU) unless `--concurrency` says how many, the
-//! models loaded once for all of them; with `DATABASE_URL`, the recorder; with
-//! `SPINBOT_METRICS_ADDR`, the metrics.
+//! models loaded once for all of them; housekeeping (finished jobs expire, read events are
+//! trimmed); with `DATABASE_URL`, the recorder; with `SPINBOT_METRICS_ADDR`, the metrics.
 
 use crate::commands::{queue, record};
 use clap::Args;
@@ -76,9 +76,15 @@ pub async fn start(
     // The record: migrated on start and fed from the events stream. A Postgres outage only
     // delays it (the recorder waits), never a render.
     if let Some(record) = record(config)? {
-        let (queue, stop, name) = (queue.clone(), stop.clone(), format!("{base}-recorder"));
-        roles.spawn(async move { Ok(run_recorder(&queue, &record, &name, &stop).await?) });
+        let (queue, stop) = (queue.clone(), stop.clone());
+        roles.spawn(async move { Ok(run_recorder(&queue, &record, None, &stop).await?) });
     }
+    // Redis stays bounded: finished jobs expire, read events are trimmed.
+    let (keeper, stop_keeping) = (queue.clone(), stop.clone());
+    roles.spawn(async move {
+        spinbot_jobs::housekeeping::run(keeper, stop_keeping).await;
+        Ok(())
+    });
     let models = Models::new(Assets::at(&config.assets));
     let work_root = std::env::temp_dir().join(format!("spinbot-worker-{base}"));
     for (slot, device) in device::slot_devices(&devices, args.concurrency)

@@ -100,10 +100,19 @@ struct Api {
     violations: Vec<String>,
     /// Chats users wrote in, as the API describes them.
     chats: HashMap<i64, Value>,
-    /// Chats whose uploads are held (not answered) until released, and how many uploads
+    /// Chats whose uploads are taken but not answered until released, and how many uploads
     /// each such chat sent while held.
     held: std::collections::HashSet<i64>,
     held_uploads: HashMap<i64, usize>,
+    /// Chats whose text messages are not taken (nor answered) until released.
+    held_texts: std::collections::HashSet<i64>,
+    held_text_count: HashMap<i64, usize>,
+    /// Messages the user deleted.
+    deleted: std::collections::HashSet<(i64, i64)>,
+    /// Uploads are read at most this many bytes a second (`None`: as fast as they come).
+    upload_rate: Option<u64>,
+    /// Upload requests whose body is being read now.
+    uploading: usize,
     /// The `allowed_updates` of the last `getUpdates` that named them.
     allowed_updates: Option<Value>,
 }
@@ -163,6 +172,11 @@ impl FakeTelegram {
             chats: HashMap::new(),
             held: std::collections::HashSet::new(),
             held_uploads: HashMap::new(),
+            held_texts: std::collections::HashSet::new(),
+            held_text_count: HashMap::new(),
+            deleted: std::collections::HashSet::new(),
+            upload_rate: None,
+            uploading: 0,
             allowed_updates: None,
         }));
         let notify = Arc::new(tokio::sync::Notify::new());
@@ -173,6 +187,10 @@ impl FakeTelegram {
             // Room for Telegram's own 50 MB limit, which `method` answers with a 413.
             .layer(axum::extract::DefaultBodyLimit::max(
                 UPLOAD_LIMIT + 10_000_000,
+            ))
+            .layer(axum::middleware::from_fn_with_state(
+                api.clone(),
+                throttle_uploads,
             ))
             .with_state((api.clone(), notify.clone()));
         Self {
@@ -273,8 +291,9 @@ impl FakeTelegram {
         lock(&self.api).calls.clone()
     }
 
-    /// Holds every upload to `chat` (the request waits, unanswered) until
-    /// [`FakeTelegram::release_uploads`].
+    /// Uploads to `chat` are taken (the video is in the chat, as [`FakeTelegram::sent`]
+    /// shows) but not answered until [`FakeTelegram::release_uploads`]: the bot cannot know
+    /// they arrived.
     pub fn hold_uploads(&self, chat: &Chat) {
         lock(&self.api).held.insert(chat.id);
     }
@@ -282,6 +301,44 @@ impl FakeTelegram {
     pub fn release_uploads(&self, chat: &Chat) {
         lock(&self.api).held.remove(&chat.id);
         self.notify.notify_waiters();
+    }
+
+    /// Text messages to `chat` are neither taken nor answered until
+    /// [`FakeTelegram::release_texts`].
+    pub fn hold_texts(&self, chat: &Chat) {
+        lock(&self.api).held_texts.insert(chat.id);
+    }
+
+    pub fn release_texts(&self, chat: &Chat) {
+        lock(&self.api).held_texts.remove(&chat.id);
+        self.notify.notify_waiters();
+    }
+
+    /// Text messages to `chat` waiting while it was held.
+    pub fn held_texts(&self, chat: &Chat) -> usize {
+        lock(&self.api)
+            .held_text_count
+            .get(&chat.id)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// The user deletes message `id` of `chat`: editing it is refused from now on, as
+    /// Telegram refuses it (not a violation: the bot cannot know).
+    pub fn delete_message(&self, chat: &Chat, id: i64) {
+        let mut api = lock(&self.api);
+        api.texts.remove(&(chat.id, id));
+        api.deleted.insert((chat.id, id));
+    }
+
+    /// Reads uploads at most `bytes_per_s` (a slow network), or as fast as they come.
+    pub fn set_upload_rate(&self, bytes_per_s: Option<u64>) {
+        lock(&self.api).upload_rate = bytes_per_s;
+    }
+
+    /// Upload requests whose body is being read now.
+    pub fn uploads_in_progress(&self) -> usize {
+        lock(&self.api).uploading
     }
 
     /// Uploads to `chat` that arrived while it was held.
@@ -460,9 +517,13 @@ async fn method(
     if !token_ok {
         return refuse(&api, 401, "Unauthorized", true);
     }
+    let cut = request.extensions().get::<Cut>().cloned();
     let params = match params(request).await {
         Ok(p) => p,
-        Err(e) => return refuse(&api, 400, &format!("Bad Request: {e}"), true),
+        Err(e) => {
+            let cut = cut.is_some_and(|c| c.0.load(std::sync::atomic::Ordering::Relaxed));
+            return refuse(&api, 400, &format!("Bad Request: {e}"), !cut);
+        }
     };
     let f = &params.fields;
     match name.as_str() {
@@ -532,6 +593,16 @@ async fn method(
             if body.chars().count() > MAX_TEXT {
                 return refuse(&api, 400, "Bad Request: message is too long", true);
             }
+            if lock(&api).held_texts.contains(&chat) {
+                *lock(&api).held_text_count.entry(chat).or_insert(0) += 1;
+                loop {
+                    let released = notify.notified();
+                    if !lock(&api).held_texts.contains(&chat) {
+                        break;
+                    }
+                    released.await;
+                }
+            }
             let mut a = lock(&api);
             let id = a.message_id(chat);
             a.texts.insert((chat, id), body.clone());
@@ -555,6 +626,10 @@ async fn method(
                 );
             };
             let mut a = lock(&api);
+            if a.deleted.contains(&(chat, id)) {
+                drop(a);
+                return refuse(&api, 400, "Bad Request: message to edit not found", false);
+            }
             match a.texts.get(&(chat, id)) {
                 None => {
                     drop(a);
@@ -616,7 +691,21 @@ async fn method(
             if bytes.len() > UPLOAD_LIMIT {
                 return refuse(&api, 413, "Request Entity Too Large", true);
             }
-            // A held chat's upload waits here, received but unanswered, until released.
+            let caption = text(f, "caption");
+            let (id, answer) = {
+                let mut a = lock(&api);
+                let id = a.message_id(chat);
+                let (_, file) = a.file(field, bytes.clone());
+                a.sent.push(Sent {
+                    text: None,
+                    caption: caption.clone(),
+                    file: Some(bytes.clone()),
+                    ..Sent::new(name.clone(), chat, id)
+                });
+                let answer = bot_message(&a, chat, id, json!({field: file, "caption": caption}));
+                (id, answer)
+            };
+            // A held chat's upload is in the chat, but its answer waits until released.
             if lock(&api).held.contains(&chat) {
                 *lock(&api).held_uploads.entry(chat).or_insert(0) += 1;
                 loop {
@@ -627,22 +716,8 @@ async fn method(
                     released.await;
                 }
             }
-            let caption = text(f, "caption");
-            let mut a = lock(&api);
-            let id = a.message_id(chat);
-            let (_, file) = a.file(field, bytes.clone());
-            a.sent.push(Sent {
-                text: None,
-                caption: caption.clone(),
-                file: Some(bytes.clone()),
-                ..Sent::new(name.clone(), chat, id)
-            });
-            ok(bot_message(
-                &a,
-                chat,
-                id,
-                json!({field: file, "caption": caption}),
-            ))
+            let _ = id;
+            ok(answer)
         }
         _ => refuse(
             &api,
@@ -650,6 +725,65 @@ async fn method(
             &format!("Not Found: method {name} not found"),
             true,
         ),
+    }
+}
+
+/// Reads the body of an upload no faster than the configured rate, and counts it as in
+/// progress while it is read.
+async fn throttle_uploads(
+    State(api): State<Arc<Mutex<Api>>>,
+    request: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    use futures::StreamExt;
+    let upload = request
+        .uri()
+        .path()
+        .to_ascii_lowercase()
+        .ends_with("/sendvideo");
+    let rate = lock(&api).upload_rate;
+    let (Some(rate), true) = (rate, upload) else {
+        return next.run(request).await;
+    };
+    let (mut parts, body) = request.into_parts();
+    let _counted = Uploading::start(&api);
+    // Set when the sender went away mid-body: a cut upload is not the bot's mistake.
+    let cut = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    parts.extensions.insert(Cut(cut.clone()));
+    let slowed = body.into_data_stream().then(move |chunk| {
+        let cut = cut.clone();
+        async move {
+            match &chunk {
+                Ok(bytes) => {
+                    let wait = bytes.len() as f64 / rate.max(1) as f64;
+                    tokio::time::sleep(Duration::from_secs_f64(wait)).await;
+                }
+                Err(_) => cut.store(true, std::sync::atomic::Ordering::Relaxed),
+            }
+            chunk
+        }
+    });
+    let request = Request::from_parts(parts, axum::body::Body::from_stream(slowed));
+    next.run(request).await
+}
+
+/// Marks an upload cut off by its sender.
+#[derive(Clone)]
+struct Cut(Arc<std::sync::atomic::AtomicBool>);
+
+/// Counts an upload whose body is being read, until dropped.
+struct Uploading(Arc<Mutex<Api>>);
+
+impl Uploading {
+    fn start(api: &Arc<Mutex<Api>>) -> Self {
+        lock(api).uploading += 1;
+        Self(api.clone())
+    }
+}
+
+impl Drop for Uploading {
+    fn drop(&mut self) {
+        lock(&self.0).uploading -= 1;
     }
 }
 

@@ -9,7 +9,7 @@ pub struct RedisServer {
     pub port: u16,
     child: Option<Child>,
     dir: tempfile::TempDir,
-    aof: bool,
+    aof: Option<&'static str>,
 }
 
 fn free_port() -> u16 {
@@ -22,6 +22,16 @@ fn free_port() -> u16 {
 impl RedisServer {
     /// Starts `redis-server`; with `aof`, every write is fsynced to an append-only file.
     pub fn start(aof: bool) -> Self {
+        Self::with_aof(aof.then_some("always"))
+    }
+
+    /// Starts `redis-server` with its append-only file synced every second, as
+    /// `make services` runs it (a kill may lose the last second).
+    pub fn start_everysec() -> Self {
+        Self::with_aof(Some("everysec"))
+    }
+
+    fn with_aof(aof: Option<&'static str>) -> Self {
         let mut server = Self {
             port: free_port(),
             child: None,
@@ -46,11 +56,10 @@ impl RedisServer {
         .arg(self.dir.path())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
-        if self.aof {
-            cmd.args(["--appendonly", "yes", "--appendfsync", "always"]);
-        } else {
-            cmd.args(["--appendonly", "no"]);
-        }
+        match self.aof {
+            Some(sync) => cmd.args(["--appendonly", "yes", "--appendfsync", sync]),
+            None => cmd.args(["--appendonly", "no"]),
+        };
         self.child = Some(
             cmd.spawn()
                 .expect("redis-server (apt-get install redis-server)"),

@@ -21,37 +21,52 @@ pub const DOWNLOAD_LIMIT: u32 = 20 * 1_000_000;
 pub const PRIVATE_EDIT_PACE: Duration = Duration::from_secs(1);
 /// Edits of one group: 20 messages a minute.
 pub const GROUP_EDIT_PACE: Duration = Duration::from_secs(3);
-/// Bytes per second an upload is given at least, on top of [`UPLOAD_GRACE`], before it is
-/// given up (1 MB/s: a 50 MB video gets 60 s).
-const UPLOAD_RATE: u64 = 1_000_000;
-const UPLOAD_GRACE: Duration = Duration::from_secs(10);
+/// The slowest an upload may go before it is given up (2 Mbit/s), after a grace period:
+/// a 50 MB video gets 230 s.
+const UPLOAD_RATE: u64 = 250_000;
+const UPLOAD_GRACE: Duration = Duration::from_secs(30);
+/// Every other call: teloxide's own timeout (long polls take 10 s of it).
+const CALL_TIMEOUT: Duration = Duration::from_secs(17);
 
 /// The Bot API, as the conversation loop calls it.
 pub struct Telegram {
     bot: Bot,
+    /// The same bot on a client whose timeout fits the biggest upload; each upload gets a
+    /// timeout sized to its file.
+    uploads: Bot,
 }
 
 impl Telegram {
     /// A bot for `token`, talking to `api_url` (the real API when `None`).
     pub fn new(token: &str, api_url: Option<&str>) -> Result<Self, BotError> {
-        // Uploads of big videos take longer than teloxide's default request timeout.
-        let client = teloxide::net::default_reqwest_settings()
-            .timeout(UPLOAD_GRACE + Duration::from_secs(TELEGRAM_UPLOAD_BYTES / UPLOAD_RATE))
-            .build()
-            .map_err(|e| BotError::Config(format!("HTTP client: {e}")))?;
-        let mut bot = Bot::with_client(token, client);
-        if let Some(url) = api_url {
-            let url = url
-                .parse()
-                .map_err(|e| BotError::Config(format!("TELEGRAM_API_URL: {e}")))?;
-            bot = bot.set_api_url(url);
-        }
-        Ok(Self { bot })
+        let bot_on = |timeout: Duration| -> Result<Bot, BotError> {
+            let client = teloxide::net::default_reqwest_settings()
+                .timeout(timeout)
+                .build()
+                .map_err(|e| BotError::Config(format!("HTTP client: {e}")))?;
+            let bot = Bot::with_client(token, client);
+            Ok(match api_url {
+                Some(url) => bot.set_api_url(
+                    url.parse()
+                        .map_err(|e| BotError::Config(format!("TELEGRAM_API_URL: {e}")))?,
+                ),
+                None => bot,
+            })
+        };
+        Ok(Self {
+            bot: bot_on(CALL_TIMEOUT)?,
+            uploads: bot_on(upload_time(TELEGRAM_UPLOAD_BYTES) + UPLOAD_GRACE)?,
+        })
     }
 
     pub fn bot(&self) -> &Bot {
         &self.bot
     }
+}
+
+/// How long an upload of `bytes` may take.
+fn upload_time(bytes: u64) -> Duration {
+    UPLOAD_GRACE + Duration::from_secs(bytes / UPLOAD_RATE)
 }
 
 fn chat_id(chat: &str) -> Result<ChatId, BotError> {
@@ -82,6 +97,10 @@ impl Platform for Telegram {
         TELEGRAM_UPLOAD_BYTES
     }
 
+    fn upload_time(&self, bytes: u64) -> Duration {
+        upload_time(bytes)
+    }
+
     fn edit_pace(&self, chat: &str) -> Duration {
         // Groups and channels have negative ids.
         if chat.starts_with('-') {
@@ -107,17 +126,26 @@ impl Platform for Telegram {
             .map_err(|_| BotError::Config(format!("not a message id: {message}")))?;
         match self.bot.edit_message_text(chat_id(chat)?, id, text).await {
             Ok(_) | Err(RequestError::Api(ApiError::MessageNotModified)) => Ok(()),
+            Err(RequestError::Api(
+                ApiError::MessageToEditNotFound | ApiError::MessageCantBeEdited,
+            )) => Err(BotError::MessageGone),
             Err(e) => Err(api_error(e)),
         }
     }
 
     async fn send_video(&self, chat: &str, path: &Path, caption: &str) -> Result<String, BotError> {
-        let sent = self
-            .bot
+        let bytes = tokio::fs::metadata(path).await?.len();
+        let upload = self
+            .uploads
             .send_video(chat_id(chat)?, InputFile::file(path))
             .caption(caption)
-            .supports_streaming(true)
+            .supports_streaming(true);
+        let sent = tokio::time::timeout(upload_time(bytes), upload)
             .await
+            .map_err(|_| BotError::Platform {
+                platform: "telegram",
+                message: format!("an upload of {bytes} bytes took too long"),
+            })?
             .map_err(api_error)?;
         Ok(sent.id.0.to_string())
     }

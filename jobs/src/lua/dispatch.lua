@@ -1,12 +1,23 @@
--- ARGV: prefix, worker, now_ms, max_running_user, class...
+-- ARGV: prefix, worker, max_running_user, class...
 -- Moves due retries back to the front of their queues, then takes the next job round-robin
 -- across users (skipping users at their running limit, unless the job is an admin's),
 -- records it in the work stream and claims it for `worker` in one step, so the lease is the
--- stream's pending entry.
-local worker, now, max_running = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
+-- stream's pending entry. With the work group gone (a Redis that lost its data), it only
+-- creates the group again and takes nothing: no write happens before that check.
+local worker, max_running = ARGV[2], tonumber(ARGV[3])
 local work = k(K.work)
--- The group first (it may be gone with a Redis that lost its data), before any write.
-pcall(redis.call, 'XGROUP', 'CREATE', work, WORKERS, '$', 'MKSTREAM')
+local groups = {}
+local ok, info = pcall(redis.call, 'XINFO', 'GROUPS', work)
+if ok then
+  for _, g in ipairs(info) do
+    for i = 1, #g, 2 do if g[i] == 'name' then groups[g[i + 1]] = true end end
+  end
+end
+if not groups[WORKERS] then
+  redis.call('XGROUP', 'CREATE', work, WORKERS, '$', 'MKSTREAM')
+  return false
+end
+local now = now_ms()
 redis.call('HSET', k(K.workers), worker, tostring(now))
 for _, job in ipairs(redis.call('ZRANGEBYSCORE', k(K.delayed), '-inf', now)) do
   redis.call('ZREM', k(K.delayed), job)
@@ -17,7 +28,7 @@ for _, job in ipairs(redis.call('ZRANGEBYSCORE', k(K.delayed), '-inf', now)) do
     end
   end
 end
-for c = 5, #ARGV do
+for c = 4, #ARGV do
   local class = ARGV[c]
   local ring = k(K.ring, class)
   for _ = 1, redis.call('LLEN', ring) do
@@ -33,15 +44,15 @@ for c = 5, #ARGV do
       local job = redis.call('LPOP', pending)
       if redis.call('LLEN', pending) > 0 then redis.call('RPUSH', ring, user) end
       if job then
+        decr_user(k(K.count, 'queued', user))
         incr(k(K.count, 'queued'), -1)
-        incr(k(K.count, 'queued', user), -1)
         incr(k(K.count, 'running', user), 1)
         incr(k(K.count, 'running'), 1)
         local attempt = redis.call('HINCRBY', k(K.job, job), 'attempts', 1)
         local entry = redis.call('XADD', work, '*', 'job', job)
         redis.call('XREADGROUP', 'GROUP', WORKERS, worker, 'COUNT', 1, 'STREAMS', work, '>')
         redis.call('HSET', k(K.job, job), 'state', 'running', 'worker', worker, 'lease', entry,
-          'started_ms', tostring(now), 'cancel', '0')
+          'started_ms', tostring(now))
         event({kind = 'started', job = job, user = user, worker = worker, attempt = attempt})
         return {job, entry}
       end

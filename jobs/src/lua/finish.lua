@@ -1,19 +1,25 @@
 -- ARGV: prefix, worker, entry, job, outcome (done|failed|cancelled|retry|release), detail,
---       now_ms, retry_delay_ms, max_attempts
+--       retry_delay_ms, max_attempts
 -- Ends this worker's hold on a job, if it still has it ('lost' otherwise), so a job that
--- another worker took over can finish only once. 'release' hands a job back untried (its
--- worker is stopping): it goes to the front of its user's queue for another worker.
+-- another worker took over can finish only once. A job cancelled while it ran ends cancelled
+-- whatever its attempt says (a retry would run it again). 'release' hands a job back untried
+-- (its worker is stopping): it goes to the front of its user's queue for another worker. A
+-- forgotten user's job leaves nothing behind ('forgotten').
 local worker, entry, job, outcome, detail = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
-local now, delay, max_attempts = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
+local delay, max_attempts = tonumber(ARGV[7]), tonumber(ARGV[8])
 local pending = redis.call('XPENDING', k(K.work), WORKERS, entry, entry, 1)
 if #pending == 0 or pending[1][2] ~= worker then return 'lost' end
-redis.call('XACK', k(K.work), WORKERS, entry)
-redis.call('XDEL', k(K.work), entry)
 local key = k(K.job, job)
-local user, class, attempts = unpack(redis.call('HMGET', key, 'user', 'class', 'attempts'))
+local user, class, attempts, cancel, forgotten =
+  unpack(redis.call('HMGET', key, 'user', 'class', 'attempts', 'cancel', 'forgotten'))
 attempts = tonumber(attempts) or 0
-incr(k(K.count, 'running', user), -1)
-incr(k(K.count, 'running'), -1)
+local now = now_ms()
+release_lease(entry, user)
+if forgotten == '1' then
+  purge(job, user)
+  return 'forgotten'
+end
+if cancel == '1' and outcome ~= 'done' then outcome = 'cancelled' end
 if outcome == 'done' then
   redis.call('HSET', key, 'state', 'done', 'result', detail, 'percent', '100', 'finished_ms', tostring(now))
   event({kind = 'done', job = job, user = user, result = detail})
@@ -41,14 +47,16 @@ elseif outcome == 'retry' and attempts < max_attempts then
   return 'retrying'
 elseif outcome == 'retry' then
   redis.call('HSET', key, 'state', 'failed', 'error', detail, 'finished_ms', tostring(now))
-  redis.call('XADD', k(K.dead), '*', 'job', job, 'user', user, 'reason', detail, 'attempts', tostring(attempts))
+  dead_letter(job, user, detail, attempts)
   event({kind = 'failed', job = job, user = user,
     reason = 'Something went wrong rendering your video; an admin has been told.'})
   incr(k(K.count, 'outcome', 'dead_lettered'), 1)
+  ended(job, now)
   return 'dead'
 else
   redis.call('HSET', key, 'state', 'failed', 'error', detail, 'finished_ms', tostring(now))
   event({kind = 'failed', job = job, user = user, reason = detail})
   incr(k(K.count, 'outcome', 'failed'), 1)
 end
+ended(job, now)
 return outcome

@@ -1,8 +1,14 @@
--- ARGV: prefix, job, user, plan, class, now_ms, interval_ms, burst, max_queued_user,
---       max_queue, admin ('1' or '0')
+-- ARGV: prefix, job, user, plan, class, interval_ms, burst, max_queued_user, max_queue,
+--       admin ('1' or '0'), reply platform, reply chat (empty: none)
+-- Admits a job (per-user GCRA rate, per-user and farm caps) and records it with where its
+-- progress and video go, in one step.
 local job, user, plan, class = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local now, interval, burst = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
-local max_user, max_queue, admin = tonumber(ARGV[9]), tonumber(ARGV[10]), ARGV[11] == '1'
+local interval, burst = tonumber(ARGV[6]), tonumber(ARGV[7])
+local max_user, max_queue, admin = tonumber(ARGV[8]), tonumber(ARGV[9]), ARGV[10] == '1'
+local reply_platform, reply_chat = ARGV[11], ARGV[12]
+local now = now_ms()
+-- The workers' group, for the first job of a farm (or one that lost its data).
+pcall(redis.call, 'XGROUP', 'CREATE', k(K.work), WORKERS, '$', 'MKSTREAM')
 if not admin then
   local queued = tonumber(redis.call('GET', k(K.count, 'queued')) or '0')
   if queued >= max_queue then incr(k(K.count, 'refused', 'busy'), 1); return {'busy', '60'} end
@@ -21,6 +27,9 @@ end
 redis.call('HSET', k(K.job, job), 'user', user, 'plan', plan, 'state', 'queued', 'class', class,
   'attempts', '0', 'created_ms', tostring(now), 'stage', '', 'percent', '0',
   'admin', admin and '1' or '0')
+if reply_platform ~= '' then
+  redis.call('HSET', k(K.job, job), 'reply_platform', reply_platform, 'reply_chat', reply_chat)
+end
 local pending = k(K.pending, class, user)
 local index = redis.call('RPUSH', pending, job) - 1
 if index == 0 then redis.call('RPUSH', k(K.ring, class), user) end

@@ -1,10 +1,10 @@
 //! Admission: a plan becomes a job when the user's rate, their caps and the farm's bound
-//! allow (one script, so it holds whichever process submits); cancel; forgetting a finished
-//! job's live record.
+//! allow (one script, so it holds whichever process submits), recorded with the chat it
+//! answers; and cancel.
 
-use super::{now_ms, Queue};
+use super::Queue;
 use crate::error::JobsError;
-use redis::AsyncCommands;
+use spinbot_core::job::ReplyTo;
 use spinbot_core::{JobClass, JobId, JobState, Plan, Refusal, UserId};
 
 /// The answer to a submission.
@@ -33,16 +33,18 @@ impl Queue {
         plan: &Plan,
         class: JobClass,
     ) -> Result<Admission, JobsError> {
-        self.submit_as(JobId::new(), user, plan, class).await
+        self.submit_as(JobId::new(), user, plan, class, None).await
     }
 
-    /// Like [`Queue::submit`], under an id chosen beforehand (its inputs already stored).
+    /// Like [`Queue::submit`], under an id chosen beforehand (its inputs already stored),
+    /// with the chat its progress and video go to recorded in the same step.
     pub async fn submit_as(
         &self,
         job: JobId,
         user: &UserId,
         plan: &Plan,
         class: JobClass,
+        reply: Option<&ReplyTo>,
     ) -> Result<Admission, JobsError> {
         let admin = self.config.limits.admins.contains(user);
         if !admin {
@@ -66,12 +68,13 @@ impl Queue {
             .arg(user.as_str())
             .arg(plan_json)
             .arg(class.as_str())
-            .arg(now_ms())
             .arg(self.config.interval_ms())
             .arg(self.config.limits.render_burst)
             .arg(self.config.limits.max_queued_per_user)
             .arg(self.config.limits.max_queue)
             .arg(if admin { "1" } else { "0" })
+            .arg(reply.map_or("", |r| r.platform.as_str()))
+            .arg(reply.map_or("", |r| r.chat.as_str()))
             .invoke_async(&mut self.con.clone())
             .await?;
         let number: f64 = number.parse().unwrap_or(0.0);
@@ -94,7 +97,6 @@ impl Queue {
             .arg(self.keys.prefix())
             .arg(job.as_str())
             .arg(user.as_str())
-            .arg(now_ms())
             .invoke_async(&mut self.con.clone())
             .await?;
         Ok(match reply.as_str() {
@@ -103,18 +105,5 @@ impl Queue {
             "not_found" => Cancel::NotFound,
             other => JobState::parse(other).map_or(Cancel::NotFound, Cancel::AlreadyFinished),
         })
-    }
-
-    /// Deletes the live record of `user`'s finished job (its plan, texts and result key);
-    /// returns whether it did. Jobs of others, and jobs still queued or running, stay.
-    pub async fn forget(&self, job: &JobId, user: &UserId) -> Result<bool, JobsError> {
-        let Some(record) = self.job(job).await? else {
-            return Ok(false);
-        };
-        if record.user != *user || !record.state.is_final() {
-            return Ok(false);
-        }
-        let removed: u32 = self.con.clone().del(self.keys.job(job)).await?;
-        Ok(removed > 0)
     }
 }

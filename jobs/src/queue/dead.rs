@@ -1,6 +1,6 @@
 //! Dead letters: jobs that failed too often wait here for an admin, who may requeue them.
 
-use super::{now_ms, Queue};
+use super::Queue;
 use crate::error::JobsError;
 use redis::streams::StreamRangeReply;
 use redis::AsyncCommands;
@@ -40,7 +40,6 @@ impl Queue {
             .requeue
             .arg(self.keys.prefix())
             .arg(entry)
-            .arg(now_ms())
             .invoke_async(&mut self.con.clone())
             .await?;
         Ok(JobId::parse(&reply).ok())

@@ -1,7 +1,7 @@
 //! Leases: a worker takes the next fair job (or a silent worker's), keeps it by heartbeat,
 //! reports progress, and ends it (done, failed, cancelled, retry later, or handed back).
 
-use super::{now_ms, Queue};
+use super::Queue;
 use crate::error::JobsError;
 use redis::AsyncCommands;
 use spinbot_core::{JobEvent, JobId, Plan, UserId};
@@ -14,8 +14,8 @@ pub struct Lease {
     pub user: UserId,
     pub plan: Plan,
     pub attempt: u32,
-    /// When the job was submitted (ms since the epoch).
-    pub created_ms: u64,
+    /// How long it waited from submission to this attempt's start (Redis's clock).
+    pub waited_ms: u64,
 }
 
 /// How a worker ends its hold on a job.
@@ -61,6 +61,8 @@ pub enum Finished {
     Released,
     /// Another worker holds the job now; this outcome was dropped.
     Lost,
+    /// Its user asked to be forgotten: its record is gone, and its files must go too.
+    Forgotten,
 }
 
 impl Queue {
@@ -70,7 +72,6 @@ impl Queue {
         let mut call = self.scripts.dispatch.prepare_invoke();
         call.arg(self.keys.prefix())
             .arg(worker)
-            .arg(now_ms())
             .arg(self.config.limits.max_running_per_user);
         if gpu {
             call.arg("gpu");
@@ -87,7 +88,6 @@ impl Queue {
             .reclaim
             .arg(self.keys.prefix())
             .arg(worker)
-            .arg(now_ms())
             .arg(self.config.limits.lease_ms)
             .arg(self.config.limits.max_attempts)
             .invoke_async(&mut self.con.clone())
@@ -110,7 +110,10 @@ impl Queue {
             user: record.user,
             plan: record.plan,
             attempt: record.attempts.max(1),
-            created_ms: record.created_ms,
+            waited_ms: record
+                .started_ms
+                .unwrap_or(record.created_ms)
+                .saturating_sub(record.created_ms),
         }))
     }
 
@@ -134,7 +137,6 @@ impl Queue {
 
     /// Announces a stage's progress.
     pub async fn progress(&self, lease: &Lease, stage: &str, percent: u8) -> Result<(), JobsError> {
-        let key = self.keys.job(&lease.job);
         let event = JobEvent::Progress {
             job: lease.job.clone(),
             user: lease.user.clone(),
@@ -142,18 +144,15 @@ impl Queue {
             percent,
         };
         let json = serde_json::to_string(&event).map_err(|e| JobsError::Record(e.to_string()))?;
-        redis::pipe()
-            .hset(&key, "stage", stage)
-            .hset(&key, "percent", percent)
-            .cmd("XADD")
-            .arg(self.keys.events())
-            .arg("MAXLEN")
-            .arg("~")
-            .arg(100_000)
-            .arg("*")
-            .arg("event")
+        let _: u32 = self
+            .scripts
+            .progress
+            .arg(self.keys.prefix())
+            .arg(lease.job.as_str())
             .arg(json)
-            .exec_async(&mut self.con.clone())
+            .arg(stage)
+            .arg(percent)
+            .invoke_async(&mut self.con.clone())
             .await?;
         Ok(())
     }
@@ -168,7 +167,9 @@ impl Queue {
         Ok(())
     }
 
-    /// Ends the worker's hold on a job; [`Finished::Lost`] when another worker has it now.
+    /// Ends the worker's hold on a job; [`Finished::Lost`] when another worker has it now,
+    /// [`Finished::Forgotten`] when its user asked to be forgotten meanwhile (nothing of it
+    /// may stay).
     pub async fn finish(
         &self,
         worker: &str,
@@ -193,7 +194,6 @@ impl Queue {
             .arg(lease.job.as_str())
             .arg(name)
             .arg(detail)
-            .arg(now_ms())
             .arg(backoff)
             .arg(self.config.limits.max_attempts)
             .invoke_async(&mut self.con.clone())
@@ -205,6 +205,7 @@ impl Queue {
             "retrying" => Finished::Retrying,
             "dead" => Finished::DeadLettered,
             "released" => Finished::Released,
+            "forgotten" => Finished::Forgotten,
             _ => Finished::Lost,
         })
     }

@@ -1,16 +1,20 @@
 //! The queue on Redis, through one connection manager that reconnects by itself. Every
-//! decision that must hold across processes is one Lua script, so it is atomic; this module
-//! calls them and reads the records, split by what it does: `admission` (submit, cancel,
-//! forget), `leases` (dispatch, take-over, heartbeat, progress, finish), `events` (the
-//! events stream and its readers) and `dead` (dead letters).
+//! decision that must hold across processes is one Lua script, so it is atomic (and reads
+//! Redis's own clock); this module calls them and reads the records, split by what it does:
+//! `admission` (submit, cancel, forget), `leases` (dispatch, take-over, heartbeat, progress,
+//! finish), `events` (the events stream and its readers), `deliveries` (claims on posting a
+//! video) and `dead` (dead letters).
 
 mod admission;
 mod dead;
+mod deliveries;
 mod events;
+mod forget;
 mod leases;
 
 pub use admission::{Admission, Cancel};
 pub use dead::DeadLetter;
+pub use deliveries::{Claim, Delivery};
 pub use events::EventReader;
 pub use leases::{Finished, Heartbeat, Lease, Outcome};
 
@@ -22,7 +26,7 @@ use redis::{AsyncCommands, Script};
 use spinbot_core::{Job, JobId, JobState, UserId};
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 use tokio_util::sync::{CancellationToken, DropGuard};
 
 const COMMON: &str = include_str!("../lua/common.lua");
@@ -31,15 +35,20 @@ fn script(body: &str) -> Script {
     Script::new(&format!("{}\n{COMMON}\n{body}", Keys::lua_prelude()))
 }
 
-struct Scripts {
-    submit: Script,
-    dispatch: Script,
-    reclaim: Script,
-    heartbeat: Script,
-    finish: Script,
-    cancel: Script,
-    requeue: Script,
-    position: Script,
+pub(crate) struct Scripts {
+    pub(crate) submit: Script,
+    pub(crate) dispatch: Script,
+    pub(crate) reclaim: Script,
+    pub(crate) heartbeat: Script,
+    pub(crate) finish: Script,
+    pub(crate) cancel: Script,
+    pub(crate) requeue: Script,
+    pub(crate) position: Script,
+    pub(crate) expire: Script,
+    pub(crate) claim: Script,
+    pub(crate) forget: Script,
+    pub(crate) progress: Script,
+    pub(crate) delivered: Script,
 }
 
 impl Scripts {
@@ -53,6 +62,11 @@ impl Scripts {
             cancel: script(include_str!("../lua/cancel.lua")),
             requeue: script(include_str!("../lua/requeue.lua")),
             position: script(include_str!("../lua/position.lua")),
+            expire: script(include_str!("../lua/expire.lua")),
+            claim: script(include_str!("../lua/claim.lua")),
+            forget: script(include_str!("../lua/forget.lua")),
+            progress: script(include_str!("../lua/progress.lua")),
+            delivered: script(include_str!("../lua/delivered.lua")),
         }
     }
 }
@@ -78,18 +92,12 @@ type FloodGuard = governor::DefaultKeyedRateLimiter<UserId>;
 #[derive(Clone)]
 pub struct Queue {
     con: ConnectionManager,
-    config: Arc<QueueConfig>,
+    pub(crate) config: Arc<QueueConfig>,
     keys: Keys,
-    scripts: Arc<Scripts>,
+    pub(crate) scripts: Arc<Scripts>,
     flood: Arc<FloodGuard>,
     /// Stops the connection's keeper when the last clone goes.
     _keeper: Arc<DropGuard>,
-}
-
-pub fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
 }
 
 /// A connection manager for `url` that connects on first use and reconnects whenever
@@ -201,6 +209,39 @@ impl Queue {
         }))
     }
 
+    /// `user`'s job as they see it: live from Redis, or from the record once its live record
+    /// has expired.
+    pub async fn status_anywhere(
+        &self,
+        job: &JobId,
+        user: &UserId,
+        record: Option<&crate::Record>,
+    ) -> Result<Option<JobStatus>, JobsError> {
+        if let Some(status) = self.status(job, Some(user)).await? {
+            return Ok(Some(status));
+        }
+        let Some(record) = record else {
+            return Ok(None);
+        };
+        let Some(row) = record.job(user, job).await? else {
+            return Ok(None);
+        };
+        let Some(state) = JobState::parse(&row.state) else {
+            return Ok(None);
+        };
+        Ok(Some(JobStatus {
+            job: job.clone(),
+            user: user.clone(),
+            state,
+            position: None,
+            stage: String::new(),
+            percent: if state == JobState::Done { 100 } else { 0 },
+            attempts: row.attempts.max(0) as u32,
+            result: row.result,
+            error: row.reason,
+        }))
+    }
+
     /// Every key under this queue's prefix (for clean-up and inspection).
     pub async fn all_keys(&self) -> Result<Vec<String>, JobsError> {
         let mut con = self.con.clone();
@@ -233,7 +274,9 @@ impl Queue {
         let values: Vec<Option<i64>> = con.mget(&names).await?;
         let value = |i: usize| values.get(i).copied().flatten().unwrap_or(0).max(0);
         let seen: HashMap<String, u64> = con.hgetall(self.keys.workers()).await?;
-        let now = now_ms();
+        // Redis's clock, which wrote the times.
+        let (secs, micros): (u64, u64) = redis::cmd("TIME").query_async(&mut con).await?;
+        let now = secs * 1000 + micros / 1000;
         let mut workers: Vec<(String, f64)> = seen
             .into_iter()
             .map(|(w, ms)| (w, now.saturating_sub(ms) as f64 / 1000.0))
