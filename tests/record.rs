@@ -80,12 +80,7 @@ async fn two_recorders_one_killed_mid_batch_with_postgres_down_record_the_stream
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     // Postgres goes away for a minute; both recorders hold batches they cannot write.
-    postgres = tokio::task::spawn_blocking(move || {
-        postgres.pause();
-        postgres
-    })
-    .await
-    .expect("pause");
+    postgres.pause();
     let down = Instant::now();
     make_events(&queue, 50, 100).await;
     let pending = |consumer: &'static str| {
@@ -128,12 +123,7 @@ async fn two_recorders_one_killed_mid_batch_with_postgres_down_record_the_stream
         "submit, start, progress and done per job"
     );
     tokio::time::sleep(Duration::from_secs(60).saturating_sub(down.elapsed())).await;
-    let postgres = tokio::task::spawn_blocking(move || {
-        postgres.resume();
-        postgres
-    })
-    .await
-    .expect("resume");
+    postgres.resume();
     // The survivor takes over the dead one's batch; everything arrives, once.
     let count = || common::psql(postgres.port, "SELECT count(*) FROM job_events");
     let deadline = Instant::now() + Duration::from_secs(90);

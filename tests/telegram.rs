@@ -630,11 +630,7 @@ fn a_held_upload_in_one_chat_delays_no_other_chat() {
         texts(s).iter().any(|t| t.contains("queued"))
     });
     // Ada's video is done and its upload is held.
-    let deadline = Instant::now() + RENDER_WAIT;
-    while stack.telegram.held_uploads(&ada) == 0 && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    assert_eq!(stack.telegram.held_uploads(&ada), 1, "{}", stack.bot_log());
+    until("held upload", || stack.telegram.held_uploads(&ada) == 1);
     let held_at = Instant::now();
     // Bo's progress and video still come.
     stack.wait(&bo, "video", |s| !videos(s).is_empty());
@@ -771,8 +767,8 @@ fn redis_killed_and_restarted_under_a_running_farm_loses_nothing() {
     assert_eq!(stack.telegram.violations(), Vec::<String>::new());
 }
 
-/// A stack for killing the bot: a selfie sent in `chat`, and what the user says next.
-fn bot_to_kill(chat: &Chat, words: &str) -> Stack {
+/// A stack with S3 and Postgres whose bot is to be killed: a selfie sent in `chat`.
+fn bot_to_kill(chat: &Chat) -> Stack {
     let stack = Stack::with(
         &[],
         Services {
@@ -782,50 +778,45 @@ fn bot_to_kill(chat: &Chat, words: &str) -> Stack {
     );
     stack.send_selfie(chat);
     stack.wait(chat, "photo answer", |s| !s.is_empty());
-    stack.telegram.send_text(chat, words);
     stack
+}
+
+/// Waits until `ready` holds (a request reached the fake), or fails with `what`.
+fn until(what: &str, ready: impl Fn() -> bool) {
+    let deadline = Instant::now() + RENDER_WAIT;
+    while !ready() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(ready(), "no {what}");
 }
 
 #[test]
 fn a_bot_killed_after_submitting_before_answering_still_posts_the_video() {
-    let cy = &Chat::private(1041, "Cy");
-    let mut stack = Stack::with(
-        &[],
-        Services {
-            record_and_s3: true,
-            ..Services::default()
-        },
-    );
-    stack.send_selfie(cy);
-    stack.wait(cy, "photo answer", |s| !s.is_empty());
+    let cy = Chat::private(1041, "Cy");
+    let mut stack = bot_to_kill(&cy);
     // The answer never leaves: the bot dies after the job was submitted.
-    stack.telegram.hold_texts(cy);
+    stack.telegram.hold_texts(&cy);
     stack
         .telegram
-        .send_text(cy, "say Killed before my answer went out.");
-    let deadline = Instant::now() + RENDER_WAIT;
-    while stack.telegram.held_texts(cy) == 0 && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    assert_eq!(stack.telegram.held_texts(cy), 1);
+        .send_text(&cy, "say Killed before my answer went out.");
+    until("answer", || stack.telegram.held_texts(&cy) == 1);
     stack.kill_bot();
-    stack.telegram.release_texts(cy);
+    stack.telegram.release_texts(&cy);
     stack.start_bot();
-    assert_eq!(wait_videos(&stack, cy, 1), 1, "{}", stack.bot_log());
+    assert_eq!(wait_videos(&stack, &cy, 1), 1, "{}", stack.bot_log());
     assert_eq!(stack.telegram.violations(), Vec::<String>::new());
 }
 
 #[test]
 fn a_bot_killed_during_an_upload_posts_the_video_once_after_a_restart() {
     let di = Chat::private(1042, "Di");
+    let mut stack = bot_to_kill(&di);
     // A slow network: the upload takes a minute.
-    let mut stack = bot_to_kill(&di, "say Killed while uploading my video.");
     stack.telegram.set_upload_rate(Some(50_000));
-    let deadline = Instant::now() + RENDER_WAIT;
-    while stack.telegram.uploads_in_progress() == 0 && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    assert_eq!(stack.telegram.uploads_in_progress(), 1);
+    stack
+        .telegram
+        .send_text(&di, "say Killed while uploading my video.");
+    until("upload", || stack.telegram.uploads_in_progress() == 1);
     stack.kill_bot();
     stack.telegram.set_upload_rate(None);
     stack.start_bot();
@@ -836,25 +827,13 @@ fn a_bot_killed_during_an_upload_posts_the_video_once_after_a_restart() {
 #[test]
 fn a_bot_killed_after_the_upload_before_marking_it_posts_at_most_twice() {
     let ed = Chat::private(1043, "Ed");
+    let mut stack = bot_to_kill(&ed);
     // The platform takes the video but its answer never reaches the bot.
-    let mut stack = Stack::with(
-        &[],
-        Services {
-            record_and_s3: true,
-            ..Services::default()
-        },
-    );
-    stack.send_selfie(&ed);
-    stack.wait(&ed, "photo answer", |s| !s.is_empty());
     stack.telegram.hold_uploads(&ed);
     stack
         .telegram
         .send_text(&ed, "say Killed before my video was marked sent.");
-    let deadline = Instant::now() + RENDER_WAIT;
-    while stack.telegram.held_uploads(&ed) == 0 && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    assert_eq!(stack.telegram.held_uploads(&ed), 1);
+    until("upload", || stack.telegram.held_uploads(&ed) == 1);
     stack.kill_bot();
     stack.telegram.release_uploads(&ed);
     stack.start_bot();
@@ -866,7 +845,8 @@ fn a_bot_killed_after_the_upload_before_marking_it_posts_at_most_twice() {
 #[test]
 fn a_status_message_the_user_deleted_is_replaced_and_the_video_still_comes() {
     let fi = Chat::private(1044, "Fi");
-    let stack = bot_to_kill(
+    let stack = bot_to_kill(&fi);
+    stack.telegram.send_text(
         &fi,
         "say My status message goes away while this clip is being made, and it still comes.",
     );
