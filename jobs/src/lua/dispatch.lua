@@ -6,14 +6,8 @@
 -- creates the group again and takes nothing: no write happens before that check.
 local worker, max_running = ARGV[2], tonumber(ARGV[3])
 local work = k(K.work)
-local groups = {}
-local ok, info = pcall(redis.call, 'XINFO', 'GROUPS', work)
-if ok then
-  for _, g in ipairs(info) do
-    for i = 1, #g, 2 do if g[i] == 'name' then groups[g[i + 1]] = true end end
-  end
-end
-if not groups[WORKERS] then
+-- (XPENDING's summary answers NOGROUP when the group or the stream is gone.)
+if not pcall(redis.call, 'XPENDING', work, WORKERS) then
   redis.call('XGROUP', 'CREATE', work, WORKERS, '$', 'MKSTREAM')
   return false
 end
