@@ -956,25 +956,27 @@ fn forgetting_a_user_with_a_running_job_leaves_nothing_of_them() {
         "say A long clip that is still being made when I ask to be forgotten, which takes \
          a while, since it goes on for quite some time, sentence after sentence.",
     );
-    let job = loop {
+    // Both of Hal's jobs are queued once his list names two of them.
+    let deadline = Instant::now() + RENDER_WAIT;
+    let jobs: Vec<String> = loop {
         let keys = common::block_on(async { stack.queue().all_keys().await }).expect("keys");
         if let Some(k) = keys.iter().find(|k| k.contains("user_jobs:telegram:1046")) {
-            break k.clone();
+            let mut con = redis::Client::open(stack.redis.url())
+                .and_then(|c| c.get_connection())
+                .expect("redis");
+            let jobs: Vec<String> = redis::cmd("ZRANGE")
+                .arg(k)
+                .arg(0)
+                .arg(-1)
+                .query(&mut con)
+                .expect("jobs");
+            if jobs.len() == 2 {
+                break jobs;
+            }
         }
+        assert!(Instant::now() < deadline, "Hal's second job never queued");
         std::thread::sleep(Duration::from_millis(50));
     };
-    let jobs: Vec<String> = {
-        let mut con = redis::Client::open(stack.redis.url())
-            .and_then(|c| c.get_connection())
-            .expect("redis");
-        redis::cmd("ZRANGE")
-            .arg(&job)
-            .arg(0)
-            .arg(-1)
-            .query(&mut con)
-            .expect("jobs")
-    };
-    assert_eq!(jobs.len(), 2, "{jobs:?}");
     // Rendering now; then Hal asks to be forgotten.
     stack.wait(&hal, "progress", |s| {
         texts(s).iter().any(|t| t.contains("animating"))

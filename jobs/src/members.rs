@@ -103,6 +103,28 @@ impl Queue {
         })
     }
 
+    /// [`Queue::join`], waiting while Redis is away; `None` when `stop` came first.
+    pub async fn join_when_up(
+        &self,
+        role: &str,
+        base: &str,
+        name: Option<&str>,
+        stop: &CancellationToken,
+    ) -> Option<Member> {
+        let mut backoff = crate::retry::Backoff::default();
+        loop {
+            match self.join(role, base, name).await {
+                Ok(me) => return Some(me),
+                Err(e) => {
+                    tracing::warn!(error = %e, role, "cannot reach Redis to take a name; waiting");
+                    if !backoff.wait(stop).await {
+                        return None;
+                    }
+                }
+            }
+        }
+    }
+
     /// Whether a process holds `name` in `role` now.
     pub async fn is_alive(&self, role: &str, name: &str) -> Result<bool, JobsError> {
         Ok(self

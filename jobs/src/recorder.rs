@@ -37,16 +37,11 @@ pub async fn run_recorder(
             return Ok(());
         }
     }
-    let me = loop {
-        match queue.join(RECORDER_GROUP, RECORDER_GROUP, name).await {
-            Ok(me) => break me,
-            Err(e) => {
-                tracing::warn!(error = %e, "the recorder cannot reach Redis; waiting");
-                if !backoff.wait(stop).await {
-                    return Ok(());
-                }
-            }
-        }
+    let Some(me) = queue
+        .join_when_up(RECORDER_GROUP, RECORDER_GROUP, name, stop)
+        .await
+    else {
+        return Ok(());
     };
     let mut reader = queue.reader(RECORDER_GROUP, me.name())?;
     let mut looked = Instant::now();

@@ -86,13 +86,17 @@ pub async fn start_telegram(
         secrecy::ExposeSecret::expose_secret(token),
         config.telegram.api_url.as_deref(),
     )?);
-    let me = queue
-        .join(
+    let Some(me) = queue
+        .join_when_up(
             &courier::group::<Telegram>(),
             Telegram::NAME,
             config.telegram.bot_id.as_deref(),
+            stop,
         )
-        .await?;
+        .await
+    else {
+        return Ok(());
+    };
     let courier = Courier::new(platform.clone(), store.clone(), queue, me);
     let conversation = Arc::new(Conversation::new(
         platform.clone(),

@@ -10,7 +10,14 @@ use tokio::task::JoinSet;
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let stop = crate::shutdown::on_signal()?;
     if let Some(record) = record(&config)? {
-        record.migrate().await?;
+        // Postgres may come up later: wait for it (Ctrl-C still stops).
+        let mut backoff = spinbot_jobs::retry::Backoff::default();
+        while let Err(e) = record.migrate().await {
+            tracing::warn!(error = %e, "the record is not ready; waiting");
+            if !backoff.wait(&stop).await {
+                return Ok(());
+            }
+        }
         tracing::info!("the record is up to date");
     }
     let mut roles = JoinSet::new();
