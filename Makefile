@@ -21,15 +21,16 @@ services-stop:
 	bash scripts/services.sh stop
 
 ## Set up, start the services, build, render a sample clip to out/sample.mp4; then, with
-## TELEGRAM_BOT_TOKEN set, run the product (`spinbot up`: a worker and the Telegram bot).
+## TELEGRAM_BOT_TOKEN or DISCORD_BOT_TOKEN set, run the product (`spinbot up`: a worker
+## and every bot whose token is set).
 up: build services
 	mkdir -p out
 	cargo run --release --quiet -- render --photo "$(ASSETS)/photos/t1.jpg" \
 		--say "$(SAMPLE_TEXT)" -o out/sample.mp4
-	@if [ -n "$$TELEGRAM_BOT_TOKEN" ]; then \
+	@if [ -n "$$TELEGRAM_BOT_TOKEN$$DISCORD_BOT_TOKEN" ]; then \
 		source .dev/env && exec cargo run --release --quiet -- up; \
 	else \
-		echo "out/sample.mp4 is ready; set TELEGRAM_BOT_TOKEN and run 'make up' to chat with the bot"; \
+		echo "out/sample.mp4 is ready; set TELEGRAM_BOT_TOKEN or DISCORD_BOT_TOKEN and run 'make up' to chat with the bot"; \
 	fi
 
 ## A render worker on the services of `make services`.

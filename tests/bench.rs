@@ -188,3 +188,47 @@ fn bench_e2e_times_a_chat_round_trip_with_s3_and_postgres() {
     let left: i64 = redis::cmd("DBSIZE").query(&mut con).expect("dbsize");
     assert_eq!(left, 0, "the bench left keys behind");
 }
+
+#[test]
+fn bench_e2e_through_discord_prints_the_same_keys() {
+    let redis = spinbot_testkit::RedisServer::start(false);
+    let store = tempfile::tempdir().expect("tempdir");
+    let out = common::spinbot()
+        .args(["bench", "e2e", "--platform", "discord", "--rounds", "1"])
+        .env("REDIS_URL", redis.url())
+        .env("SPINBOT_STORE", store.path())
+        .env_remove("DATABASE_URL")
+        .env_remove("S3_ENDPOINT")
+        .output()
+        .expect("spinbot");
+    let lines = json_lines(&out);
+    assert_eq!(lines.len(), 1, "{lines:?}\n{}", common::stderr(&out));
+    let v = &lines[0];
+    let mut keys: Vec<&String> = v.as_object().expect("an object").keys().collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            "bench",
+            "clip_s",
+            "first_reply_s",
+            "platform",
+            "round",
+            "store",
+            "video_s"
+        ]
+    );
+    assert!(
+        v["platform"]
+            .as_str()
+            .is_some_and(|p| p.contains("discord")),
+        "{v}"
+    );
+    let clip = v["clip_s"].as_f64().expect("clip_s");
+    let first = v["first_reply_s"].as_f64().expect("first_reply_s");
+    let video = v["video_s"].as_f64().expect("video_s");
+    assert!(clip > 3.0, "{v}");
+    assert!(first > 0.0 && first < video, "{v}");
+    // The selfie and the results stay in the store, under the Discord user.
+    assert!(store.path().join("users/discord/4244").is_dir());
+}

@@ -5,7 +5,7 @@
 
 use crate::courier::Courier;
 use crate::error::BotError;
-use crate::platform::{FileKind, Incoming, Platform};
+use crate::platform::{Control, FileKind, Incoming, Platform};
 use governor::{DefaultKeyedRateLimiter, Quota};
 use spinbot_agent::{Action, Agent, Caller, Message, Upload};
 use spinbot_core::job::ReplyTo;
@@ -58,13 +58,8 @@ impl<P: Platform> Conversation<P> {
         async {
             if let Err(e) = self.answer(&incoming).await {
                 tracing::error!(error = %e, "a message was not answered");
-                let _ = self
-                    .platform
-                    .send_text(
-                        &incoming.chat,
-                        "Something went wrong on my side; please try again in a minute.",
-                    )
-                    .await;
+                let sorry = "Something went wrong on my side; please try again in a minute.";
+                let _ = self.platform.answer(&incoming, sorry, &[]).await;
             }
         }
         .instrument(span)
@@ -74,19 +69,16 @@ impl<P: Platform> Conversation<P> {
     async fn answer(&self, incoming: &Incoming) -> Result<(), BotError> {
         if self.flood.check_key(&incoming.chat).is_err() {
             tracing::info!("flood control");
-            // One warning per window: the next message over the limit is dropped silently.
-            if self.warned.check_key(&incoming.chat).is_ok() {
-                self.platform
-                    .send_text(
-                        &incoming.chat,
-                        "You're sending messages very fast; please wait a minute.",
-                    )
-                    .await?;
+            // One warning per window: the next message over the limit is dropped silently
+            // (unless the sender sees an answer pending).
+            if self.warned.check_key(&incoming.chat).is_ok() || incoming.awaited {
+                let slow_down = "You're sending messages very fast; please wait a minute.";
+                self.platform.answer(incoming, slow_down, &[]).await?;
             }
             return Ok(());
         }
         if let Some(refusal) = &incoming.refusal {
-            self.platform.send_text(&incoming.chat, refusal).await?;
+            self.platform.answer(incoming, refusal, &[]).await?;
             return Ok(());
         }
         let mut uploads = Vec::new();
@@ -94,9 +86,7 @@ impl<P: Platform> Conversation<P> {
             match self.store_upload(incoming, file.kind, &file.path).await {
                 Ok(upload) => uploads.push(upload),
                 Err(StoreError::Input(e)) => {
-                    self.platform
-                        .send_text(&incoming.chat, &e.to_string())
-                        .await?;
+                    self.platform.answer(incoming, &e.to_string(), &[]).await?;
                     return Ok(());
                 }
                 Err(StoreError::Bot(e)) => return Err(e),
@@ -104,7 +94,7 @@ impl<P: Platform> Conversation<P> {
         }
         let caller = Caller {
             user: incoming.user.clone(),
-            max_bytes: Some(self.platform.upload_limit()),
+            max_bytes: Some(self.platform.upload_limit(&incoming.chat)),
             reply: Some(ReplyTo {
                 platform: P::NAME.to_owned(),
                 chat: incoming.chat.clone(),
@@ -130,7 +120,15 @@ impl<P: Platform> Conversation<P> {
         } else {
             reply.text.as_str()
         };
-        let message = self.platform.send_text(&incoming.chat, text).await?;
+        let mut controls: Vec<Control> = started.iter().cloned().map(Control::Cancel).collect();
+        if reply
+            .steps
+            .iter()
+            .any(|s| matches!(s.action, Action::ListVoices) && s.result.is_ok())
+        {
+            controls.push(Control::PickVoice);
+        }
+        let message = self.platform.answer(incoming, text, &controls).await?;
         for job in started {
             self.courier.watch(&job, &incoming.chat, &message).await?;
         }

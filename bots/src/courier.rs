@@ -8,7 +8,7 @@
 //! A slow upload or a flood wait in one chat delays no other chat.
 
 use crate::error::BotError;
-use crate::platform::Platform;
+use crate::platform::{Control, Platform};
 use crate::status;
 use spinbot_core::{JobEvent, JobId, JobState};
 use spinbot_jobs::retry::Backoff;
@@ -189,7 +189,9 @@ impl<P: Platform> Courier<P> {
                 };
                 match self.turn_now(&news.watch.chat) {
                     Ok(()) => {
-                        if let Err(e) = self.edit(&job, &news.watch, text, &mut shown).await {
+                        let cancel = [Control::Cancel(job.clone())];
+                        let edited = self.edit(&job, &news.watch, text, &cancel, &mut shown);
+                        if let Err(e) = edited.await {
                             tracing::warn!(error = %e, "a status edit failed");
                         }
                         next = rx.recv().await;
@@ -275,23 +277,28 @@ impl<P: Platform> Courier<P> {
         while let Err(turn) = self.turn_now(&watch.chat) {
             tokio::time::sleep_until(turn.into()).await;
         }
-        self.edit(job, watch, text, shown).await
+        self.edit(job, watch, text, &[], shown).await
     }
 
-    /// Shows `text` as the job's status now: an edit of its status message, or a new message
-    /// when there is none or the user deleted it (it becomes the status message). Flood waits
-    /// are waited out.
+    /// Shows `text` and `controls` as the job's status now: an edit of its status message, or
+    /// a new message when there is none or the user deleted it (it becomes the status
+    /// message). Flood waits are waited out.
     async fn edit(
         &self,
         job: &JobId,
         watch: &Watch,
         text: &str,
+        controls: &[Control],
         shown: &mut Shown,
     ) -> Result<(), BotError> {
         let message = shown.message.clone().or_else(|| watch.message.clone());
         loop {
             let result = match &message {
-                Some(message) => self.platform.edit_text(&watch.chat, message, text).await,
+                Some(message) => {
+                    self.platform
+                        .edit_status(&watch.chat, message, text, controls)
+                        .await
+                }
                 None => Err(BotError::MessageGone),
             };
             match result {
@@ -407,12 +414,16 @@ impl<P: Platform> Courier<P> {
     ) -> Result<String, BotError> {
         // Said only if the chat may be edited now: the video itself waits for nothing.
         if watch.message.is_some() && self.turn_now(&watch.chat).is_ok() {
-            self.edit(job, watch, "✅ Done! Sending your video…", shown)
+            self.edit(job, watch, "✅ Done! Sending your video…", &[], shown)
                 .await?;
         }
-        if size <= self.platform.upload_limit() {
+        if size <= self.platform.upload_limit(&watch.chat) {
             let caption = "Here's your talking video! 🎉";
-            return self.platform.send_video(&watch.chat, local, caption).await;
+            let status = shown.message.as_deref().or(watch.message.as_deref());
+            return self
+                .platform
+                .send_video(&watch.chat, status, local, caption)
+                .await;
         }
         let keep = Duration::from_secs(7 * 24 * 3600);
         let text = match self.store.link(result, keep).await? {

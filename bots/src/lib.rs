@@ -4,6 +4,7 @@
 
 pub mod conversation;
 pub mod courier;
+pub mod discord;
 pub mod error;
 pub mod platform;
 pub mod status;

@@ -49,6 +49,7 @@ pub enum Rule {
         existing: bool,
     },
     Token,
+    DiscordToken,
     LogFilter,
 }
 
@@ -69,6 +70,7 @@ impl Rule {
                 "a folder (it may not exist yet), not a file".into()
             }
             Rule::Token => "a bot token like 123456:ABC-def_ghi".into(),
+            Rule::DiscordToken => "a Discord bot token like MTA4.GhIj.KlMn_op (three parts)".into(),
             Rule::LogFilter => "a log filter like warn or spinbot=debug,info".into(),
         }
     }
@@ -85,6 +87,7 @@ impl Rule {
             Rule::Users => vec!["anna".into()],
             Rule::Folder { .. } => vec!["/etc/hostname".into()],
             Rule::Token => vec!["not a token".into()],
+            Rule::DiscordToken => vec!["not a token".into(), "only.two".into()],
             Rule::LogFilter => vec!["spinbot=loud".into()],
         }
     }
@@ -232,9 +235,17 @@ pub struct OllamaSettings {
 pub struct TelegramSettings {
     pub token: Option<SecretString>,
     pub api_url: Option<String>,
-    /// This bot process's name among the bots of the platform (unset: the lowest free one,
-    /// `telegram-1`, `telegram-2`, ...).
-    pub bot_id: Option<String>,
+}
+
+/// The Discord bot.
+#[derive(Debug, Clone)]
+pub struct DiscordSettings {
+    pub token: Option<SecretString>,
+    pub api_url: Option<String>,
+    /// Slash commands registered in this guild only (at once), else globally (within an hour).
+    pub guild: Option<u64>,
+    /// The privileged MESSAGE_CONTENT intent is granted: replies to the bot are read too.
+    pub message_content: bool,
 }
 
 /// Everything spinbot reads from its environment.
@@ -255,6 +266,10 @@ pub struct Config {
     pub ollama: Option<OllamaSettings>,
     pub prompts: Option<PathBuf>,
     pub telegram: TelegramSettings,
+    pub discord: DiscordSettings,
+    /// This bot process's name among the bots of its platform (unset: the lowest free one,
+    /// `telegram-1`, `telegram-2`, ...).
+    pub bot_id: Option<String>,
     settings: Vec<Setting>,
 }
 
@@ -765,6 +780,32 @@ fn read(r: &Reader) -> Result<Config, ConfigError> {
             None,
         )?
         .map(|u| u.expose().to_owned());
+    let discord_token = r.secret(
+        "DISCORD_BOT_TOKEN",
+        "the Discord bot's token (spinbot up runs the bot when set)",
+        Rule::DiscordToken,
+        valid_discord_token,
+    )?;
+    let discord_api_url = r
+        .url(
+            "DISCORD_API_URL",
+            "another Discord API server (a local one, or a test fake)",
+            &["http", "https"],
+            None,
+        )?
+        .map(|u| u.expose().to_owned());
+    let guild = r.number(
+        "DISCORD_GUILD_ID",
+        "the guild whose slash commands are registered at once (0: globally, within an hour)",
+        0,
+        0,
+        // Snowflakes are signed 64-bit numbers.
+        i64::MAX as u64,
+    )?;
+    let message_content = r.flag(
+        "DISCORD_MESSAGE_CONTENT",
+        "the privileged MESSAGE_CONTENT intent is granted: replies to the bot are read too",
+    )?;
     let bot_id = r.optional_name(
         "SPINBOT_BOT_ID",
         "this bot process's name among the bots of its platform (unset: the lowest free one)",
@@ -783,11 +824,14 @@ fn read(r: &Reader) -> Result<Config, ConfigError> {
         limits,
         ollama,
         prompts,
-        telegram: TelegramSettings {
-            token,
-            api_url,
-            bot_id,
+        telegram: TelegramSettings { token, api_url },
+        discord: DiscordSettings {
+            token: discord_token,
+            api_url: discord_api_url,
+            guild: Some(guild).filter(|g| *g > 0),
+            message_content,
         },
+        bot_id,
         settings: Vec::new(),
     })
 }
@@ -805,6 +849,17 @@ fn valid_token(token: &str) -> bool {
         }
         None => false,
     }
+}
+
+/// `MTA4.GhIj.KlMn_op`: three base64url parts, dot-separated.
+fn valid_discord_token(token: &str) -> bool {
+    let parts: Vec<&str> = token.split('.').collect();
+    parts.len() == 3
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        })
 }
 
 #[cfg(test)]
@@ -853,6 +908,7 @@ mod tests {
     fn secrets_never_show() {
         let config = with(&[
             ("TELEGRAM_BOT_TOKEN", "123:SECRETTOKEN"),
+            ("DISCORD_BOT_TOKEN", "MTA4.GhIj.DISCORDSECRET"),
             ("DATABASE_URL", "postgres://me:hunter2@db/spinbot"),
             ("S3_ENDPOINT", "http://127.0.0.1:9000"),
             ("S3_BUCKET", "b"),
@@ -860,7 +916,7 @@ mod tests {
         ])
         .expect("config");
         let all = format!("{config:?} {:?}", config.settings());
-        for secret in ["SECRETTOKEN", "hunter2", "topsecretkey"] {
+        for secret in ["SECRETTOKEN", "DISCORDSECRET", "hunter2", "topsecretkey"] {
             assert!(!all.contains(secret), "{secret} shows");
         }
         let db = config.settings().iter().find(|s| s.name == "DATABASE_URL");

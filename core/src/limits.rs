@@ -36,10 +36,6 @@ pub const MAX_FPS: u32 = 60;
 /// Largest upscale factor.
 pub const MAX_UPSCALE: u32 = 4;
 
-/// Upload limits of the chat platforms, in bytes.
-pub const DISCORD_UPLOAD_BYTES: u64 = 10 * 1024 * 1024;
-pub const TELEGRAM_UPLOAD_BYTES: u64 = 50 * 1_000_000;
-
 /// Name of the default Piper voice.
 pub const DEFAULT_VOICE: &str = "en_US-joe-medium";
 

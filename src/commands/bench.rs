@@ -42,8 +42,11 @@ enum BenchWhat {
     /// The agent's built-in parser on the evaluation set: accuracy, and time per message.
     Agent,
     /// A chat round trip (needs REDIS_URL): seconds from a message to the first reply and
-    /// to the posted video of a ~5 s clip, through a worker and the Telegram bot.
+    /// to the posted video of a ~5 s clip, through a worker and a bot (Telegram or Discord).
     E2e {
+        /// The chat platform, through its fake.
+        #[arg(long, value_enum, default_value = "telegram")]
+        platform: crate::commands::bench_e2e::BenchPlatform,
         #[arg(long, default_value_t = 3)]
         rounds: usize,
         /// The selfie (default: the sample photo from the assets).
@@ -107,9 +110,13 @@ pub async fn run(args: BenchArgs, config: Config) -> anyhow::Result<()> {
             crate::commands::bench_queue::run(&config, jobs.max(1), users).await
         }
         BenchWhat::Agent => agent(),
-        BenchWhat::E2e { rounds, photo } => {
+        BenchWhat::E2e {
+            platform,
+            rounds,
+            photo,
+        } => {
             let photo = photo.unwrap_or_else(|| assets.root().join("photos").join("t1.jpg"));
-            crate::commands::bench_e2e::run(&config, rounds, &photo).await
+            crate::commands::bench_e2e::run(&config, platform, rounds, &photo).await
         }
     }
 }

@@ -1,17 +1,20 @@
-//! `spinbot bot telegram`: one chat front end, with the agent in-process; renders happen on
+//! `spinbot bot telegram|discord`: one chat front end, with the agent in-process; renders happen on
 //! the workers, and the videos come back through the job events. Runs until SIGINT or
 //! SIGTERM, then stops taking messages and finishes what it started.
 
 use crate::commands::{queue, record};
 use clap::{Args, ValueEnum};
+use secrecy::ExposeSecret;
 use spinbot_agent::{Agent, Executor, Prompts};
+use spinbot_bots::discord::{self, Discord};
 use spinbot_bots::telegram::{self, Telegram};
-use spinbot_bots::{courier, Conversation, Courier, Platform};
+use spinbot_bots::{courier, BotError, Conversation, Courier, Platform};
 use spinbot_core::config::Rule;
 use spinbot_core::limits::DEFAULT_VOICE;
 use spinbot_core::{Config, ConfigError};
 use spinbot_farm::{tts, Assets};
 use spinbot_jobs::Store;
+use std::future::Future;
 use std::sync::Arc;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -24,6 +27,7 @@ pub struct BotArgs {
 #[derive(Clone, Copy, ValueEnum)]
 enum BotPlatform {
     Telegram,
+    Discord,
 }
 
 /// The agent's texts: the configured folder's, else the built-in ones.
@@ -51,6 +55,7 @@ pub async fn run(args: BotArgs, config: Config) -> anyhow::Result<()> {
     let mut roles = JoinSet::new();
     match args.platform {
         BotPlatform::Telegram => start_telegram(&config, &stop, &mut roles).await?,
+        BotPlatform::Discord => start_discord(&config, &stop, &mut roles).await?,
     }
     while let Some(role) = roles.join_next().await {
         role??;
@@ -67,6 +72,49 @@ pub async fn start_telegram(
     let token = config.telegram.token.as_ref().ok_or_else(|| {
         ConfigError("TELEGRAM_BOT_TOKEN must be set to the token @BotFather gave you.".into())
     })?;
+    let platform = Arc::new(Telegram::new(
+        token.expose_secret(),
+        config.telegram.api_url.as_deref(),
+    )?);
+    start(config, stop, roles, platform, telegram::listen).await
+}
+
+/// Starts the Discord bot (its gateway client and its courier) into `roles`.
+pub async fn start_discord(
+    config: &Config,
+    stop: &CancellationToken,
+    roles: &mut JoinSet<anyhow::Result<()>>,
+) -> anyhow::Result<()> {
+    let token = config.discord.token.as_ref().ok_or_else(|| {
+        ConfigError(
+            "DISCORD_BOT_TOKEN must be set to the bot's token from the Discord Developer Portal."
+                .into(),
+        )
+    })?;
+    let platform = Arc::new(Discord::new(discord::Settings {
+        token: token.expose_secret().to_owned(),
+        api_url: config.discord.api_url.clone(),
+        guild: config.discord.guild,
+        message_content: config.discord.message_content,
+        voices: voices(config),
+    })?);
+    start(config, stop, roles, platform, discord::listen).await
+}
+
+/// Starts a bot on `platform` into `roles`: its conversation loop fed by `listen`, and its
+/// courier.
+async fn start<P, L, F>(
+    config: &Config,
+    stop: &CancellationToken,
+    roles: &mut JoinSet<anyhow::Result<()>>,
+    platform: Arc<P>,
+    listen: L,
+) -> anyhow::Result<()>
+where
+    P: Platform,
+    L: FnOnce(Arc<P>, Arc<Conversation<P>>, CancellationToken) -> F + Send + 'static,
+    F: Future<Output = Result<(), BotError>> + Send + 'static,
+{
     let queue = queue(config)?;
     let store = Store::from_config(config);
     let record = record(config)?;
@@ -82,15 +130,11 @@ pub async fn start_telegram(
         prompts(config)?,
         Arc::new(executor).into(),
     ));
-    let platform = Arc::new(Telegram::new(
-        secrecy::ExposeSecret::expose_secret(token),
-        config.telegram.api_url.as_deref(),
-    )?);
     let Some(me) = queue
         .join_when_up(
-            &courier::group::<Telegram>(),
-            Telegram::NAME,
-            config.telegram.bot_id.as_deref(),
+            &courier::group::<P>(),
+            P::NAME,
+            config.bot_id.as_deref(),
             stop,
         )
         .await
@@ -108,7 +152,7 @@ pub async fn start_telegram(
     let updates_done = CancellationToken::new();
     let (updates_stop, done) = (stop.clone(), updates_done.clone());
     roles.spawn(async move {
-        let listened = telegram::listen(platform, conversation, updates_stop).await;
+        let listened = listen(platform, conversation, updates_stop).await;
         done.cancel();
         Ok(listened?)
     });

@@ -2,6 +2,7 @@
 //! of the platforms that cannot be reached from here (speaking their real protocols,
 //! strictly), and media checks.
 
+pub mod fake_discord;
 pub mod fake_ollama;
 pub mod fake_telegram;
 pub mod media;
@@ -10,6 +11,7 @@ pub mod redis_server;
 pub mod seaweed_server;
 pub mod served;
 
+pub use fake_discord::FakeDiscord;
 pub use fake_ollama::{FakeOllama, Turn};
 pub use fake_telegram::FakeTelegram;
 pub use postgres_server::PostgresServer;

@@ -7,24 +7,23 @@ mod updates;
 pub use updates::listen;
 
 use crate::error::BotError;
-use crate::platform::Platform;
-use spinbot_core::limits::TELEGRAM_UPLOAD_BYTES;
+use crate::platform::{split_text, upload_time, Control, Incoming, Platform};
 use std::path::Path;
 use std::time::Duration;
 use teloxide::prelude::*;
 use teloxide::types::{InputFile, MessageId};
 use teloxide::{ApiError, RequestError};
 
+/// The largest file a bot may upload (50 MB).
+pub const UPLOAD_LIMIT: u64 = 50 * 1_000_000;
+/// The longest text message.
+pub const MAX_TEXT: usize = 4096;
 /// What bots may download from Telegram (20 MB).
 pub const DOWNLOAD_LIMIT: u32 = 20 * 1_000_000;
 /// Edits of one private chat: about one message a second.
 pub const PRIVATE_EDIT_PACE: Duration = Duration::from_secs(1);
 /// Edits of one group: 20 messages a minute.
 pub const GROUP_EDIT_PACE: Duration = Duration::from_secs(3);
-/// The slowest an upload may go before it is given up (2 Mbit/s), after a grace period:
-/// a 50 MB video gets 230 s.
-const UPLOAD_RATE: u64 = 250_000;
-const UPLOAD_GRACE: Duration = Duration::from_secs(30);
 /// Every other call: teloxide's own timeout (long polls take 10 s of it).
 const CALL_TIMEOUT: Duration = Duration::from_secs(17);
 
@@ -55,18 +54,13 @@ impl Telegram {
         };
         Ok(Self {
             bot: bot_on(CALL_TIMEOUT)?,
-            uploads: bot_on(upload_time(TELEGRAM_UPLOAD_BYTES) + UPLOAD_GRACE)?,
+            uploads: bot_on(upload_time(UPLOAD_LIMIT) + Duration::from_secs(30))?,
         })
     }
 
     pub fn bot(&self) -> &Bot {
         &self.bot
     }
-}
-
-/// How long an upload of `bytes` may take.
-fn upload_time(bytes: u64) -> Duration {
-    UPLOAD_GRACE + Duration::from_secs(bytes / UPLOAD_RATE)
 }
 
 fn chat_id(chat: &str) -> Result<ChatId, BotError> {
@@ -93,8 +87,8 @@ pub(crate) fn api_error(e: RequestError) -> BotError {
 impl Platform for Telegram {
     const NAME: &'static str = "telegram";
 
-    fn upload_limit(&self) -> u64 {
-        TELEGRAM_UPLOAD_BYTES
+    fn upload_limit(&self, _chat: &str) -> u64 {
+        UPLOAD_LIMIT
     }
 
     fn upload_time(&self, bytes: u64) -> Duration {
@@ -111,19 +105,40 @@ impl Platform for Telegram {
     }
 
     async fn send_text(&self, chat: &str, text: &str) -> Result<String, BotError> {
-        let sent = self
-            .bot
-            .send_message(chat_id(chat)?, text)
-            .await
-            .map_err(api_error)?;
-        Ok(sent.id.0.to_string())
+        let mut last = String::new();
+        for piece in split_text(text, MAX_TEXT) {
+            let sent = self
+                .bot
+                .send_message(chat_id(chat)?, piece)
+                .await
+                .map_err(api_error)?;
+            last = sent.id.0.to_string();
+        }
+        Ok(last)
     }
 
-    async fn edit_text(&self, chat: &str, message: &str, text: &str) -> Result<(), BotError> {
+    /// A new message in the chat (no buttons yet: a press is only acknowledged).
+    async fn answer(
+        &self,
+        incoming: &Incoming,
+        text: &str,
+        _controls: &[Control],
+    ) -> Result<String, BotError> {
+        self.send_text(&incoming.chat, text).await
+    }
+
+    async fn edit_status(
+        &self,
+        chat: &str,
+        message: &str,
+        text: &str,
+        _controls: &[Control],
+    ) -> Result<(), BotError> {
         let id = message
             .parse()
             .map(MessageId)
             .map_err(|_| BotError::Config(format!("not a message id: {message}")))?;
+        let text: String = text.chars().take(MAX_TEXT).collect();
         match self.bot.edit_message_text(chat_id(chat)?, id, text).await {
             Ok(_) | Err(RequestError::Api(ApiError::MessageNotModified)) => Ok(()),
             Err(RequestError::Api(
@@ -133,7 +148,13 @@ impl Platform for Telegram {
         }
     }
 
-    async fn send_video(&self, chat: &str, path: &Path, caption: &str) -> Result<String, BotError> {
+    async fn send_video(
+        &self,
+        chat: &str,
+        _status: Option<&str>,
+        path: &Path,
+        caption: &str,
+    ) -> Result<String, BotError> {
         let bytes = tokio::fs::metadata(path).await?.len();
         let upload = self
             .uploads

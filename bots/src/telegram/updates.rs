@@ -154,6 +154,8 @@ async fn incoming(bot: &Bot, message: &Message, username: &str, dir: &Path) -> O
         text,
         files: Vec::new(),
         refusal: None,
+        answering: None,
+        awaited: false,
     };
     let file: Option<(FileKind, &FileMeta)> = if let Some(sizes) = message.photo() {
         // The largest size Telegram lets a bot download.
