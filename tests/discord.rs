@@ -662,13 +662,14 @@ fn the_same_person_on_telegram_and_discord_are_two_users() {
     let chat = spinbot_testkit::fake_telegram::Chat::private(id as i64, "Gil");
     let bytes = std::fs::read(common::face_photo()).expect("photo");
     telegram.send_photo(&chat, &[(512, 512, bytes)], None);
-    telegram.wait_for(WAIT, |s| {
+    let got_photo = |s: &[spinbot_testkit::fake_telegram::Sent]| {
         s.iter().any(|s| {
             s.text
                 .as_deref()
                 .is_some_and(|t| t.contains("Got your photo"))
         })
-    });
+    };
+    assert!(got_photo(&telegram.wait_for(WAIT, got_photo)));
     // On Discord the same number is someone else, with no photo yet.
     let gil = Person::new(id, "gil");
     let place = Place::dm(507);

@@ -811,6 +811,75 @@ fn bot_message(
            "type": 0, "components": components})
 }
 
+impl Sent {
+    fn new(kind: &str, channel: u64) -> Self {
+        Self {
+            kind: kind.to_owned(),
+            channel,
+            message: None,
+            interaction: None,
+            content: None,
+            components: json!([]),
+            reply_to: None,
+            ephemeral: false,
+            file: None,
+            at: Instant::now(),
+        }
+    }
+}
+
+/// Keeps message `id` as `payload` leaves it (what it leaves out stays as it was), records
+/// `what` the bot did, and answers with the message.
+fn keep(
+    api: &Arc<Mutex<Api>>,
+    id: &str,
+    what: Sent,
+    payload: &Value,
+    files: &[(String, Vec<u8>)],
+    headers: &HeaderMap,
+) -> Response {
+    let mut a = lock(api);
+    let old = a.kept.get(id).cloned();
+    let content = payload["content"]
+        .as_str()
+        .map(str::to_owned)
+        .or_else(|| old.as_ref().map(|k| k.content.clone()))
+        .unwrap_or_default();
+    let components = payload
+        .get("components")
+        .cloned()
+        .or_else(|| old.map(|k| k.components))
+        .unwrap_or(json!([]));
+    let channel = what.channel;
+    a.kept.insert(
+        id.to_owned(),
+        Kept {
+            channel,
+            content: content.clone(),
+            components: components.clone(),
+            flags: if what.ephemeral { 64 } else { 0 },
+        },
+    );
+    a.sent.push(Sent {
+        message: Some(id.to_owned()),
+        content: Some(content.clone()),
+        components: components.clone(),
+        file: files.first().map(|(_, b)| b.clone()),
+        ..what
+    });
+    drop(a);
+    let base = base(headers);
+    Json(bot_message(
+        id,
+        channel,
+        &content,
+        &components,
+        files,
+        &base,
+    ))
+    .into_response()
+}
+
 fn base(headers: &HeaderMap) -> String {
     let host = headers
         .get("host")
@@ -958,16 +1027,10 @@ async fn callback(
     interaction.ephemeral = payload["data"]["flags"].as_u64().unwrap_or(0) & 64 != 0;
     let (channel, ephemeral) = (interaction.channel, interaction.ephemeral);
     a.sent.push(Sent {
-        kind: "callback".into(),
-        channel,
-        message: None,
         interaction: Some(id),
         content: payload["data"]["content"].as_str().map(str::to_owned),
-        components: json!([]),
-        reply_to: None,
         ephemeral,
-        file: None,
-        at: Instant::now(),
+        ..Sent::new("callback", channel)
     });
     StatusCode::NO_CONTENT.into_response()
 }
@@ -1040,42 +1103,14 @@ async fn followup(
     if size > lock(&api).upload_limit(channel) {
         return refuse(&api, 413, 40005, "Request entity too large", true);
     }
-    let mut a = lock(&api);
-    let id = a.id();
-    let content = payload["content"].as_str().unwrap_or_default().to_owned();
-    let components = payload.get("components").cloned().unwrap_or(json!([]));
+    let id = lock(&api).id();
     let ephemeral = payload["flags"].as_u64().unwrap_or(0) & 64 != 0;
-    a.kept.insert(
-        id.clone(),
-        Kept {
-            channel,
-            content: content.clone(),
-            components: components.clone(),
-            flags: if ephemeral { 64 } else { 0 },
-        },
-    );
-    a.sent.push(Sent {
-        kind: "followup".into(),
-        channel,
-        message: Some(id.clone()),
+    let what = Sent {
         interaction: Some(interaction),
-        content: Some(content.clone()),
-        components: components.clone(),
-        reply_to: None,
         ephemeral,
-        file: files.first().map(|(_, b)| b.clone()),
-        at: Instant::now(),
-    });
-    drop(a);
-    Json(bot_message(
-        &id,
-        channel,
-        &content,
-        &components,
-        &files,
-        &base(&headers),
-    ))
-    .into_response()
+        ..Sent::new("followup", channel)
+    };
+    keep(&api, &id, what, &payload, &files, &headers)
 }
 
 async fn edit_webhook_message(
@@ -1130,48 +1165,13 @@ async fn edit_webhook_message(
         }
         (message.clone(), "followup-edit")
     };
-    let old = a.kept.get(&id).cloned();
-    let content = payload["content"]
-        .as_str()
-        .map(str::to_owned)
-        .or_else(|| old.as_ref().map(|k| k.content.clone()))
-        .unwrap_or_default();
-    let components = payload
-        .get("components")
-        .cloned()
-        .or_else(|| old.as_ref().map(|k| k.components.clone()))
-        .unwrap_or(json!([]));
-    a.kept.insert(
-        id.clone(),
-        Kept {
-            channel,
-            content: content.clone(),
-            components: components.clone(),
-            flags: if ephemeral { 64 } else { 0 },
-        },
-    );
-    a.sent.push(Sent {
-        kind: kind.into(),
-        channel,
-        message: Some(id.clone()),
-        interaction: Some(interaction),
-        content: Some(content.clone()),
-        components: components.clone(),
-        reply_to: None,
-        ephemeral,
-        file: files.first().map(|(_, b)| b.clone()),
-        at: Instant::now(),
-    });
     drop(a);
-    Json(bot_message(
-        &id,
-        channel,
-        &content,
-        &components,
-        &files,
-        &base(&headers),
-    ))
-    .into_response()
+    let what = Sent {
+        interaction: Some(interaction),
+        ephemeral,
+        ..Sent::new(kind, channel)
+    };
+    keep(&api, &id, what, &payload, &files, &headers)
 }
 
 async fn typing(
@@ -1217,43 +1217,14 @@ async fn create_message(
     if size > lock(&api).upload_limit(channel) {
         return refuse(&api, 413, 40005, "Request entity too large", true);
     }
-    let mut a = lock(&api);
-    let id = a.id();
-    let content = payload["content"].as_str().unwrap_or_default().to_owned();
-    let components = payload.get("components").cloned().unwrap_or(json!([]));
-    a.kept.insert(
-        id.clone(),
-        Kept {
-            channel,
-            content: content.clone(),
-            components: components.clone(),
-            flags: 0,
-        },
-    );
-    a.sent.push(Sent {
-        kind: "message".into(),
-        channel,
-        message: Some(id.clone()),
-        interaction: None,
-        content: Some(content.clone()),
-        components: components.clone(),
+    let id = lock(&api).id();
+    let what = Sent {
         reply_to: payload["message_reference"]["message_id"]
             .as_str()
             .map(str::to_owned),
-        ephemeral: false,
-        file: files.first().map(|(_, b)| b.clone()),
-        at: Instant::now(),
-    });
-    drop(a);
-    Json(bot_message(
-        &id,
-        channel,
-        &content,
-        &components,
-        &files,
-        &base(&headers),
-    ))
-    .into_response()
+        ..Sent::new("message", channel)
+    };
+    keep(&api, &id, what, &payload, &files, &headers)
 }
 
 async fn edit_message(
@@ -1278,54 +1249,23 @@ async fn edit_message(
     if let Some(refused) = check_message(&api, &payload, files.len(), true) {
         return refused;
     }
-    let mut a = lock(&api);
-    let Some(old) = a
+    let a = lock(&api);
+    let ours = a
         .kept
         .get(&message)
-        .filter(|k| k.channel == channel && k.flags & 64 == 0)
-        .cloned()
-    else {
-        drop(a);
-        return refuse(&api, 404, 10008, "Unknown Message", true);
-    };
-    let content = payload["content"]
-        .as_str()
-        .map_or(old.content.clone(), str::to_owned);
-    let components = payload
-        .get("components")
-        .cloned()
-        .unwrap_or(old.components.clone());
-    a.kept.insert(
-        message.clone(),
-        Kept {
-            channel,
-            content: content.clone(),
-            components: components.clone(),
-            flags: 0,
-        },
-    );
-    a.sent.push(Sent {
-        kind: "edit".into(),
-        channel,
-        message: Some(message.clone()),
-        interaction: None,
-        content: Some(content.clone()),
-        components: components.clone(),
-        reply_to: None,
-        ephemeral: false,
-        file: None,
-        at: Instant::now(),
-    });
+        .is_some_and(|k| k.channel == channel && k.flags & 64 == 0);
     drop(a);
-    Json(bot_message(
+    if !ours {
+        return refuse(&api, 404, 10008, "Unknown Message", true);
+    }
+    keep(
+        &api,
         &message,
-        channel,
-        &content,
-        &components,
+        Sent::new("edit", channel),
+        &payload,
         &files,
-        &base(&headers),
-    ))
-    .into_response()
+        &headers,
+    )
 }
 
 async fn cdn(
