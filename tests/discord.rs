@@ -493,17 +493,25 @@ fn buttons_cancel_only_their_owners_job_and_commands_answer_the_asker() {
             .iter()
             .any(|t| t.contains(&format!("will use the voice {option}")))
     });
-    // /forget asks first; the button does it.
+    // /forget asks first (naming what goes); the button says yes.
     let id = stack.discord.slash(place, &cleo, "forget", &[], None);
     let sent = stack.answers(&id, "question", |s| s.iter().any(|s| s.kind == "original"));
     let question = sent.iter().find(|s| s.kind == "original").expect("answer");
     assert!(question.ephemeral);
+    assert!(
+        question
+            .content
+            .as_deref()
+            .is_some_and(|t| t.contains("photos, voice notes, videos")),
+        "{:?}",
+        question.content
+    );
     assert_eq!(
         question.components[0]["components"][0]["custom_id"],
-        "forget"
+        "confirm"
     );
     let message = question.message.clone().expect("id");
-    let confirm = stack.discord.press(place, &cleo, &message, "forget", &[]);
+    let confirm = stack.discord.press(place, &cleo, &message, "confirm", &[]);
     stack.answers(&confirm, "forgotten", |s| {
         contents(s).iter().any(|t| t.contains("I deleted your"))
     });

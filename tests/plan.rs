@@ -40,6 +40,39 @@ fn without_a_model_the_parser_plans() {
 }
 
 #[test]
+fn deletions_plan_as_unconfirmed_and_misreadings_plan_no_destruction() {
+    assert_eq!(
+        plan(&[], "please delete all my data"),
+        json!([{"action": "forget_me", "confirmed": false}])
+    );
+    for text in [
+        "don't delete anything!!",
+        "how do I delete my data?",
+        "remove the background from my selfie",
+        "delete that one video, it's awful",
+        "let it finish please",
+        "i dont want to cancel it, how long is left?",
+    ] {
+        let actions = plan(&[], text);
+        let names: Vec<&str> = actions
+            .as_array()
+            .expect("a list")
+            .iter()
+            .filter_map(|a| a["action"].as_str())
+            .collect();
+        assert!(!names.is_empty(), "{text}");
+        assert!(
+            !names.contains(&"forget_me") && !names.contains(&"cancel"),
+            "{text}: {actions}"
+        );
+    }
+    assert_eq!(
+        plan(&[], "actually don't make that video"),
+        json!([{"action": "cancel"}])
+    );
+}
+
+#[test]
 fn with_a_model_its_tool_calls_are_the_plan_and_nothing_is_done() {
     let fake = FakeOllama::start(
         "llama3.1:8b",
@@ -93,19 +126,73 @@ fn a_dead_model_leaves_the_plan_to_the_parser() {
     );
 }
 
+fn json_lines(out: &std::process::Output) -> Vec<Value> {
+    assert!(out.status.success(), "{}", common::stderr(out));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect()
+}
+
 #[test]
-fn bench_agent_prints_the_parsers_accuracy() {
-    let out = common::run(&["bench", "agent"]);
-    assert!(out.status.success(), "{}", common::stderr(&out));
-    let v: Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
-    assert_eq!(v["bench"], "agent");
-    let n = v["utterances"].as_u64().unwrap_or(0);
-    let correct = v["correct"].as_u64().unwrap_or(0);
-    assert!(n >= 60, "{v}");
-    let accuracy = v["accuracy"].as_f64().unwrap_or(0.0);
-    assert!((accuracy - correct as f64 / n as f64).abs() < 1e-3, "{v}");
-    assert_eq!(
-        v["misses"].as_array().map(Vec::len),
-        Some((n - correct) as usize)
+fn bench_agent_prints_the_parsers_accuracy_on_each_part() {
+    let lines = json_lines(&common::run(&["bench", "agent"]));
+    let parts: Vec<&str> = lines.iter().filter_map(|v| v["part"].as_str()).collect();
+    assert_eq!(parts, ["tuning", "test"]);
+    for v in &lines {
+        assert_eq!(v["bench"], "agent");
+        assert_eq!(v["decider"], "parser");
+        let n = v["utterances"].as_u64().unwrap_or(0);
+        let correct = v["correct"].as_u64().unwrap_or(0);
+        assert!(n >= 150, "{v}");
+        let accuracy = v["accuracy"].as_f64().unwrap_or(0.0);
+        assert!((accuracy - correct as f64 / n as f64).abs() < 1e-3, "{v}");
+        assert_eq!(
+            v["misses"].as_array().map(Vec::len),
+            Some((n - correct) as usize)
+        );
+        assert!(
+            v["per_action"]["render"]["recall"].as_f64().is_some(),
+            "{v}"
+        );
+        assert!(v["confusion"]["render"].is_object(), "{v}");
+        assert!(v["destructive_false_positives"].as_u64().is_some(), "{v}");
+    }
+}
+
+#[test]
+fn bench_agent_evaluates_a_real_ollama_with_the_same_report() {
+    // A model that answers every message with a question back (no tool): nothing decided.
+    let fake = FakeOllama::start(
+        "qwen3:8b",
+        vec![
+            Turn::Text("Could you say that again?".into()),
+            Turn::Text("Could you say that again?".into()),
+        ],
     );
+    let out = common::spinbot()
+        .args([
+            "bench",
+            "agent",
+            "--ollama",
+            fake.url(),
+            "--model",
+            "qwen3:8b",
+        ])
+        .args(["--limit", "1"])
+        .env_remove("OLLAMA_API_BASE_URL")
+        .env_remove("OLLAMA_MODEL")
+        .output()
+        .expect("spinbot");
+    let lines = json_lines(&out);
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    for v in &lines {
+        assert_eq!(v["decider"], "ollama qwen3:8b");
+        assert_eq!(v["utterances"], 1);
+        assert_eq!(v["correct"], 0, "{v}");
+        assert_eq!(v["destructive_false_positives"], 0, "{v}");
+    }
+    assert_eq!(fake.remaining(), 0);
+    assert!(fake.requests().iter().all(|r| r["think"] == false));
+    assert_eq!(fake.violations(), Vec::<String>::new());
 }

@@ -982,6 +982,10 @@ fn forgetting_a_user_with_a_running_job_leaves_nothing_of_them() {
         texts(s).iter().any(|t| t.contains("animating"))
     });
     stack.telegram.send_text(&hal, "/forget");
+    stack.wait(&hal, "forget question", |s| {
+        texts(s).iter().any(|t| t.contains("Reply \"yes\""))
+    });
+    stack.telegram.send_text(&hal, "yes");
     stack.wait(&hal, "forget answer", |s| {
         texts(s).iter().any(|t| t.contains("I deleted"))
     });

@@ -39,8 +39,12 @@ pub enum Action {
     UsePhoto,
     /// Speak the latest voice note sent.
     UseVoiceNote,
-    /// Delete the person's files and records.
-    ForgetMe,
+    /// Delete the person's files and records: asked first (`confirmed` false), done only
+    /// after an explicit yes.
+    ForgetMe {
+        #[serde(default)]
+        confirmed: bool,
+    },
     Help,
     /// Outside what the product does.
     Unsupported,
@@ -58,7 +62,7 @@ impl Action {
             Action::WriteScript { .. } => "write_script",
             Action::UsePhoto => "use_photo",
             Action::UseVoiceNote => "use_voice_note",
-            Action::ForgetMe => "forget_me",
+            Action::ForgetMe { .. } => "forget_me",
             Action::Help => "help",
             Action::Unsupported => "unsupported",
         }

@@ -75,8 +75,11 @@ impl Agent {
 
     /// What would be done with `text`.
     pub async fn plan(&self, caller: &Caller, text: &str) -> (Vec<Action>, DecidedBy) {
-        let (steps, by) = self.act(caller, text).await;
-        (steps.into_iter().map(|s| s.action).collect(), by)
+        let decided = self.act(caller, text).await;
+        (
+            decided.steps.into_iter().map(|s| s.action).collect(),
+            decided.by,
+        )
     }
 
     /// Carries out a message and answers it.
@@ -102,10 +105,20 @@ impl Agent {
             }
             let mut steps = run.steps();
             let mut by = DecidedBy::Parser;
-            if !message.text.trim().is_empty() {
-                let (more, decided_by) = self.act(caller, &message.text).await;
-                steps.extend(more);
-                by = decided_by;
+            let mut said = None;
+            let answered = if message.text.trim().is_empty() {
+                None
+            } else {
+                self.hands.answer_question(caller, &message.text).await
+            };
+            if let Some((action, result)) = answered {
+                // A yes to the question asked before: that, and nothing else.
+                steps.push(Step { action, result });
+            } else if !message.text.trim().is_empty() {
+                let decided = self.act(caller, &message.text).await;
+                steps.extend(decided.steps);
+                by = decided.by;
+                said = decided.said;
             } else if voice_note_sent && steps.iter().all(|s| s.result.is_ok()) {
                 // A voice note alone means "make my video say this".
                 let render = Action::Render { text: None, voice: None };
@@ -114,7 +127,13 @@ impl Agent {
             } else if steps.is_empty() {
                 steps.extend(self.with_parser(caller, "help").await);
             }
-            let answer = reply(steps, by);
+            let mut answer = reply(steps, by);
+            if let Some(said) = said {
+                if !answer.text.is_empty() {
+                    answer.text.push('\n');
+                }
+                answer.text.push_str(&said);
+            }
             tracing::info!(actions = ?answer.actions().iter().map(Action::name).collect::<Vec<_>>(), by = ?answer.decided_by, "answered");
             answer
         }
@@ -123,41 +142,49 @@ impl Agent {
     }
 
     /// Decides and carries out what `text` asks: the model first when there is one, the
-    /// parser when there is not or it fails before acting.
-    async fn act(&self, caller: &Caller, text: &str) -> (Vec<Step>, DecidedBy) {
+    /// parser when there is not or it fails before acting. A model that answers without
+    /// calling a tool (a question back, a refusal) is taken at its word: nothing is done.
+    async fn act(&self, caller: &Caller, text: &str) -> Decided {
         let chars = text.chars().count();
         if chars > MAX_MESSAGE_CHARS {
             let declined = Declined(format!(
                 "That message is {chars} characters long; please keep it under {MAX_MESSAGE_CHARS}."
             ));
-            return (
-                vec![Step {
-                    action: Action::Unsupported,
-                    result: Err(declined),
-                }],
-                DecidedBy::Parser,
-            );
+            return Decided::parser(vec![Step {
+                action: Action::Unsupported,
+                result: Err(declined),
+            }]);
         }
         // Slash commands mean exactly one thing: no model needed.
         let command = text.trim_start().starts_with('/');
         if let (Some(model), false) = (&self.model, command) {
             let run = Run::new(self.hands.clone());
             let outcome = run_model(model, &self.prompts, &run, caller, text).await;
-            let steps = run.steps();
+            // Actions begun finish even when the run was given up: never a second try.
+            let steps = run.settled_steps().await;
             match outcome {
-                Ok(_) if !steps.is_empty() => return (steps, DecidedBy::Model),
-                Ok(_) => tracing::warn!("the model called no tool; the built-in parser answers"),
+                Ok(_) if !steps.is_empty() => return Decided::model(steps, None),
+                Ok(answer) => {
+                    tracing::info!("the model answered without acting");
+                    let answer = answer.trim();
+                    let said = if answer.is_empty() {
+                        UNCLEAR.to_owned()
+                    } else {
+                        answer.chars().take(MAX_MODEL_REPLY_CHARS).collect()
+                    };
+                    return Decided::model(Vec::new(), Some(said));
+                }
                 // What the model already did stands; doing it again would double it.
-                Err(e) if !steps.is_empty() => {
+                Err(e) if run.acted() => {
                     tracing::warn!(error = %e, "the model failed after acting");
-                    return (steps, DecidedBy::Model);
+                    return Decided::model(steps, None);
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "the model is unusable; the built-in parser answers")
                 }
             }
         }
-        (self.with_parser(caller, text).await, DecidedBy::Parser)
+        Decided::parser(self.with_parser(caller, text).await)
     }
 
     async fn with_parser(&self, caller: &Caller, text: &str) -> Vec<Step> {
@@ -168,6 +195,37 @@ impl Agent {
         run.steps()
     }
 }
+
+/// What was decided for a message, and done: the steps, who decided, and the model's own
+/// words when it answered without acting.
+struct Decided {
+    steps: Vec<Step>,
+    by: DecidedBy,
+    said: Option<String>,
+}
+
+impl Decided {
+    fn parser(steps: Vec<Step>) -> Self {
+        Self {
+            steps,
+            by: DecidedBy::Parser,
+            said: None,
+        }
+    }
+
+    fn model(steps: Vec<Step>, said: Option<String>) -> Self {
+        Self {
+            steps,
+            by: DecidedBy::Model,
+            said,
+        }
+    }
+}
+
+/// The answer when the model said nothing and did nothing.
+const UNCLEAR: &str = "Sorry, I didn't get that. /help shows what I can do.";
+/// The most of a model's own answer passed on.
+const MAX_MODEL_REPLY_CHARS: usize = 1500;
 
 fn reply(steps: Vec<Step>, decided_by: DecidedBy) -> Reply {
     let text = steps

@@ -1,8 +1,11 @@
 //! What the agent remembers of each person between messages, in Redis (so any bot process
 //! can take the next message): the latest photo and voice note they sent, the photo and
-//! voice note in use, their chosen voice, a script waiting for "go", and their latest job.
+//! voice note in use, their chosen voice, a script waiting for "go", and their latest job;
+//! and the question waiting for their yes (an action asked about first, such as forgetting
+//! them), which expires and is asked once: whatever they say next answers it.
 //! (Forgetting a user removes it with everything else of theirs: `Queue::forget_user`.)
 
+use crate::action::Action;
 use crate::error::AgentError;
 use redis::aio::ConnectionManager;
 use redis::AsyncCommands;
@@ -12,6 +15,8 @@ use std::collections::HashMap;
 
 /// Forgotten after this long without a message (30 days).
 const KEEP_S: i64 = 30 * 24 * 3600;
+/// How long a question waits for its answer (5 minutes).
+pub const QUESTION_S: u64 = 300;
 
 /// One person's state.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -102,5 +107,40 @@ impl Conversations {
         pipe.expire(&key, KEEP_S).ignore();
         pipe.exec_async(&mut self.con.clone()).await?;
         Ok(())
+    }
+
+    /// Takes a field's value and clears it, in one step: of two processes taking it at once,
+    /// one gets it.
+    pub async fn take(&self, user: &UserId, field: Field) -> Result<Option<String>, AgentError> {
+        let key = self.keys.conversation(user);
+        let (value, _): (Option<String>, i64) = redis::pipe()
+            .atomic()
+            .hget(&key, field.name())
+            .hdel(&key, field.name())
+            .query_async(&mut self.con.clone())
+            .await?;
+        Ok(value.filter(|v| !v.is_empty()))
+    }
+
+    /// Asks `user` to confirm `action`: it is carried out if their next message, within
+    /// [`QUESTION_S`], is a yes. Replaces an earlier question.
+    pub async fn ask(&self, user: &UserId, action: &Action) -> Result<(), AgentError> {
+        let json = serde_json::to_string(action)?;
+        let _: () = self
+            .con
+            .clone()
+            .set_ex(self.keys.question(user), json, QUESTION_S)
+            .await?;
+        Ok(())
+    }
+
+    /// Takes the question waiting for `user`'s answer, if any (each is answered once, by
+    /// whichever bot process takes their next message).
+    pub async fn take_question(&self, user: &UserId) -> Result<Option<Action>, AgentError> {
+        let raw: Option<String> = redis::cmd("GETDEL")
+            .arg(self.keys.question(user))
+            .query_async(&mut self.con.clone())
+            .await?;
+        Ok(raw.and_then(|r| serde_json::from_str(&r).ok()))
     }
 }

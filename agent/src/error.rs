@@ -10,4 +10,6 @@ pub enum AgentError {
     Jobs(#[from] spinbot_jobs::JobsError),
     #[error("redis: {0}")]
     Redis(#[from] redis::RedisError),
+    #[error("json: {0}")]
+    Json(#[from] serde_json::Error),
 }

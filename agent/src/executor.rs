@@ -104,6 +104,19 @@ impl Hands {
         }
     }
 
+    /// The waiting question, carried out when `text` is a yes (see
+    /// [`Executor::answer_question`]); a dry run has none.
+    pub async fn answer_question(
+        &self,
+        caller: &Caller,
+        text: &str,
+    ) -> Option<(Action, Result<Done, Declined>)> {
+        match self {
+            Hands::Live(executor) => executor.answer_question(caller, text).await,
+            Hands::DryRun => None,
+        }
+    }
+
     /// Notes a file the caller sent (already in the object store).
     pub async fn remember_upload(&self, caller: &Caller, upload: &Upload) -> Result<(), Declined> {
         match self {
@@ -208,27 +221,45 @@ impl Executor {
             Some(v) => self.resolve_voice(v)?,
             None => DEFAULT_VOICE.to_owned(),
         };
-        let speech =
-            match (text, &state.pending_text, &state.voice_note) {
-                (Some(t), _, _) => Speech::Text {
+        // What was prepared (a script, a voice note) is taken as the job is made: of two
+        // "go"s at once (two bot processes), one makes the video.
+        let (speech, taken) = match text {
+            Some(t) => (
+                Speech::Text {
                     text: SpeechText::parse(t)?,
                     voice,
                 },
-                (None, Some(t), _) => Speech::Text {
-                    text: SpeechText::parse(t)?,
-                    voice,
-                },
-                (None, None, Some(audio)) => Speech::VoiceNote {
-                    audio: audio.clone(),
-                },
-                (None, None, None) => return Err(Declined(
-                    "Tell me what to say (for example: say Hello everyone!), or send a voice note."
-                        .into(),
-                )),
-            };
+                None,
+            ),
+            None => {
+                if let Some(t) = self.conversations.take(user, Field::PendingText).await? {
+                    let text = SpeechText::parse(&t)?;
+                    (Speech::Text { text, voice }, Some((Field::PendingText, t)))
+                } else if let Some(audio) = self.conversations.take(user, Field::VoiceNote).await? {
+                    (
+                        Speech::VoiceNote {
+                            audio: audio.clone(),
+                        },
+                        Some((Field::VoiceNote, audio)),
+                    )
+                } else if state.pending_text.is_some() || state.voice_note.is_some() {
+                    return Err(Declined("That video is already on its way.".into()));
+                } else {
+                    return Err(Declined(
+                        "Tell me what to say (for example: say Hello everyone!), or send a voice note."
+                            .into(),
+                    ));
+                }
+            }
+        };
         let mut plan = Plan::new(speech, photo);
         plan.target.max_bytes = caller.max_bytes;
-        plan.validate()?;
+        if let Err(e) = plan.validate() {
+            if let Some((field, value)) = &taken {
+                self.set(user, &[(*field, Some(value.as_str()))]).await?;
+            }
+            return Err(e.into());
+        }
         let reply = caller.reply.as_ref();
         match self
             .queue
@@ -253,7 +284,13 @@ impl Executor {
                     job: Some(job),
                 })
             }
-            Admission::Refused(refusal) => Err(refusal.into()),
+            Admission::Refused(refusal) => {
+                // Kept for the next try.
+                if let Some((field, value)) = &taken {
+                    self.set(user, &[(*field, Some(value.as_str()))]).await?;
+                }
+                Err(refusal.into())
+            }
         }
     }
 
@@ -428,10 +465,37 @@ impl Executor {
                 }
                 Ok(Done::say("Got your voice note."))
             }
-            Action::ForgetMe => self.forget_me(caller).await,
+            Action::ForgetMe { confirmed: false } => {
+                let confirmed = Action::ForgetMe { confirmed: true };
+                self.conversations.ask(user, &confirmed).await?;
+                Ok(Done::say(FORGET_QUESTION))
+            }
+            Action::ForgetMe { confirmed: true } => self.forget_me(caller).await,
             Action::Help => Ok(Done::say(self.help.clone())),
             Action::Unsupported => Ok(Done::say(UNSUPPORTED)),
         }
+    }
+
+    /// Carries out the question waiting for `caller`'s answer when `text` is a yes; any
+    /// other message drops the question. `None`: no question was waiting or it was dropped.
+    pub async fn answer_question(
+        &self,
+        caller: &Caller,
+        text: &str,
+    ) -> Option<(Action, Result<Done, Declined>)> {
+        let asked = match self.conversations.take_question(&caller.user).await {
+            Ok(asked) => asked?,
+            Err(e) => return Some((Action::Unsupported, Err(e.into()))),
+        };
+        if !crate::parser::is_yes(text) {
+            tracing::info!(
+                question = asked.name(),
+                "the question was not answered with a yes"
+            );
+            return None;
+        }
+        let done = self.perform(caller, &asked).await;
+        Some((asked, done))
     }
 
     /// Notes a file the caller sent, as their latest photo or voice note.
@@ -452,6 +516,9 @@ impl Executor {
 fn not_found() -> Declined {
     spinbot_core::Refusal::NotFound.into()
 }
+
+/// What forgetting asks first.
+pub const FORGET_QUESTION: &str = "This deletes everything I keep about you, for good: your photos, voice notes, videos, chosen voice and history, and stops any video in the making. Reply \"yes\" within 5 minutes to go ahead; anything else keeps it all.";
 
 /// The answer to a request outside the product.
 pub const UNSUPPORTED: &str =

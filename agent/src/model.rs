@@ -48,6 +48,7 @@ pub async fn run_model(
     let agent = AgentBuilder::new(ollama.native_completion(&settings.model))
         .preamble(&prompts.preamble)
         .temperature(0.0)
+        .additional_params(serde_json::json!({"think": settings.think}))
         .tool(ActionTool::<tools::Say>::new(run, prompts))
         .tool(ActionTool::<tools::Render>::new(run, prompts))
         .tool(ActionTool::<tools::UsePhoto>::new(run, prompts))

@@ -6,7 +6,7 @@
 use crate::action::Action;
 
 /// The namespaces of user ids; a message that names one asks about someone else.
-const NAMESPACES: [&str; 4] = ["telegram:", "discord:", "web:", "cli:"];
+const NAMESPACES: &[&str] = &["telegram:", "discord:", "web:", "cli:"];
 
 /// What to do with `message`.
 pub fn parse(message: &str) -> Vec<Action> {
@@ -27,6 +27,30 @@ pub fn parse(message: &str) -> Vec<Action> {
     }) {
         return vec![Action::Unsupported];
     }
+    let job = words.job_id();
+    // What must never act on a misreading comes first: deletions and cancels said in the
+    // negative, questions about how, edits of a photo, one video to delete; read in the
+    // request itself, not in the words it asks to speak.
+    let request = request_part(raw);
+    if let Some(actions) = guarded(&request, job.clone()) {
+        return actions;
+    }
+    // A script: asked for in the request itself (not in the words to speak).
+    let unquoted = unquoted(raw).to_ascii_lowercase();
+    let script = match (
+        script_topic(&request, &request),
+        ideas_topic(&unquoted, &unquoted),
+    ) {
+        (Some(_), _) => script_topic(raw, &lower),
+        (None, Some(_)) => ideas_topic(raw, &lower),
+        (None, None) => None,
+    };
+    if let Some(topic) = script {
+        return vec![Action::WriteScript { topic, text: None }];
+    }
+    if is_forget_request(&request) || is_forget_request(&request_part_full(raw)) {
+        return vec![Action::ForgetMe { confirmed: false }];
+    }
     if is_voice_note_request(&lower) {
         return vec![
             Action::UseVoiceNote,
@@ -36,20 +60,33 @@ pub fn parse(message: &str) -> Vec<Action> {
             },
         ];
     }
-    if let Some(topic) = script_topic(raw, &lower) {
-        return vec![Action::WriteScript { topic, text: None }];
-    }
     if let Some(render) = speech_request(raw, &lower) {
+        if names_latest_photo(&words) {
+            return vec![Action::UsePhoto, render];
+        }
         return vec![render];
     }
-    if is_forget_request(&lower) {
-        return vec![Action::ForgetMe];
+    let request_words = Words::new(&request);
+    if job.is_some()
+        && request_words.has_any(&[
+            "kill",
+            "cancel",
+            "stop",
+            "abort",
+            "halt",
+            "drop",
+            "terminate",
+            "scrap",
+        ])
+    {
+        return vec![Action::Cancel { job }];
     }
-    let job = words.job_id();
-    if words.has_any(&["stop", "halt"])
+    if request_words.has_any(&["stop", "halt", "terminate", "scrap"])
         || contains_any(
-            &lower,
+            &request,
             &[
+                "stop making",
+                "stop rendering",
                 "cancel",
                 "abort",
                 "never mind",
@@ -89,14 +126,17 @@ pub fn parse(message: &str) -> Vec<Action> {
             "how far",
             "far along",
         ],
-    ) {
+    ) || is_worried(&lower)
+        || is_worried(&raw.to_lowercase())
+        || job.is_some()
+    {
         return vec![Action::Status { job }];
     }
     if let Some(voice) = words.chosen_voice() {
         return vec![Action::ChooseVoice { voice }];
     }
     if words.has("voices")
-        || contains_any(&lower, &["which voice", "what voice"])
+        || contains_any(&lower, &["which voice", "what voice", "accent"])
         || (words.has("voice")
             && words.has_any(&[
                 "options",
@@ -119,9 +159,32 @@ pub fn parse(message: &str) -> Vec<Action> {
     }
     if words.has_any(&["selfie", "photo", "picture", "pic", "image"])
         && (words.has_any(&["use", "here", "here's", "heres", "take", "new"])
-            || lower.contains("this is me"))
+            || lower.contains("this is me")
+            || names_latest_photo(&words))
     {
         return vec![Action::UsePhoto];
+    }
+    if let Some(voice) = named_voice(raw).filter(|_| {
+        words.lower.len() <= 8
+            || words.has_any(&[
+                "use", "pick", "choose", "switch", "change", "set", "want", "like", "prefer",
+                "try", "with",
+            ])
+    }) {
+        return vec![Action::ChooseVoice { voice }];
+    }
+    if let [verb, name] = words.lower.as_slice() {
+        let not_a_name = [
+            "it", "that", "this", "one", "me", "up", "photo", "selfie", "voice",
+        ];
+        if ["pick", "choose", "use"].contains(&verb.as_str())
+            && is_voice_name(name)
+            && !not_a_name.contains(&name.as_str())
+        {
+            return vec![Action::ChooseVoice {
+                voice: words.original(1).to_owned(),
+            }];
+        }
     }
     if words.is_go() {
         return vec![Action::Render {
@@ -131,9 +194,34 @@ pub fn parse(message: &str) -> Vec<Action> {
     }
     if words.is_greeting()
         || contains_any(
-            &lower,
+            &raw.to_lowercase(),
             &[
                 "what can you do",
+                "first time",
+                "what do i do",
+                "what can this",
+                "what can it do",
+                "what does this bot",
+                "qué hace",
+                "que hace",
+                "як цим",
+                "what do you actually do",
+                "what is this",
+                "what's this",
+                "nasıl çalışıyor",
+                "merhaba",
+                "hoe werkt",
+                "wie funktioniert",
+                "kya karta",
+                "kaise kaam",
+                "jak to działa",
+                "i need help",
+                "need some help",
+                "comment ça marche",
+                "cosa sai fare",
+                "что ты умеешь",
+                "qué puedes hacer",
+                "was kannst du",
                 "how does this work",
                 "how do i",
                 "how does it work",
@@ -167,7 +255,7 @@ fn slash_command(command: &str) -> Action {
             voice: rest.to_owned(),
         },
         "voice" => Action::ListVoices,
-        "forget" | "delete" => Action::ForgetMe,
+        "forget" | "delete" => Action::ForgetMe { confirmed: false },
         "say" if !rest.is_empty() => {
             let (text, voice) = split_voice_suffix(rest);
             Action::Render {
@@ -184,6 +272,37 @@ fn slash_command(command: &str) -> Action {
     }
 }
 
+/// An explicit yes to a question the bot asked: "yes", "yep", "yes please", "yes, delete
+/// everything", "confirm", 👍; never a message with a no in it.
+pub fn is_yes(message: &str) -> bool {
+    let lower = message.trim().to_lowercase();
+    if lower == "👍" || lower == "✅" {
+        return true;
+    }
+    let words: Vec<&str> = lower
+        .split(|c: char| !c.is_alphanumeric() && c != '\'')
+        .filter(|w| !w.is_empty())
+        .collect();
+    const YES: &[&str] = &[
+        "yes",
+        "y",
+        "yeah",
+        "yep",
+        "yup",
+        "yess",
+        "confirm",
+        "confirmed",
+        "sure",
+        "ok",
+    ];
+    const NO: &[&str] = &[
+        "no", "not", "don't", "dont", "never", "nope", "wait", "stop",
+    ];
+    words.first().is_some_and(|w| YES.contains(w))
+        && words.len() <= 6
+        && !words.iter().any(|w| NO.contains(w))
+}
+
 fn contains_any(lower: &str, needles: &[&str]) -> bool {
     needles.iter().any(|n| lower.contains(n))
 }
@@ -198,26 +317,497 @@ fn is_voice_note_request(lower: &str) -> bool {
             "my recording",
             "the recording",
             "audio i sent",
+            "my audio",
+            "voice msg",
+            "audio i ",
+            "lip sync",
+            "lipsync",
+            "latest recording",
+            "voice memo",
+            "my memo",
         ],
     )
 }
 
+/// "grab my newest photo", "go with the latest pic": the latest photo, by name.
+fn names_latest_photo(words: &Words) -> bool {
+    words.has_any(&["selfie", "photo", "picture", "pic", "image"])
+        && words.has_any(&["newest", "latest", "last", "new", "recent"])
+        && words.has_any(&[
+            "use", "grab", "go", "take", "with", "pick", "switch", "swap", "please", "want",
+        ])
+}
+
+/// "no idea what to say at my grandpa's funeral": a script about the occasion.
+fn ideas_topic(raw: &str, lower: &str) -> Option<String> {
+    let asks = contains_any(
+        lower,
+        &[
+            "what to say",
+            "something to say",
+            "what should i say",
+            "ideas for",
+            "idea for",
+            "ideas of what",
+            "help me write",
+            "write me something",
+        ],
+    );
+    if !asks {
+        return None;
+    }
+    let at = [" at ", " for ", " about ", " on "]
+        .iter()
+        .filter_map(|c| lower.find(c).map(|i| i + c.len()))
+        .min()?;
+    let rest = &raw[at..];
+    let end = [" and ", ",", "?", "!", "."]
+        .iter()
+        .filter_map(|c| rest.find(c))
+        .min()
+        .unwrap_or(rest.len());
+    let topic = rest[..end].trim();
+    (!topic.is_empty()).then(|| topic.to_owned())
+}
+
 fn is_forget_request(lower: &str) -> bool {
+    const FOREIGN: &[&str] = &[
+        "verwijder al mijn gegevens",
+        "usuń wszystkie moje dane",
+        "usun wszystkie moje dane",
+        "tüm verilerimi sil",
+        "borra mis datos",
+        "borra todos mis datos",
+        "apague todos os meus dados",
+        "cancella tutti i miei dati",
+        "lösche alle meine daten",
+        "supprime toutes mes données",
+        "supprimez toutes mes données",
+        "удали все мои данные",
+        "удалите все мои данные",
+    ];
+    if contains_any(lower, FOREIGN) {
+        return true;
+    }
+    let foreign_delete = [
+        "lösche",
+        "löschen",
+        "borra",
+        "borrar",
+        "apague",
+        "apagar",
+        "supprime",
+        "supprimez",
+        "cancella",
+        "verwijder",
+        "usuń",
+        "usun",
+        "sil",
+        "удали",
+        "удалите",
+        "削除",
+        "hatao",
+        "radera",
+        "borres",
+        "mita do",
+    ];
+    let foreign_all = [
+        "alle",
+        "todos",
+        "tous",
+        "toutes",
+        "tutti",
+        "wszystkie",
+        "tüm",
+        "все",
+        "全部",
+        "sab",
+        "saara",
+        "todo",
+        "all information",
+        "om mig",
+        "mis datos",
+        "meine daten",
+        "mes données",
+    ];
+    if contains_any(lower, &foreign_delete) && contains_any(lower, &foreign_all) {
+        return true;
+    }
+    let verbs = [
+        "delete",
+        "erase",
+        "remove",
+        "wipe",
+        "get rid of",
+        "forget",
+        "purge",
+        "clear",
+        "nuke",
+        "erasure",
+        "gone",
+    ];
+    let everything = [
+        "everything",
+        "all my",
+        "all of my",
+        "my data",
+        "my info",
+        "my account",
+        "my stuff",
+        "my history",
+        "it all",
+        "all of it",
+        "everything else",
+        "my profile",
+        "gone from",
+        "all data",
+        "all info",
+        "all the data",
+        "about me",
+        "forget me",
+        "be forgotten",
+        "delete me",
+        "remove me",
+        "erase me",
+    ];
+    (contains_any(lower, &verbs) || lower.contains("forgotten")) && contains_any(lower, &everything)
+}
+
+/// Deletions and cancels said in the negative, questions about how to do things, photo
+/// edits and single videos to delete: the actions they must not trigger, or none.
+fn guarded(lower: &str, job: Option<String>) -> Option<Vec<Action>> {
+    let words = Words::new(lower);
+    const NEGATORS: &[&str] = &[
+        "don't",
+        "dont",
+        "do",
+        "not",
+        "never",
+        "didn't",
+        "didnt",
+        "no",
+        "won't",
+        "wont",
+        "shouldn't",
+        "nothing",
+    ];
+    const DESTRUCTIVE: &[&str] = &[
+        "delete",
+        "erase",
+        "remove",
+        "wipe",
+        "forget",
+        "cancel",
+        "stop",
+        "kill",
+        "abort",
+        "cancelled",
+        "cancelling",
+        "canceling",
+        "deleting",
+        "stopping",
+        "erasing",
+        "removing",
+        "wiping",
+        "forgetting",
+        "clear",
+        "clearing",
+        "purge",
+        "trash",
+        "call",
+        "scrap",
+        "drop",
+        "terminate",
+    ];
+    let w = &words.lower;
+    let negated = w.iter().enumerate().any(|(i, word)| {
+        DESTRUCTIVE.contains(&word.as_str())
+            && (i.saturating_sub(5)..i).any(|j| {
+                let n = w[j].as_str();
+                let cancels = w.get(j + 1).is_some_and(|v| {
+                    ["send", "make", "post", "render", "do"].contains(&v.as_str())
+                });
+                NEGATORS.contains(&n)
+                    && !cancels
+                    && (n != "do" || w[i.saturating_sub(5)..i].iter().any(|m| m == "not"))
+            })
+    });
+    let asks_status = contains_any(
+        lower,
+        &[
+            "how's", "how is", "when", "how long", "longer", "done", "ready", "progress", "status",
+            "doing", "where",
+        ],
+    );
+    if negated {
+        return Some(vec![if asks_status {
+            Action::Status { job: job.clone() }
+        } else {
+            Action::Unsupported
+        }]);
+    }
+    if contains_any(
+        lower,
+        &[
+            "kill it",
+            "scrap it",
+            "stop making",
+            "stop rendering",
+            "don't make",
+            "dont make",
+            "don't send",
+            "dont send",
+            "don't render",
+            "dont render",
+            "don't post",
+            "dont post",
+            "call it off",
+            "call off",
+            "don't want the video",
+            "dont want the video",
+            "don't want it anymore",
+            "don't need it anymore",
+            "don't need the video",
+            "scratch that",
+        ],
+    ) {
+        return Some(vec![Action::Cancel { job }]);
+    }
+
+    if contains_any(
+        lower,
+        &["let it finish", "keep going", "let it run", "carry on"],
+    ) {
+        return Some(vec![Action::Unsupported]);
+    }
+    let how_to = contains_any(
+        lower,
+        &[
+            "how do i",
+            "how can i",
+            "how to ",
+            "how would i",
+            "how does",
+            "how do you",
+            "is there a way",
+            "where's the option",
+            "where is the option",
+            "where do i",
+            "what do i need",
+            "what languages",
+            "can i send",
+            "can i delete",
+            "can i cancel",
+            "can i change",
+            "can i stop",
+            "can i remove",
+            "can i use",
+            "is it possible to delete",
+            "how do i make you",
+            "what kind of",
+            "how long can",
+            "works best",
+            "what happens",
+            "what if",
+            "is there a command",
+            "what's the max",
+            "what is the max",
+            "does the",
+            "do i have to",
+            "have to be",
+            "can it be",
+            "if i cancel",
+            "is there a limit",
+            "what format",
+            "own voice",
+            "if i delete",
+            "if i send",
+            "if i stop",
+        ],
+    ) && !lower.contains("about how");
+    if how_to {
+        return Some(vec![Action::Help]);
+    }
+    let edits = contains_any(
+        lower,
+        &[
+            "remove",
+            "erase",
+            "delete",
+            "blur",
+            "fix",
+            "edit",
+            "crop",
+            "retouch",
+            "photoshop",
+            "whiten",
+            "smooth",
+        ],
+    ) && contains_any(
+        lower,
+        &[
+            "background",
+            "red eye",
+            "red-eye",
+            "blemish",
+            "glasses",
+            "wrinkle",
+            "spot",
+            "shadow",
+            "pimple",
+            "acne",
+            "tattoo",
+            "hair",
+            "photobomb",
+            "watermark",
+            "logo",
+            "filter",
+            "double chin",
+            "teeth",
+            "skin",
+            "freckle",
+            "mole",
+            "scar",
+            "bags",
+            "in the back",
+            "behind me",
+            "from the photo",
+            "from my photo",
+            "from the pic",
+            "from my selfie",
+            "from the selfie",
+            "from the picture",
+        ],
+    );
+    let one_video = contains_any(lower, &["remove", "erase", "delete", "get rid of", "trash"])
+        && contains_any(
+            lower,
+            &[
+                "that one",
+                "this one",
+                "the clip",
+                "that clip",
+                "this clip",
+                "the video where",
+                "that video",
+                "this video",
+                "the last video",
+                "my last video",
+                "the first video",
+                "the second",
+                "one video",
+                "the one",
+                "last one",
+                "the previous",
+                "yesterday's",
+                "last video",
+                "last clip",
+                "just the",
+                "only the",
+                "only yesterday",
+            ],
+        )
+        && !contains_any(
+            lower,
+            &[
+                "all my data",
+                "all of my",
+                "delete everything",
+                "erase everything",
+                "wipe everything",
+                "remove everything",
+                "my account",
+                "all my stuff",
+            ],
+        );
+    if edits || one_video {
+        return Some(vec![Action::Unsupported]);
+    }
+    None
+}
+
+/// A worried question about a video on its way.
+fn is_worried(lower: &str) -> bool {
     contains_any(
         lower,
         &[
-            "delete my",
-            "forget me",
-            "forget about me",
-            "erase",
-            "delete everything",
-            "remove all my",
-            "remove my",
-            "wipe my",
-            "delete all my",
-            "get rid of my",
-            "delete me",
-            "remove me",
+            "stuck",
+            "taking forever",
+            "taking so long",
+            "so long",
+            "taking long",
+            "it's been",
+            "its been",
+            "never came",
+            "never arrived",
+            "went wrong",
+            "go wrong",
+            "broken",
+            "lose my",
+            "lost my",
+            "still nothing",
+            "still waiting",
+            "anyone there",
+            "how much longer",
+            "has it rendered",
+            "finished?",
+            "ready?",
+            "done?",
+            "eta",
+            "crash",
+            "did it fail",
+            "is it working",
+            "nothing yet",
+            "not here yet",
+            "haven't got",
+            "havent got",
+            "didn't get",
+            "didnt get",
+            "how's it going",
+            "hows it going",
+            "any update",
+            "finished yet",
+            "happening",
+            "go through",
+            "went through",
+            "frozen",
+            "forever",
+            "is it done",
+            "still processing",
+            "worried",
+            "shown up",
+            "show up",
+            "forgot about my",
+            "been waiting",
+            "this long",
+            "dónde está mi",
+            "donde esta mi",
+            "è pronto",
+            "waar blijft",
+            "готово",
+            "wo ist mein",
+            "est prêt",
+            "está pronto",
+            "esta pronto",
+            "ist es fertig",
+            "hows the",
+            "how's the",
+            "any word",
+            "finished rendering",
+            "how many more",
+            "see it yet",
+            "received nothing",
+            "been lost",
+            "vanished",
+            "isn't here",
+            "isnt here",
+            "u there",
+            "my vid",
+            "schon fertig",
+            "cadê",
+            "cade meu",
+            "still not here",
+            "not ready",
         ],
     )
 }
@@ -226,14 +816,34 @@ fn is_forget_request(lower: &str) -> bool {
 /// topic.
 fn script_topic(raw: &str, lower: &str) -> Option<String> {
     // Words for spoken pieces; the second group also goes with "for" and "on".
-    const ANY: [&str; 6] = ["something", "video", "clip", "talk", "words", "message"];
-    const WRITTEN: [&str; 6] = [
+    const ANY: &[&str] = &["something", "video", "clip", "talk", "words", "message"];
+    const WRITTEN: &[&str] = &[
         "script",
         "speech",
         "toast",
         "announcement",
         "pitch",
         "intro",
+        "reminder",
+        "promo",
+        "ad",
+        "advert",
+        "commercial",
+        "blurb",
+        "greeting",
+        "invitation",
+        "invite",
+        "eulogy",
+        "shoutout",
+        "welcome",
+        "goodbye",
+        "farewell",
+        "explainer",
+        "tribute",
+        "poem",
+        "joke",
+        "story",
+        "outro",
     ];
     let (at, connector) = [("about", true), ("for", false), ("on", false)]
         .iter()
@@ -252,12 +862,150 @@ fn script_topic(raw: &str, lower: &str) -> Option<String> {
     (!topic.is_empty()).then(|| topic.to_owned())
 }
 
+/// Words for "say" in the languages people write to the bot in, for `... say: X`.
+const SAY_ANY: &[&str] = &[
+    "mouth",
+    "avatar",
+    "line",
+    "talking",
+    "diciendo",
+    "falando",
+    "dise",
+    "nói",
+    "يقول",
+    "bilang",
+    "diz",
+    "bole",
+    "bolo",
+    "bolna",
+    "say",
+    "saying",
+    "speak",
+    "read",
+    "record",
+    "announce",
+    "tell",
+    "dire",
+    "dis",
+    "dí",
+    "di",
+    "diga",
+    "dizer",
+    "sagen",
+    "sag",
+    "zeggen",
+    "zeg",
+    "powiedz",
+    "söylesin",
+    "söyle",
+    "скажи",
+    "скажет",
+    "dile",
+    "decir",
+    "parler",
+    "sprich",
+    "mów",
+    "powie",
+    "spreek",
+    "dica",
+];
+
+/// `<anything with a say word>: X` (`Say the following: X`, `Fais dire à mon avatar : X`):
+/// X.
+fn after_colon(raw: &str) -> Option<&str> {
+    // A colon that ends a phrase (not one in 5:45).
+    let colon = raw.char_indices().find_map(|(i, c)| {
+        let next = raw[i + c.len_utf8()..].chars().next();
+        (c == ':' && next.is_none_or(|n| !n.is_ascii_digit())).then_some(i)
+    })?;
+    let before = raw[..colon].to_lowercase();
+    let says = before
+        .split(|c: char| !c.is_alphanumeric())
+        .any(|w| SAY_ANY.contains(&w));
+    let text = raw[colon + 1..].trim();
+    (says && text.chars().any(char::is_alphanumeric)).then_some(text)
+}
+
+/// The request without the words it asks to speak: quoted passages left out, and what
+/// follows a "say" cut off (lower-case).
+fn request_part(raw: &str) -> String {
+    let mut kept = unquoted(raw);
+    if let Some(colon) = after_colon(&kept).map(|t| kept.len() - t.len()) {
+        kept.truncate(colon);
+    }
+    let lower = kept.to_ascii_lowercase();
+    let cut = [
+        "say",
+        "saying",
+        "speak",
+        "sayy",
+        "sya",
+        "sayin",
+        "avatar said",
+        "face said",
+    ]
+    .iter()
+    .filter_map(|t| find_word(&lower, t).map(|at| at + t.len()))
+    .min()
+    .unwrap_or(lower.len());
+    lower[..cut].to_owned()
+}
+
+/// The message with its quoted passages left out.
+fn unquoted(raw: &str) -> String {
+    let mut kept = String::new();
+    let mut rest = raw;
+    while let Some(q) = quoted(rest) {
+        kept.push_str(&rest[..q.open]);
+        kept.push(' ');
+        rest = q.rest;
+    }
+    kept.push_str(rest);
+    kept
+}
+
+/// [`request_part`], lower-cased beyond ASCII (for messages in other scripts).
+fn request_part_full(raw: &str) -> String {
+    request_part(raw).to_lowercase()
+}
+
 /// `say X`, `make my avatar say: X`, `read this: X`, a quoted sentence: render X.
 fn speech_request(raw: &str, lower: &str) -> Option<Action> {
+    // Japanese: 「X」と言わせて.
+    if raw.contains("言") {
+        if let Some(q) = quoted(raw).filter(|q| raw[..q.start].ends_with('「')) {
+            return Some(Action::render(raw[q.start..q.end].trim()));
+        }
+    }
+    if let Some(text) = after_colon(raw) {
+        let (text, voice) = split_voice_suffix(text);
+        let text = tidy(strip_quotes(&text), is_question(lower));
+        if !text.is_empty() {
+            return Some(Action::Render {
+                text: Some(text.to_owned()),
+                voice: voice.or_else(|| named_voice(raw)),
+            });
+        }
+    }
     let trigger = [
         "say",
         "saying",
-        "says",
+        "sayin",
+        "avatar said",
+        "face said",
+        "sayy",
+        "sya",
+        "sey",
+        "di que",
+        "dí",
+        "dis",
+        "diga",
+        "sagen",
+        "sag",
+        "fammi dire",
+        "dire",
+        "скажи",
+        "скажет",
         "speak",
         "read this",
         "read out",
@@ -266,6 +1014,9 @@ fn speech_request(raw: &str, lower: &str) -> Option<Action> {
         "tell them",
         "tell the team",
         "announce",
+        "言わせて",
+        "말하게",
+        "dise",
     ]
     .iter()
     .filter_map(|t| find_word(lower, t).map(|at| (at, t.len())))
@@ -279,14 +1030,17 @@ fn speech_request(raw: &str, lower: &str) -> Option<Action> {
     {
         let only_quote =
             raw[..open].trim().is_empty() && rest.trim_matches(['.', '?', '!', ' ']).is_empty();
-        let asks_render = ["again", "render", "make", "do", "video", "clip", "with"]
-            .iter()
-            .any(|w| find_word(lower, w).is_some());
+        let asks_render = [
+            "again", "render", "make", "do", "video", "clip", "with", "avatar", "line", "mouth",
+            "face", "talking",
+        ]
+        .iter()
+        .any(|w| find_word(lower, w).is_some());
         if trigger.is_some() || only_quote || asks_render {
             let (_, voice) = split_voice_suffix(rest);
             return Some(Action::Render {
                 text: Some(raw[start..end].trim().to_owned()),
-                voice,
+                voice: voice.or_else(|| named_voice(raw)),
             });
         }
     }
@@ -302,10 +1056,10 @@ fn speech_request(raw: &str, lower: &str) -> Option<Action> {
         return None;
     }
     let (text, voice) = split_voice_suffix(text);
-    let text = strip_quotes(&text);
+    let text = tidy(strip_quotes(&text), is_question(lower));
     (!text.is_empty()).then(|| Action::Render {
         text: Some(text.to_owned()),
-        voice,
+        voice: voice.or_else(|| named_voice(raw)),
     })
 }
 
@@ -319,7 +1073,16 @@ struct Quote<'a> {
 
 /// The first quoted passage.
 fn quoted(raw: &str) -> Option<Quote<'_>> {
-    const PAIRS: [(char, char); 4] = [('"', '"'), ('“', '”'), ('«', '»'), ('\'', '\'')];
+    const PAIRS: [(char, char); 8] = [
+        ('"', '"'),
+        ('“', '”'),
+        ('«', '»'),
+        ('\'', '\''),
+        ('‘', '’'),
+        ('`', '`'),
+        ('„', '“'),
+        ('「', '」'),
+    ];
     for (i, c) in raw.char_indices() {
         let Some(&(_, close)) = PAIRS.iter().find(|(open, _)| *open == c) else {
             continue;
@@ -328,13 +1091,13 @@ fn quoted(raw: &str) -> Option<Quote<'_>> {
             .chars()
             .next_back()
             .is_none_or(|p| p.is_whitespace() || p == ':');
-        if !starts_word {
+        if !starts_word && c != '「' {
             continue;
         }
         let from = i + c.len_utf8();
         let found = raw[from..].char_indices().find(|&(j, d)| {
             let after = raw[from + j + d.len_utf8()..].chars().next();
-            d == close && after.is_none_or(|a| !a.is_alphanumeric())
+            d == close && (close == '」' || after.is_none_or(|a| !a.is_ascii_alphanumeric()))
         });
         if let Some((j, d)) = found {
             let end = from + j;
@@ -351,9 +1114,109 @@ fn quoted(raw: &str) -> Option<Quote<'_>> {
     None
 }
 
+/// A request asked as a question ("can you make it say ... ?").
+fn is_question(lower: &str) -> bool {
+    let request = request_part(lower);
+    if lower.trim_end().ends_with('?')
+        && contains_any(
+            &request,
+            &["can ", "could ", "would ", "any way", "possible", "mind "],
+        )
+    {
+        return true;
+    }
+    let first = lower.split_whitespace().next().unwrap_or_default();
+    [
+        "can", "could", "would", "will", "may", "might", "pls", "please",
+    ]
+    .contains(&first)
+        || lower.contains("possible")
+}
+
+/// The words to speak without what frames them: a closing emoji, a tag question (", ok?"),
+/// the question mark of a request asked as a question, an unmatched quote mark.
+fn tidy(text: &str, question: bool) -> &str {
+    let mut t = text.trim();
+    // A closing pleasantry ("Thanks a bunch!", "Thank you dear.") is not part of the words.
+    for _ in 0..2 {
+        let cut = t
+            .char_indices()
+            .filter(|(i, c)| ".!?".contains(*c) && t[i + 1..].starts_with(' '))
+            .map(|(i, _)| i + 1)
+            .next_back();
+        let Some(cut) = cut else { break };
+        let last = t[cut..].trim().to_ascii_lowercase();
+        let pleasantry = ["thank", "thanks", "thx", "ty", "cheers", "much appreciated"]
+            .iter()
+            .any(|p| last.starts_with(p));
+        if !pleasantry || last.len() > 40 {
+            break;
+        }
+        t = t[..cut].trim_end();
+        t = t.strip_suffix('.').unwrap_or(t).trim_end();
+    }
+    t = t
+        .trim_end_matches(|c: char| !c.is_ascii() && !c.is_alphanumeric() && !"”’»".contains(c))
+        .trim_end();
+    for tag in [
+        ", ok?",
+        ", okay?",
+        " ok?",
+        ", alright?",
+        ", alright",
+        ", right?",
+        ", yeah?",
+        ", pls",
+        ", please",
+        " pls",
+        " lol",
+        ", thanks",
+        ", thx",
+        ", please?",
+        " please?",
+    ] {
+        if let Some(cut) = t.strip_suffix(tag) {
+            t = cut.trim_end();
+        }
+    }
+    if question {
+        t = t.strip_suffix('?').unwrap_or(t).trim_end();
+    }
+    for mark in ['"', '“', '\'', '‘', '`', '«', '„'] {
+        if t.starts_with(mark)
+            && !t[mark.len_utf8()..].contains(mark)
+            && !t.ends_with(['"', '”', '\'', '’', '`', '»'])
+        {
+            t = t[mark.len_utf8()..].trim_start();
+        }
+    }
+    t
+}
+
+/// A voice named anywhere in the message by its full name (`en_US-joe-medium`).
+fn named_voice(raw: &str) -> Option<String> {
+    raw.split(|c: char| c.is_whitespace() || ",.;:!?\"'“”".contains(c))
+        .find(|w| {
+            let parts: Vec<&str> = w.split('-').collect();
+            parts.len() == 3
+                && parts[0].len() == 5
+                && parts[0].as_bytes().get(2) == Some(&b'_')
+                && is_voice_name(w)
+        })
+        .map(str::to_owned)
+}
+
 fn strip_quotes(text: &str) -> &str {
     let t = text.trim();
-    for (open, close) in [('"', '"'), ('“', '”'), ('«', '»'), ('\'', '\'')] {
+    for (open, close) in [
+        ('"', '"'),
+        ('“', '”'),
+        ('«', '»'),
+        ('\'', '\''),
+        ('‘', '’'),
+        ('`', '`'),
+        ('„', '“'),
+    ] {
         if let Some(inner) = t.strip_prefix(open).and_then(|s| s.strip_suffix(close)) {
             return inner.trim();
         }
@@ -476,7 +1339,11 @@ impl<'a> Words<'a> {
     fn chosen_voice(&self) -> Option<String> {
         let i = self.lower.iter().position(|w| w == "voice")?;
         let asks = self.lower[..i].iter().any(|w| {
-            ["use", "pick", "choose", "switch", "change", "want", "set"].contains(&w.as_str())
+            [
+                "use", "pick", "choose", "switch", "change", "want", "set", "like", "prefer",
+                "try", "gimme", "give", "take",
+            ]
+            .contains(&w.as_str())
         });
         let not_a_name = [
             "the",
@@ -506,13 +1373,29 @@ impl<'a> Words<'a> {
 
     /// `go`, `yes, render it`, `looks good, go ahead`, `make the video`.
     fn is_go(&self) -> bool {
-        const FILLER: [&str; 14] = [
+        const FILLER: &[&str] = &[
             "ahead", "please", "it", "the", "video", "looks", "good", "great", "now", "that",
-            "sounds", "fine", "lets", "let's",
+            "sounds", "fine", "lets", "let's", "", "alright", "that's", "thats", "for", "into",
+            "turn", "love", "script",
         ];
-        const GO: [&str; 12] = [
-            "go", "yes", "yep", "yeah", "ok", "okay", "sure", "render", "do", "make", "send",
+        const GO: &[&str] = &[
+            "go",
+            "yes",
+            "yep",
+            "yeah",
+            "ok",
+            "okay",
+            "sure",
+            "render",
+            "do",
+            "make",
+            "send",
             "perfect",
+            "generate",
+            "create",
+            "produce",
+            "start",
+            "rendering",
         ];
         !self.lower.is_empty()
             && self.lower.iter().any(|w| GO.contains(&w.as_str()))
@@ -523,11 +1406,42 @@ impl<'a> Words<'a> {
     }
 
     fn is_greeting(&self) -> bool {
-        const GREETING: [&str; 12] = [
-            "hi", "hello", "hey", "hallo", "yo", "start", "help", "menu", "commands", "there",
-            "bot", "?",
+        const GREETING: &[&str] = &[
+            "hi",
+            "hello",
+            "hey",
+            "hallo",
+            "yo",
+            "start",
+            "help",
+            "menu",
+            "commands",
+            "there",
+            "bot",
+            "?",
+            "sup",
+            "hola",
+            "bonjour",
+            "ciao",
+            "salut",
+            "olá",
+            "ola",
+            "привет",
+            "good",
+            "morning",
+            "evening",
+            "afternoon",
+            "hiya",
+            "howdy",
+            "i'm",
+            "im",
+            "new",
+            "here",
+            "namaste",
+            "guten",
+            "tag",
         ];
-        !self.lower.is_empty()
+        self.lower.iter().any(|w| !w.is_empty())
             && self
                 .lower
                 .iter()

@@ -188,6 +188,16 @@ async fn forget_me_deletes_only_the_callers_things() {
     let (reply, _) = s
         .attack("delete my data", vec![("forget_me", json!({}))])
         .await;
+    // Asked first: nothing is deleted until a yes.
+    assert!(reply.contains("Reply \"yes\""), "{reply}");
+    assert!(!files(&s.attacker).await.is_empty());
+    assert_ne!(s.world.state(&s.attacker).await, State::default());
+    let reply = s
+        .world
+        .agent(None)
+        .handle(message(&s.attacker, "yes"))
+        .await
+        .text;
     assert!(reply.contains("deleted"), "{reply}");
     assert_eq!(s.world.uploads(&s.attacker).await, Vec::<String>::new());
     assert_eq!(s.world.state(&s.attacker).await, State::default());

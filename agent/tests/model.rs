@@ -330,18 +330,30 @@ async fn a_dead_server_ends_in_the_parsers_answer() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_model_that_calls_no_tool_is_answered_by_the_parser() {
+async fn a_model_that_calls_no_tool_has_its_words_delivered_and_nothing_done() {
     let world = World::new().await;
-    let fake = FakeOllama::start(MODEL, vec![Turn::Text("Sunny, 25 degrees!".into())]);
+    let question = "Do you want me to delete everything, or just stop your video?";
+    let fake = FakeOllama::start(MODEL, vec![Turn::Text(question.into())]);
     let me = caller(3);
+    world.send_photo(&me).await;
+    // The parser alone would read this as a deletion; the model chose to ask instead.
     let reply = world
         .agent(Some(&fake))
-        .handle(message(&me, "what's the weather in Paris?"))
+        .handle(message(&me, "ugh just delete it all"))
         .await;
-    assert_eq!(reply.decided_by, DecidedBy::Parser);
-    assert_eq!(reply.actions(), vec![Action::Unsupported]);
-    assert!(!reply.text.contains("Sunny"), "{}", reply.text);
-    assert!(reply.text.contains("talking videos"), "{}", reply.text);
+    assert_eq!(reply.decided_by, DecidedBy::Model);
+    assert_eq!(reply.actions(), Vec::<Action>::new());
+    assert_eq!(reply.text, question);
+    assert!(world.all_jobs().await.is_empty());
+    assert!(
+        world.state(&me).await.photo.is_some(),
+        "nothing was deleted"
+    );
+    // Thinking is off unless configured.
+    let requests = fake.requests();
+    assert!(!requests.is_empty());
+    assert!(requests.iter().all(|r| r["think"] == false), "{requests:?}");
+    assert_eq!(fake.violations(), Vec::<String>::new());
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -362,5 +374,112 @@ async fn without_a_model_the_parser_handles_a_selfie_then_words() {
     assert_eq!(
         world.job_state(&reply.jobs[0], &me).await,
         Some(JobState::Cancelled)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn forgetting_asks_first_and_only_a_yes_deletes() {
+    let world = World::new().await;
+    let me = caller(11);
+    world.send_photo(&me).await;
+    let agent = world.agent(None);
+    // Misreadings act on nothing.
+    for text in [
+        "please don't delete anything of mine",
+        "how do I delete my data?",
+        "delete that last video, it's awful",
+        "can you remove the background from my photo?",
+        "erase the red eye please",
+        "never forget me bot",
+    ] {
+        let reply = agent.handle(message(&me, text)).await;
+        assert!(
+            !reply
+                .actions()
+                .iter()
+                .any(|a| matches!(a, Action::ForgetMe { .. } | Action::Cancel { .. })),
+            "{text}: {:?}",
+            reply.actions()
+        );
+    }
+    assert!(world.state(&me).await.photo.is_some());
+    // Asked, then answered with something else: the question is dropped.
+    let asked = agent.handle(message(&me, "delete all my data")).await;
+    assert_eq!(asked.actions(), vec![Action::ForgetMe { confirmed: false }]);
+    assert!(asked.text.contains("Reply \"yes\""), "{}", asked.text);
+    agent
+        .handle(message(&me, "hmm, what voices do you have?"))
+        .await;
+    let late_yes = agent.handle(message(&me, "yes")).await;
+    assert!(!late_yes.text.contains("deleted"), "{}", late_yes.text);
+    assert!(
+        world.state(&me).await.photo.is_some(),
+        "nothing was deleted"
+    );
+    // Asked again, answered yes (from another process's agent: the question is in Redis).
+    agent.handle(message(&me, "wipe all my data")).await;
+    let other = world.agent(None);
+    let done = other.handle(message(&me, "yes, delete everything")).await;
+    assert_eq!(done.actions(), vec![Action::ForgetMe { confirmed: true }]);
+    assert!(done.text.contains("deleted"), "{}", done.text);
+    assert_eq!(
+        world.state(&me).await,
+        spinbot_agent::conversation::State::default()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_gos_at_once_from_two_processes_make_one_video() {
+    let world = World::new().await;
+    let me = caller(12);
+    world.send_photo(&me).await;
+    world
+        .executor
+        .perform(
+            &me,
+            &Action::WriteScript {
+                topic: "our bakery".into(),
+                text: Some("Fresh bread every morning!".into()),
+            },
+        )
+        .await
+        .expect("a script waits for go");
+    // Two bot processes take "go" for the same person at the same moment.
+    let (a, b) = (world.agent(None), world.agent(None));
+    let (first, second) = tokio::join!(a.handle(message(&me, "go")), b.handle(message(&me, "go")));
+    let jobs = first.jobs.len() + second.jobs.len();
+    assert_eq!(jobs, 1, "{} / {}", first.text, second.text);
+    assert_eq!(world.all_jobs().await.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_run_that_times_out_after_its_tool_acts_once() {
+    let world = World::new().await;
+    let me = caller(13);
+    world.send_photo(&me).await;
+    // The tool call is made, then the model's next turn comes too late for the run.
+    let fake = FakeOllama::start(
+        MODEL,
+        vec![
+            Turn::call("say", json!({"text": "only once"})),
+            Turn::Slow(Duration::from_secs(3), Box::new(Turn::Text("Done.".into()))),
+        ],
+    );
+    let mut settings = settings(fake.url());
+    settings.timeout_ms = 400;
+    let agent = spinbot_agent::Agent::new(
+        Some(settings),
+        spinbot_agent::Prompts::built_in(),
+        world.executor.clone().into(),
+    );
+    let reply = agent
+        .handle(message(&me, "make my avatar say only once"))
+        .await;
+    assert_eq!(reply.decided_by, DecidedBy::Model);
+    assert_eq!(reply.actions(), vec![Action::render("only once")]);
+    assert_eq!(
+        world.all_jobs().await.len(),
+        1,
+        "the parser did not do it again"
     );
 }

@@ -128,6 +128,13 @@ impl<P: Platform> Conversation<P> {
         {
             controls.push(Control::PickVoice);
         }
+        if reply
+            .steps
+            .iter()
+            .any(|s| matches!(s.action, Action::ForgetMe { confirmed: false }) && s.result.is_ok())
+        {
+            controls.push(Control::Confirm);
+        }
         let message = self.platform.answer(incoming, text, &controls).await?;
         for job in started {
             self.courier.watch(&job, &incoming.chat, &message).await?;

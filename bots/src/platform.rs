@@ -60,6 +60,8 @@ pub enum Control {
     Cancel(JobId),
     /// Picks one of the voices.
     PickVoice,
+    /// Answers yes to the question the message asks (forgetting the person).
+    Confirm,
 }
 
 /// The slowest an upload may go before it is given up (2 Mbit/s), after a grace period.

@@ -228,6 +228,9 @@ pub struct OllamaSettings {
     /// Milliseconds for one answer of the model (the whole run gets three times as long).
     pub timeout_ms: u64,
     pub stream: bool,
+    /// Sent as Ollama's `think`: off unless asked for (a thinking model otherwise reasons
+    /// on every turn).
+    pub think: bool,
 }
 
 /// The Telegram bot.
@@ -751,6 +754,10 @@ fn read(r: &Reader) -> Result<Config, ConfigError> {
         600_000,
     )?;
     let ollama_stream = r.flag("OLLAMA_STREAM", "ask Ollama for NDJSON streaming answers")?;
+    let ollama_think = r.flag(
+        "OLLAMA_THINK",
+        "let a thinking model (qwen3) reason before each answer: slower, rarely better here",
+    )?;
     let ollama = (ollama_url.is_some() || ollama_model.is_some()).then(|| OllamaSettings {
         base_url: ollama_url.map_or_else(
             || limits::DEFAULT_OLLAMA_URL.to_owned(),
@@ -759,6 +766,7 @@ fn read(r: &Reader) -> Result<Config, ConfigError> {
         model: ollama_model.unwrap_or_else(|| limits::DEFAULT_OLLAMA_MODEL.to_owned()),
         timeout_ms: ollama_timeout_ms,
         stream: ollama_stream,
+        think: ollama_think,
     });
     let prompts = r.folder(
         "SPINBOT_PROMPTS",

@@ -146,6 +146,11 @@ impl Keys {
         self.key(Key::Conversation, &[user.as_str()])
     }
 
+    /// The question waiting for a user's yes (an action to carry out), until it expires.
+    pub fn question(&self, user: &UserId) -> String {
+        self.key(Key::Conversation, &[user.as_str(), "question"])
+    }
+
     /// The claim on posting a job's video into a chat.
     pub fn delivery(&self, platform: &str, job: &JobId, chat: &str) -> String {
         self.key(Key::Bot, &[platform, "delivered", job.as_str(), chat])

@@ -39,8 +39,20 @@ enum BenchWhat {
         #[arg(long, default_value_t = 50)]
         users: usize,
     },
-    /// The agent's built-in parser on the evaluation set: accuracy, and time per message.
-    Agent,
+    /// The agent on the evaluation set (its tuning and held-out test parts): accuracy,
+    /// per-action precision and recall, a confusion matrix, destructive false positives, and
+    /// time per message. The built-in parser, or with `--ollama` a real Ollama.
+    Agent {
+        /// An Ollama server to evaluate instead of the parser (e.g. http://localhost:11434).
+        #[arg(long)]
+        ollama: Option<String>,
+        /// The model on that Ollama (default: OLLAMA_MODEL, else qwen3:8b).
+        #[arg(long)]
+        model: Option<String>,
+        /// Only the first N messages of each part.
+        #[arg(long)]
+        limit: Option<usize>,
+    },
     /// A chat round trip (needs REDIS_URL): seconds from a message to the first reply and
     /// to the posted video of a ~5 s clip, through a worker and a bot (Telegram or Discord).
     E2e {
@@ -109,7 +121,11 @@ pub async fn run(args: BenchArgs, config: Config) -> anyhow::Result<()> {
         BenchWhat::Queue { jobs, users } => {
             crate::commands::bench_queue::run(&config, jobs.max(1), users).await
         }
-        BenchWhat::Agent => agent(),
+        BenchWhat::Agent {
+            ollama,
+            model,
+            limit,
+        } => agent(&config, ollama, model, limit).await,
         BenchWhat::E2e {
             platform,
             rounds,
@@ -340,43 +356,85 @@ fn render(assets: Assets, args: &RenderBench) -> anyhow::Result<()> {
 
 /// The parser on the evaluation set: whole-list accuracy, per-action accuracy, and the time
 /// one message takes (parsed 100 times over to be measurable).
-fn agent() -> anyhow::Result<()> {
-    use spinbot_agent::{eval, parser};
-    let cases = eval::cases().context("the evaluation set")?;
-    let report = eval::score(&cases, parser::parse);
-    let mut by_action: std::collections::BTreeMap<&str, (usize, usize)> = Default::default();
-    for case in &cases {
-        let name = case.expect.first().map_or("none", |a| a.name());
-        let entry = by_action.entry(name).or_default();
-        entry.0 += 1;
-        if parser::parse(&case.text) == case.expect {
-            entry.1 += 1;
+async fn agent(
+    config: &Config,
+    ollama: Option<String>,
+    model: Option<String>,
+    limit: Option<usize>,
+) -> anyhow::Result<()> {
+    use spinbot_agent::{eval, parser, Agent, Caller};
+    let parts = [
+        ("tuning", eval::tuning_cases().context("the tuning part")?),
+        ("test", eval::test_cases().context("the test part")?),
+    ];
+    // A model: every message planned by it (nothing done, nothing read), one at a time.
+    let planner = ollama.map(|url| {
+        let mut settings = config
+            .ollama
+            .clone()
+            .unwrap_or(spinbot_core::config::OllamaSettings {
+                base_url: url.clone(),
+                model: spinbot_core::limits::DEFAULT_OLLAMA_MODEL.to_owned(),
+                timeout_ms: spinbot_core::limits::DEFAULT_OLLAMA_TIMEOUT_MS,
+                stream: false,
+                think: false,
+            });
+        settings.base_url = url;
+        if let Some(model) = model {
+            settings.model = model;
         }
+        let name = settings.model.clone();
+        (
+            Agent::planner(Some(settings), spinbot_agent::Prompts::built_in()),
+            name,
+        )
+    });
+    let caller = Caller {
+        user: spinbot_core::UserId::parse("cli:bench")?,
+        max_bytes: None,
+        reply: None,
+    };
+    for (part, cases) in &parts {
+        let cases = &cases[..limit.unwrap_or(cases.len()).min(cases.len())];
+        let started = Instant::now();
+        let (report, decider, rounds) = match &planner {
+            Some((agent, name)) => {
+                let mut decided = std::collections::HashMap::new();
+                for case in cases {
+                    let (actions, _) = agent.plan(&caller, &case.text).await;
+                    decided.insert(case.text.clone(), actions);
+                }
+                let report = eval::score(cases, |t| decided.get(t).cloned().unwrap_or_default());
+                (report, format!("ollama {name}"), 1)
+            }
+            None => {
+                let report = eval::score(cases, parser::parse);
+                for _ in 0..100 {
+                    for case in cases {
+                        std::hint::black_box(parser::parse(std::hint::black_box(&case.text)));
+                    }
+                }
+                (report, "parser".to_owned(), 101)
+            }
+        };
+        let per_message_us =
+            started.elapsed().as_secs_f64() * 1e6 / (rounds * cases.len().max(1)) as f64;
+        println!(
+            "{}",
+            json!({
+                "bench": "agent",
+                "decider": decider,
+                "part": part,
+                "utterances": report.utterances,
+                "correct": report.correct,
+                "accuracy": report.accuracy,
+                "destructive_false_positives": report.destructive_false_positives,
+                "per_action": report.per_action,
+                "confusion": report.confusion,
+                "misses": report.misses,
+                "per_message_us": (per_message_us * 100.0).round() / 100.0,
+            })
+        );
     }
-    let rounds = 100;
-    let started = Instant::now();
-    for _ in 0..rounds {
-        for case in &cases {
-            std::hint::black_box(parser::parse(std::hint::black_box(&case.text)));
-        }
-    }
-    let per_message_us = started.elapsed().as_secs_f64() * 1e6 / (rounds * cases.len()) as f64;
-    let per_action: serde_json::Map<String, serde_json::Value> = by_action
-        .into_iter()
-        .map(|(name, (n, ok))| (name.to_owned(), json!({"utterances": n, "correct": ok})))
-        .collect();
-    println!(
-        "{}",
-        json!({
-            "bench": "agent",
-            "decider": "parser",
-            "utterances": report.utterances,
-            "correct": report.correct,
-            "accuracy": (report.accuracy * 10_000.0).round() / 10_000.0,
-            "per_action": per_action,
-            "misses": report.misses,
-            "per_message_us": (per_message_us * 100.0).round() / 100.0,
-        })
-    );
     Ok(())
 }

@@ -179,6 +179,7 @@ pub fn settings(url: &str) -> OllamaSettings {
         model: MODEL.to_owned(),
         timeout_ms: 5_000,
         stream: false,
+        think: false,
     }
 }
 

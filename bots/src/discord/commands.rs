@@ -9,8 +9,8 @@ use spinbot_core::limits::MAX_TEXT_CHARS;
 pub const CANCEL: &str = "cancel:";
 /// The voice menu's custom id.
 pub const PICK_VOICE: &str = "voice";
-/// The button that confirms `/forget`.
-pub const CONFIRM_FORGET: &str = "forget";
+/// The button that answers yes to the question its message asks.
+pub const CONFIRM: &str = "confirm";
 
 /// Choices offered for a string option (Discord takes 25).
 const MAX_CHOICES: usize = 25;
@@ -83,19 +83,9 @@ pub fn component_as_text(custom_id: &str, values: &[String]) -> Option<String> {
     }
     match custom_id {
         PICK_VOICE => values.first().map(|v| format!("/voice {v}")),
-        CONFIRM_FORGET => Some("/forget".to_owned()),
+        CONFIRM => Some("yes".to_owned()),
         _ => None,
     }
-}
-
-/// The question `/forget` asks first, and its button.
-pub fn forget_question() -> (&'static str, Value) {
-    (
-        "This deletes your photos, voice notes, videos and history with me, for good. Sure?",
-        json!([{"type": 1, "components": [
-            {"type": 2, "style": 4, "label": "Delete everything", "custom_id": CONFIRM_FORGET}
-        ]}]),
-    )
 }
 
 #[cfg(test)]

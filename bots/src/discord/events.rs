@@ -302,13 +302,6 @@ impl Handler {
             answering: Some(format!("i:{}", command.id)),
             awaited: true,
         };
-        if name == "forget" {
-            let (question, button) = commands::forget_question();
-            if let Err(e) = self.discord.answer_with(&incoming, question, button).await {
-                tracing::warn!(error = %e, "/forget was not answered");
-            }
-            return;
-        }
         let dir = match tempfile::tempdir() {
             Ok(dir) => dir,
             Err(e) => {

@@ -247,6 +247,9 @@ impl Discord {
                 Control::Cancel(job) => json!({"type": 1, "components": [
                     {"type": 2, "style": 4, "label": "Cancel", "custom_id": format!("{}{job}", commands::CANCEL)}
                 ]}),
+                Control::Confirm => json!({"type": 1, "components": [
+                    {"type": 2, "style": 4, "label": "Yes, delete everything", "custom_id": commands::CONFIRM}
+                ]}),
                 Control::PickVoice => {
                     let options: Vec<Value> = self
                         .settings
