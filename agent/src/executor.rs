@@ -342,6 +342,20 @@ impl Executor {
                 format!("Your video {short} had already ended ({}).", state.as_str())
             }
         };
+        // Several on their way: say which one stopped, and which go on.
+        let others: Vec<String> = self
+            .queue
+            .active_jobs(&caller.user)
+            .await?
+            .into_iter()
+            .filter(|other| *other != job)
+            .map(|other| other.as_str()[..8].to_owned())
+            .collect();
+        let say = if others.is_empty() {
+            say
+        } else {
+            format!("{say} Still on their way: {}.", others.join(", "))
+        };
         Ok(Done {
             say,
             job: Some(job),

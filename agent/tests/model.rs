@@ -483,3 +483,26 @@ async fn a_run_that_times_out_after_its_tool_acts_once() {
         "the parser did not do it again"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cancel_with_several_videos_says_which_stopped_and_which_go_on() {
+    let world = World::new().await;
+    let me = caller(14);
+    world.send_photo(&me).await;
+    let agent = world.agent(None);
+    let first = agent.handle(message(&me, "say the first one")).await;
+    let second = agent.handle(message(&me, "say the second one")).await;
+    let (first, second) = (&first.jobs[0], &second.jobs[0]);
+    let reply = agent.handle(message(&me, "cancel")).await;
+    assert_eq!(reply.actions(), vec![Action::Cancel { job: None }]);
+    // The latest stopped; the first goes on, and the answer says both.
+    assert!(reply.text.contains(&second.as_str()[..8]), "{}", reply.text);
+    assert!(
+        reply
+            .text
+            .contains(&format!("Still on their way: {}", &first.as_str()[..8])),
+        "{}",
+        reply.text
+    );
+    assert_eq!(world.job_state(first, &me).await, Some(JobState::Queued));
+}

@@ -146,6 +146,11 @@ impl Keys {
         self.key(Key::Conversation, &[user.as_str()])
     }
 
+    /// A user's queued and running jobs, by submission time.
+    pub fn user_jobs(&self, user: &UserId) -> String {
+        self.key(Key::UserJobs, &[user.as_str()])
+    }
+
     /// The question waiting for a user's yes (an action to carry out), until it expires.
     pub fn question(&self, user: &UserId) -> String {
         self.key(Key::Conversation, &[user.as_str(), "question"])

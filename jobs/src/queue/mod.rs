@@ -165,6 +165,18 @@ impl Queue {
         self.con.clone()
     }
 
+    /// A user's queued and running jobs, oldest first.
+    pub async fn active_jobs(&self, user: &UserId) -> Result<Vec<JobId>, JobsError> {
+        let ids: Vec<String> = redis::AsyncCommands::zrange(
+            &mut self.connection(),
+            self.keys().user_jobs(user),
+            0,
+            -1,
+        )
+        .await?;
+        Ok(ids.iter().filter_map(|id| JobId::parse(id).ok()).collect())
+    }
+
     /// A job's record, if it exists.
     pub async fn job(&self, job: &JobId) -> Result<Option<Job>, JobsError> {
         let fields: HashMap<String, String> = self.con.clone().hgetall(self.keys.job(job)).await?;
