@@ -1028,3 +1028,66 @@ fn forgetting_a_user_with_a_running_job_leaves_nothing_of_them() {
     stack.assert_running();
     assert_eq!(stack.telegram.violations(), Vec::<String>::new());
 }
+
+#[test]
+fn buttons_cancel_a_running_video_and_confirm_forgetting() {
+    let stack = Stack::new(&[]);
+    let ivy = Chat::private(1047, "Ivy");
+    stack.send_selfie(&ivy);
+    stack.wait(&ivy, "photo answer", |s| {
+        texts(s).iter().any(|t| t.contains("Got your photo"))
+    });
+    stack.telegram.send_text(
+        &ivy,
+        "say this is a rather long sentence so that there is plenty of time to press the cancel button",
+    );
+    // The status message carries a Cancel button while the video is being made.
+    let sent = stack.wait(&ivy, "progress with a button", |s| {
+        s.iter().any(|s| {
+            s.method == "editmessagetext"
+                && s.text
+                    .as_deref()
+                    .is_some_and(|t| t.contains("Making your video"))
+                && s.buttons.iter().any(|b| b.starts_with("cancel:"))
+        })
+    });
+    let status = sent
+        .iter()
+        .find(|s| s.buttons.iter().any(|b| b.starts_with("cancel:")))
+        .expect("the status message");
+    let (message, data) = (status.message_id, status.buttons[0].clone());
+    stack.telegram.press(&ivy, message, &data);
+    stack.wait(&ivy, "cancel answer", |s| {
+        texts(s)
+            .iter()
+            .any(|t| t.contains("Cancelled your video") || t.contains("Stopping your video"))
+    });
+    // The status message ends without its button, and no video comes.
+    let sent = stack.wait(&ivy, "status without a button", |s| {
+        s.iter()
+            .rev()
+            .find(|s| s.message_id == message && s.method == "editmessagetext")
+            .is_some_and(|s| s.buttons.is_empty())
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(videos(&stack.sent_to(&ivy).iter().collect::<Vec<_>>()).is_empty());
+    assert!(!sent.is_empty());
+    // /forget asks with a yes button; pressing it deletes.
+    stack.telegram.send_text(&ivy, "/forget");
+    let sent = stack.wait(&ivy, "forget question", |s| {
+        s.iter().any(|s| s.buttons == ["confirm"])
+    });
+    let question = sent
+        .iter()
+        .find(|s| s.buttons == ["confirm"])
+        .expect("the question");
+    assert!(question
+        .text
+        .as_deref()
+        .is_some_and(|t| t.contains("photos, voice notes, videos")));
+    stack.telegram.press(&ivy, question.message_id, "confirm");
+    stack.wait(&ivy, "forgotten", |s| {
+        texts(s).iter().any(|t| t.contains("I deleted"))
+    });
+    assert_eq!(stack.telegram.violations(), Vec::<String>::new());
+}

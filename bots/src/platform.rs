@@ -64,6 +64,46 @@ pub enum Control {
     Confirm,
 }
 
+/// A Cancel button's id is this and the job's id.
+const CANCEL: &str = "cancel:";
+/// The voice menu's id.
+pub const PICK_VOICE: &str = "voice";
+/// The yes button's id.
+const CONFIRM: &str = "confirm";
+
+impl Control {
+    /// The id a press of it comes back with (at most 64 bytes, as Telegram allows).
+    pub fn id(&self) -> String {
+        match self {
+            Control::Cancel(job) => format!("{CANCEL}{job}"),
+            Control::PickVoice => PICK_VOICE.to_owned(),
+            Control::Confirm => CONFIRM.to_owned(),
+        }
+    }
+
+    /// What its button says.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Control::Cancel(_) => "Cancel",
+            Control::PickVoice => "Pick a voice",
+            Control::Confirm => "Yes, delete everything",
+        }
+    }
+}
+
+/// A press of the control `id` (with the values picked in a menu) as the words it means to
+/// the loop; `None` for an id the bot never made.
+pub fn pressed(id: &str, values: &[String]) -> Option<String> {
+    if let Some(job) = id.strip_prefix(CANCEL) {
+        return Some(format!("/cancel {job}"));
+    }
+    match id {
+        PICK_VOICE => values.first().map(|v| format!("/voice {v}")),
+        CONFIRM => Some("yes".to_owned()),
+        _ => None,
+    }
+}
+
 /// The slowest an upload may go before it is given up (2 Mbit/s), after a grace period.
 const UPLOAD_RATE: u64 = 250_000;
 const UPLOAD_GRACE: Duration = Duration::from_secs(30);
@@ -130,7 +170,22 @@ pub struct Incoming {
 
 #[cfg(test)]
 mod tests {
-    use super::split_text;
+    use super::{pressed, split_text, Control};
+
+    #[test]
+    fn presses_become_the_words_they_mean() {
+        let job = spinbot_core::JobId::new();
+        let cancel = Control::Cancel(job.clone());
+        assert!(cancel.id().len() <= 64);
+        assert_eq!(pressed(&cancel.id(), &[]), Some(format!("/cancel {job}")));
+        assert_eq!(pressed(&Control::Confirm.id(), &[]).as_deref(), Some("yes"));
+        assert_eq!(
+            pressed(&Control::PickVoice.id(), &["joe".into()]).as_deref(),
+            Some("/voice joe")
+        );
+        assert_eq!(pressed(&Control::PickVoice.id(), &[]), None);
+        assert_eq!(pressed("other", &[]), None);
+    }
 
     #[test]
     fn long_texts_split_at_lines_then_spaces_and_keep_every_character() {

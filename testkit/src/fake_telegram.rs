@@ -79,6 +79,8 @@ pub struct Sent {
     pub caption: Option<String>,
     /// Uploaded bytes.
     pub file: Option<Vec<u8>>,
+    /// The callback data of the inline buttons the message carries after this call.
+    pub buttons: Vec<String>,
     pub at: Instant,
 }
 
@@ -109,6 +111,10 @@ struct Api {
     held_text_count: HashMap<i64, usize>,
     /// Messages the user deleted.
     deleted: std::collections::HashSet<(i64, i64)>,
+    /// The buttons each message of the bot's carries now.
+    markups: HashMap<(i64, i64), Vec<String>>,
+    /// Button presses not answered yet (answerCallbackQuery), by id.
+    presses: std::collections::HashSet<String>,
     /// Uploads are read at most this many bytes a second (`None`: as fast as they come).
     upload_rate: Option<u64>,
     /// Upload requests whose body is being read now.
@@ -175,6 +181,8 @@ impl FakeTelegram {
             held_texts: std::collections::HashSet::new(),
             held_text_count: HashMap::new(),
             deleted: std::collections::HashSet::new(),
+            markups: HashMap::new(),
+            presses: std::collections::HashSet::new(),
             upload_rate: None,
             uploading: 0,
             allowed_updates: None,
@@ -279,6 +287,35 @@ impl FakeTelegram {
         let mut content = Map::new();
         content.insert("document".into(), file);
         self.push(chat, content)
+    }
+
+    /// The user presses the inline button with `data` under the bot's message `message`.
+    pub fn press(&self, chat: &Chat, message: i64, data: &str) {
+        let mut api = lock(&self.api);
+        let offered = api
+            .markups
+            .get(&(chat.id, message))
+            .is_some_and(|b| b.iter().any(|d| d == data));
+        if !offered {
+            api.violations
+                .push(format!("the test pressed {data}, not on message {message}"));
+        }
+        let text = api
+            .texts
+            .get(&(chat.id, message))
+            .cloned()
+            .unwrap_or_default();
+        let id = format!("cbq-{}", api.next_update);
+        api.presses.insert(id.clone());
+        let update_id = api.next_update;
+        api.next_update += 1;
+        let message = bot_message(&api, chat.id, message, json!({"text": text}));
+        api.updates
+            .push(json!({"update_id": update_id, "callback_query": {
+            "id": id, "from": chat.from(), "message": message,
+            "chat_instance": format!("ci{}", chat.id), "data": data}}));
+        drop(api);
+        self.notify.notify_waiters();
     }
 
     /// Everything the bot sent or edited, in order.
@@ -476,9 +513,36 @@ impl Sent {
             text: None,
             caption: None,
             file: None,
+            buttons: Vec::new(),
             at: Instant::now(),
         }
     }
+}
+
+/// The callback data of an inline keyboard (`reply_markup`), strictly checked: at most 64
+/// bytes each, as the real API refuses longer ones.
+fn buttons(fields: &Map<String, Value>) -> Result<Vec<String>, String> {
+    let Some(markup) = fields.get("reply_markup") else {
+        return Ok(Vec::new());
+    };
+    let rows = markup["inline_keyboard"]
+        .as_array()
+        .ok_or("Bad Request: reply_markup without inline_keyboard")?;
+    let mut data = Vec::new();
+    for button in rows
+        .iter()
+        .flat_map(|r| r.as_array().cloned().unwrap_or_default())
+    {
+        let text = button["text"].as_str().unwrap_or_default();
+        let Some(d) = button["callback_data"].as_str() else {
+            return Err("Bad Request: a button without callback_data".into());
+        };
+        if text.is_empty() || d.is_empty() || d.len() > 64 {
+            return Err("Bad Request: BUTTON_DATA_INVALID".into());
+        }
+        data.push(d.to_owned());
+    }
+    Ok(data)
 }
 
 /// A message of the bot's as the API returns it, with `extra` fields (text, a file, ...).
@@ -547,8 +611,8 @@ async fn method(
         ),
         "deletewebhook" | "setmycommands" | "sendchataction" => ok(json!(true)),
         "answercallbackquery" => match text(f, "callback_query_id") {
-            Some(_) => ok(json!(true)),
-            None => refuse(
+            Some(id) if lock(&api).presses.remove(&id) => ok(json!(true)),
+            _ => refuse(
                 &api,
                 400,
                 "Bad Request: query is too old or query ID is invalid",
@@ -603,13 +667,19 @@ async fn method(
                     released.await;
                 }
             }
+            let keys = match buttons(f) {
+                Ok(keys) => keys,
+                Err(e) => return refuse(&api, 400, &e, true),
+            };
             let mut a = lock(&api);
             let id = a.message_id(chat);
             a.texts.insert((chat, id), body.clone());
+            a.markups.insert((chat, id), keys.clone());
             a.sent.push(Sent {
                 text: Some(body.clone()),
                 caption: None,
                 file: None,
+                buttons: keys,
                 ..Sent::new(name, chat, id)
             });
             ok(bot_message(&a, chat, id, json!({"text": body})))
@@ -625,6 +695,10 @@ async fn method(
                     true,
                 );
             };
+            let keys = match buttons(f) {
+                Ok(keys) => keys,
+                Err(e) => return refuse(&api, 400, &e, true),
+            };
             let mut a = lock(&api);
             if a.deleted.contains(&(chat, id)) {
                 drop(a);
@@ -635,17 +709,19 @@ async fn method(
                     drop(a);
                     return refuse(&api, 400, "Bad Request: message to edit not found", true);
                 }
-                Some(old) if *old == body => {
+                Some(old) if *old == body && a.markups.get(&(chat, id)) == Some(&keys) => {
                     drop(a);
                     return refuse(&api, 400, "Bad Request: message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message", true);
                 }
                 Some(_) => {}
             }
             a.texts.insert((chat, id), body.clone());
+            a.markups.insert((chat, id), keys.clone());
             a.sent.push(Sent {
                 text: Some(body.clone()),
                 caption: None,
                 file: None,
+                buttons: keys,
                 ..Sent::new(name, chat, id)
             });
             ok(bot_message(

@@ -5,13 +5,6 @@
 use serde_json::{json, Value};
 use spinbot_core::limits::MAX_TEXT_CHARS;
 
-/// A Cancel button's custom id is this and the job's id.
-pub const CANCEL: &str = "cancel:";
-/// The voice menu's custom id.
-pub const PICK_VOICE: &str = "voice";
-/// The button that answers yes to the question its message asks.
-pub const CONFIRM: &str = "confirm";
-
 /// Choices offered for a string option (Discord takes 25).
 const MAX_CHOICES: usize = 25;
 /// Option types.
@@ -76,18 +69,6 @@ pub fn as_text(name: &str, text: Option<&str>, voice: Option<&str>) -> Option<St
     })
 }
 
-/// A button press or menu choice as the loop's text.
-pub fn component_as_text(custom_id: &str, values: &[String]) -> Option<String> {
-    if let Some(job) = custom_id.strip_prefix(CANCEL) {
-        return Some(format!("/cancel {job}"));
-    }
-    match custom_id {
-        PICK_VOICE => values.first().map(|v| format!("/voice {v}")),
-        CONFIRM => Some("yes".to_owned()),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -104,16 +85,6 @@ mod tests {
         );
         assert_eq!(as_text("status", None, None).as_deref(), Some("/status"));
         assert_eq!(as_text("rm", None, None), None);
-        assert_eq!(
-            component_as_text("cancel:abc", &[]).as_deref(),
-            Some("/cancel abc")
-        );
-        assert_eq!(
-            component_as_text("voice", &["joe".into()]).as_deref(),
-            Some("/voice joe")
-        );
-        assert_eq!(component_as_text("voice", &[]), None);
-        assert_eq!(component_as_text("other", &[]), None);
     }
 
     #[test]

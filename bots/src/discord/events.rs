@@ -342,7 +342,7 @@ impl Handler {
             ComponentInteractionDataKind::StringSelect { values } => values.clone(),
             _ => Vec::new(),
         };
-        let text = commands::component_as_text(&component.data.custom_id, &values)
+        let text = crate::platform::pressed(&component.data.custom_id, &values)
             .unwrap_or_else(|| "/help".to_owned());
         self.answer(Incoming {
             user,

@@ -244,12 +244,6 @@ impl Discord {
         let rows: Vec<Value> = controls
             .iter()
             .map(|control| match control {
-                Control::Cancel(job) => json!({"type": 1, "components": [
-                    {"type": 2, "style": 4, "label": "Cancel", "custom_id": format!("{}{job}", commands::CANCEL)}
-                ]}),
-                Control::Confirm => json!({"type": 1, "components": [
-                    {"type": 2, "style": 4, "label": "Yes, delete everything", "custom_id": commands::CONFIRM}
-                ]}),
                 Control::PickVoice => {
                     let options: Vec<Value> = self
                         .settings
@@ -259,9 +253,13 @@ impl Discord {
                         .map(|v| json!({"label": v, "value": v}))
                         .collect();
                     json!({"type": 1, "components": [
-                        {"type": 3, "custom_id": commands::PICK_VOICE, "placeholder": "Pick a voice", "options": options}
+                        {"type": 3, "custom_id": control.id(), "placeholder": control.label(), "options": options}
                     ]})
                 }
+                // A red button.
+                Control::Cancel(_) | Control::Confirm => json!({"type": 1, "components": [
+                    {"type": 2, "style": 4, "label": control.label(), "custom_id": control.id()}
+                ]}),
             })
             .take(MAX_ROWS)
             .collect();

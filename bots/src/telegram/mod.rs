@@ -1,6 +1,7 @@
 //! The Telegram adapter (teloxide): the Bot API's limits, the loop's calls with its rules (a
 //! "not modified" edit is fine, flood waits are reported, network errors never carry the
-//! token), and in `updates` the dispatcher that turns updates into messages for the loop.
+//! token; controls as inline buttons), and in `updates` the dispatcher that turns updates
+//! (messages, button presses) into messages for the loop.
 
 mod updates;
 
@@ -11,7 +12,7 @@ use crate::platform::{split_text, upload_time, Control, Incoming, Platform};
 use std::path::Path;
 use std::time::Duration;
 use teloxide::prelude::*;
-use teloxide::types::{InputFile, MessageId};
+use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup, InputFile, MessageId};
 use teloxide::{ApiError, RequestError};
 
 /// The largest file a bot may upload (50 MB).
@@ -61,6 +62,16 @@ impl Telegram {
     pub fn bot(&self) -> &Bot {
         &self.bot
     }
+}
+
+/// Inline buttons for `controls` (the voice menu stays a text list here); none for none.
+fn keyboard(controls: &[Control]) -> Option<InlineKeyboardMarkup> {
+    let rows: Vec<Vec<InlineKeyboardButton>> = controls
+        .iter()
+        .filter(|c| !matches!(c, Control::PickVoice))
+        .map(|c| vec![InlineKeyboardButton::callback(c.label(), c.id())])
+        .collect();
+    (!rows.is_empty()).then(|| InlineKeyboardMarkup::new(rows))
 }
 
 fn chat_id(chat: &str) -> Result<ChatId, BotError> {
@@ -117,14 +128,28 @@ impl Platform for Telegram {
         Ok(last)
     }
 
-    /// A new message in the chat (no buttons yet: a press is only acknowledged).
+    /// A new message in the chat, the buttons under its last piece.
     async fn answer(
         &self,
         incoming: &Incoming,
         text: &str,
-        _controls: &[Control],
+        controls: &[Control],
     ) -> Result<String, BotError> {
-        self.send_text(&incoming.chat, text).await
+        let Some(buttons) = keyboard(controls) else {
+            return self.send_text(&incoming.chat, text).await;
+        };
+        let mut pieces = split_text(text, MAX_TEXT);
+        let last = pieces.pop().unwrap_or_default();
+        for piece in pieces {
+            self.send_text(&incoming.chat, &piece).await?;
+        }
+        let sent = self
+            .bot
+            .send_message(chat_id(&incoming.chat)?, last)
+            .reply_markup(buttons)
+            .await
+            .map_err(api_error)?;
+        Ok(sent.id.0.to_string())
     }
 
     async fn edit_status(
@@ -132,14 +157,19 @@ impl Platform for Telegram {
         chat: &str,
         message: &str,
         text: &str,
-        _controls: &[Control],
+        controls: &[Control],
     ) -> Result<(), BotError> {
         let id = message
             .parse()
             .map(MessageId)
             .map_err(|_| BotError::Config(format!("not a message id: {message}")))?;
         let text: String = text.chars().take(MAX_TEXT).collect();
-        match self.bot.edit_message_text(chat_id(chat)?, id, text).await {
+        // Without a keyboard, the edit takes the buttons away.
+        let mut edit = self.bot.edit_message_text(chat_id(chat)?, id, text);
+        if let Some(buttons) = keyboard(controls) {
+            edit = edit.reply_markup(buttons);
+        }
+        match edit.await {
             Ok(_) | Err(RequestError::Api(ApiError::MessageNotModified)) => Ok(()),
             Err(RequestError::Api(
                 ApiError::MessageToEditNotFound | ApiError::MessageCantBeEdited,

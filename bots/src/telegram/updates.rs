@@ -112,11 +112,32 @@ async fn on_message(
     Ok(())
 }
 
-/// A button press: acknowledged (no buttons carry actions yet).
-async fn on_callback(bot: Bot, query: CallbackQuery) -> Result<(), BotError> {
-    bot.answer_callback_query(query.id)
+/// A button press: acknowledged at once, then answered as the words it means, for the
+/// person who pressed it.
+async fn on_callback(bot: Bot, query: CallbackQuery, conversation: Shared) -> Result<(), BotError> {
+    bot.answer_callback_query(query.id.clone())
         .await
         .map_err(api_error)?;
+    let (Some(message), Some(data)) = (&query.message, &query.data) else {
+        return Ok(());
+    };
+    let Some(text) = crate::platform::pressed(data, &[]) else {
+        return Ok(());
+    };
+    let Ok(user) = UserId::parse(&format!("telegram:{}", query.from.id.0)) else {
+        return Ok(());
+    };
+    conversation
+        .handle(Incoming {
+            user,
+            chat: message.chat().id.0.to_string(),
+            text,
+            files: Vec::new(),
+            refusal: None,
+            answering: None,
+            awaited: false,
+        })
+        .await;
     Ok(())
 }
 
