@@ -11,7 +11,6 @@ use spinbot_testkit::fake_discord::{
     File, Person, Place, Sent, DIRECT_MESSAGES, GUILD_MESSAGES, MESSAGE_CONTENT,
 };
 use spinbot_testkit::{FakeDiscord, FakeTelegram, RedisServer, SeaweedServer};
-use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -196,13 +195,6 @@ fn selfie() -> File {
     )
 }
 
-/// The video's stream lengths, read by ffprobe from the bytes the fake kept.
-fn lengths(video: &[u8], dir: &Path) -> (f64, f64) {
-    let path = dir.join("received.mp4");
-    std::fs::write(&path, video).expect("write");
-    (common::duration(&path, "v"), common::duration(&path, "a"))
-}
-
 /// The job id on a message's Cancel button.
 fn cancel_button(sent: &Sent) -> Option<String> {
     sent.components
@@ -286,7 +278,7 @@ fn slash_say_with_a_photo_is_deferred_edited_with_progress_and_followed_by_the_v
     let video = videos(&refs)[0];
     assert_eq!(video.kind, "followup");
     let dir = tempfile::tempdir().expect("tempdir");
-    let (v, a) = lengths(video.file.as_deref().unwrap_or_default(), dir.path());
+    let (v, a) = common::lengths(video.file.as_deref().unwrap_or_default(), dir.path());
     assert!(v > 0.5 && (v - a).abs() < 0.1, "video {v} s, audio {a} s");
     // The status ends as done, its button gone.
     let done = stack.answers(&id, "final edit", |s| {
@@ -386,7 +378,7 @@ fn a_mention_with_a_selfie_and_a_dm_voice_message_come_back_as_videos() {
         .send_voice_message(dm, &ben, std::fs::read(&note).expect("note"), note_s);
     let sent = stack.wait(dm.channel, "the DM video", |s| !videos(s).is_empty());
     let refs: Vec<&Sent> = sent.iter().collect();
-    let (v, a) = lengths(
+    let (v, a) = common::lengths(
         videos(&refs)[0].file.as_deref().unwrap_or_default(),
         dir.path(),
     );

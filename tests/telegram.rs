@@ -8,7 +8,6 @@ mod common;
 
 use spinbot_testkit::fake_telegram::{Chat, Sent};
 use spinbot_testkit::{FakeTelegram, PostgresServer, RedisServer, SeaweedServer};
-use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -258,13 +257,6 @@ fn videos<'a>(sent: &[&'a Sent]) -> Vec<&'a Sent> {
         .collect()
 }
 
-/// The video's stream lengths, read by ffprobe.
-fn lengths(video: &[u8], dir: &Path) -> (f64, f64) {
-    let path = dir.join("received.mp4");
-    std::fs::write(&path, video).expect("write");
-    (common::duration(&path, "v"), common::duration(&path, "a"))
-}
-
 /// A selfie, then "make my avatar say hello there": the answer, the status message edited
 /// with the stage and percent, one video with both streams, and "Done!" at the end.
 fn round_trip(stack: &Stack, anna: &Chat) -> Vec<Sent> {
@@ -295,7 +287,7 @@ fn round_trip(stack: &Stack, anna: &Chat) -> Vec<Sent> {
     let video = videos(&refs)[0];
     assert!(video.caption.as_deref().is_some_and(|c| !c.is_empty()));
     let dir = tempfile::tempdir().expect("tempdir");
-    let (v, a) = lengths(video.file.as_deref().unwrap_or_default(), dir.path());
+    let (v, a) = common::lengths(video.file.as_deref().unwrap_or_default(), dir.path());
     assert!(v > 0.5 && (v - a).abs() < 0.1, "video {v} s, audio {a} s");
     // The status message ends as done, after the video is posted.
     let done = stack.wait(anna, "final edit", |s| {
@@ -397,7 +389,7 @@ fn a_selfie_and_a_voice_note_speak_the_note() {
     );
     let sent = stack.wait(&ben, "video", |s| !videos(s).is_empty());
     let refs: Vec<&Sent> = sent.iter().collect();
-    let (v, a) = lengths(
+    let (v, a) = common::lengths(
         videos(&refs)[0].file.as_deref().unwrap_or_default(),
         dir.path(),
     );

@@ -28,11 +28,13 @@ impl rig_core::tool::ContextValue for Caller {
     const KEY: &'static str = "spinbot_caller";
 }
 
-/// What an action did: a sentence for the user, and the job it started.
+/// What an action did: a sentence for the user, the job it started, and whether the
+/// sentence is a question waiting for the user's yes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Done {
     pub say: String,
     pub job: Option<JobId>,
+    pub asks: bool,
 }
 
 impl Done {
@@ -40,6 +42,23 @@ impl Done {
         Self {
             say: text.into(),
             job: None,
+            asks: false,
+        }
+    }
+
+    fn job(say: String, job: JobId) -> Self {
+        Self {
+            say,
+            job: Some(job),
+            asks: false,
+        }
+    }
+
+    /// A question asked with [`Conversations::ask`]: a yes carries it out.
+    fn asking(text: impl Into<String>) -> Self {
+        Self {
+            asks: true,
+            ..Self::say(text)
         }
     }
 }
@@ -279,10 +298,10 @@ impl Executor {
                 } else {
                     format!("you're number {position} in line")
                 };
-                Ok(Done {
-                    say: format!("On it! Your video is queued ({line})."),
-                    job: Some(job),
-                })
+                Ok(Done::job(
+                    format!("On it! Your video is queued ({line})."),
+                    job,
+                ))
             }
             Admission::Refused(refusal) => {
                 // Kept for the next try.
@@ -325,10 +344,7 @@ impl Executor {
             ),
             JobState::Cancelled => format!("Your video {short} was cancelled."),
         };
-        Ok(Done {
-            say,
-            job: Some(job),
-        })
+        Ok(Done::job(say, job))
     }
 
     async fn cancel(&self, caller: &Caller, job: Option<&str>) -> Result<Done, Declined> {
@@ -356,10 +372,7 @@ impl Executor {
         } else {
             format!("{say} Still on their way: {}.", others.join(", "))
         };
-        Ok(Done {
-            say,
-            job: Some(job),
-        })
+        Ok(Done::job(say, job))
     }
 
     /// Forgets the caller everywhere: Redis first (their jobs stop, and the recorder
@@ -482,7 +495,7 @@ impl Executor {
             Action::ForgetMe { confirmed: false } => {
                 let confirmed = Action::ForgetMe { confirmed: true };
                 self.conversations.ask(user, &confirmed).await?;
-                Ok(Done::say(FORGET_QUESTION))
+                Ok(Done::asking(FORGET_QUESTION))
             }
             Action::ForgetMe { confirmed: true } => self.forget_me(caller).await,
             Action::Help => Ok(Done::say(self.help.clone())),

@@ -48,7 +48,9 @@ pub fn parse(message: &str) -> Vec<Action> {
     if let Some(topic) = script {
         return vec![Action::WriteScript { topic, text: None }];
     }
-    if is_forget_request(&request) || is_forget_request(&request_part_full(raw)) {
+    // Lower-cased beyond ASCII too, for messages in other scripts (no offsets taken from it).
+    let folded = raw.to_lowercase();
+    if is_forget_request(&request.to_lowercase()) {
         return vec![Action::ForgetMe { confirmed: false }];
     }
     if is_voice_note_request(&lower) {
@@ -126,8 +128,7 @@ pub fn parse(message: &str) -> Vec<Action> {
             "how far",
             "far along",
         ],
-    ) || is_worried(&lower)
-        || is_worried(&raw.to_lowercase())
+    ) || is_worried(&folded)
         || job.is_some()
     {
         return vec![Action::Status { job }];
@@ -194,7 +195,7 @@ pub fn parse(message: &str) -> Vec<Action> {
     }
     if words.is_greeting()
         || contains_any(
-            &raw.to_lowercase(),
+            &folded,
             &[
                 "what can you do",
                 "first time",
@@ -628,58 +629,59 @@ fn guarded(lower: &str, job: Option<String>) -> Option<Vec<Action>> {
     if how_to {
         return Some(vec![Action::Help]);
     }
-    let edits = contains_any(
-        lower,
-        &[
-            "remove",
-            "erase",
-            "delete",
-            "blur",
-            "fix",
-            "edit",
-            "crop",
-            "retouch",
-            "photoshop",
-            "whiten",
-            "smooth",
-        ],
-    ) && contains_any(
-        lower,
-        &[
-            "background",
-            "red eye",
-            "red-eye",
-            "blemish",
-            "glasses",
-            "wrinkle",
-            "spot",
-            "shadow",
-            "pimple",
-            "acne",
-            "tattoo",
-            "hair",
-            "photobomb",
-            "watermark",
-            "logo",
-            "filter",
-            "double chin",
-            "teeth",
-            "skin",
-            "freckle",
-            "mole",
-            "scar",
-            "bags",
-            "in the back",
-            "behind me",
-            "from the photo",
-            "from my photo",
-            "from the pic",
-            "from my selfie",
-            "from the selfie",
-            "from the picture",
-        ],
-    );
-    let one_video = contains_any(lower, &["remove", "erase", "delete", "get rid of", "trash"])
+    // Words that take something away, of a photo or of a video.
+    const TAKE_AWAY: &[&str] = &["remove", "erase", "delete", "get rid of", "trash"];
+    let edits = (contains_any(lower, TAKE_AWAY)
+        || contains_any(
+            lower,
+            &[
+                "blur",
+                "fix",
+                "edit",
+                "crop",
+                "retouch",
+                "photoshop",
+                "whiten",
+                "smooth",
+            ],
+        ))
+        && contains_any(
+            lower,
+            &[
+                "background",
+                "red eye",
+                "red-eye",
+                "blemish",
+                "glasses",
+                "wrinkle",
+                "spot",
+                "shadow",
+                "pimple",
+                "acne",
+                "tattoo",
+                "hair",
+                "photobomb",
+                "watermark",
+                "logo",
+                "filter",
+                "double chin",
+                "teeth",
+                "skin",
+                "freckle",
+                "mole",
+                "scar",
+                "bags",
+                "in the back",
+                "behind me",
+                "from the photo",
+                "from my photo",
+                "from the pic",
+                "from my selfie",
+                "from the selfie",
+                "from the picture",
+            ],
+        );
+    let one_video = contains_any(lower, TAKE_AWAY)
         && contains_any(
             lower,
             &[
@@ -962,11 +964,6 @@ fn unquoted(raw: &str) -> String {
     }
     kept.push_str(rest);
     kept
-}
-
-/// [`request_part`], lower-cased beyond ASCII (for messages in other scripts).
-fn request_part_full(raw: &str) -> String {
-    request_part(raw).to_lowercase()
 }
 
 /// `say X`, `make my avatar say: X`, `read this: X`, a quoted sentence: render X.

@@ -506,3 +506,55 @@ async fn cancel_with_several_videos_says_which_stopped_and_which_go_on() {
     );
     assert_eq!(world.job_state(first, &me).await, Some(JobState::Queued));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_run_that_times_out_during_its_tool_still_acts_once() {
+    let world = World::new().await;
+    let me = caller(15);
+    world.send_photo(&me).await;
+    // The model asks for a render after 300 ms; Redis then holds every write for 2.5 s, so
+    // the render's submission is still waiting when the run (1.2 s) is given up.
+    let fake = FakeOllama::start(
+        MODEL,
+        vec![
+            Turn::Slow(
+                Duration::from_millis(300),
+                Box::new(Turn::call("say", json!({"text": "in flight"}))),
+            ),
+            Turn::Text("Done.".into()),
+        ],
+    );
+    let mut settings = settings(fake.url());
+    settings.timeout_ms = 400;
+    let agent = spinbot_agent::Agent::new(
+        Some(settings),
+        spinbot_agent::Prompts::built_in(),
+        world.executor.clone().into(),
+    );
+    let url = world.redis.url();
+    let pause = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        let client = redis::Client::open(url.as_str()).expect("redis");
+        let mut con = client
+            .get_multiplexed_async_connection()
+            .await
+            .expect("connection");
+        let _: () = redis::cmd("CLIENT")
+            .arg("PAUSE")
+            .arg(2500)
+            .arg("WRITE")
+            .query_async(&mut con)
+            .await
+            .expect("pause");
+    });
+    let reply = agent
+        .handle(message(&me, "make my avatar say in flight"))
+        .await;
+    pause.await.expect("paused");
+    // The tool's render finished on its own; the parser never did it a second time.
+    assert_eq!(world.all_jobs().await.len(), 1, "{}", reply.text);
+    assert_ne!(
+        reply.actions(),
+        vec![Action::render("make my avatar say in flight")]
+    );
+}

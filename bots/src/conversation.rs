@@ -128,10 +128,11 @@ impl<P: Platform> Conversation<P> {
         {
             controls.push(Control::PickVoice);
         }
+        // A question waiting for a yes gets a yes button.
         if reply
             .steps
             .iter()
-            .any(|s| matches!(s.action, Action::ForgetMe { confirmed: false }) && s.result.is_ok())
+            .any(|s| s.result.as_ref().is_ok_and(|done| done.asks))
         {
             controls.push(Control::Confirm);
         }

@@ -67,7 +67,7 @@ pub enum Control {
 /// A Cancel button's id is this and the job's id.
 const CANCEL: &str = "cancel:";
 /// The voice menu's id.
-pub const PICK_VOICE: &str = "voice";
+const PICK_VOICE: &str = "voice";
 /// The yes button's id.
 const CONFIRM: &str = "confirm";
 

@@ -787,6 +787,21 @@ fn check_message(
     None
 }
 
+/// Checks a new message: [`check_message`], and its files within the channel's limit.
+fn check_new_message(
+    api: &Arc<Mutex<Api>>,
+    channel: u64,
+    payload: &Value,
+    files: &[(String, Vec<u8>)],
+) -> Option<Response> {
+    if let Some(refused) = check_message(api, payload, files.len(), false) {
+        return Some(refused);
+    }
+    let size: usize = files.iter().map(|(_, b)| b.len()).sum();
+    (size > lock(api).upload_limit(channel))
+        .then(|| refuse(api, 413, 40005, "Request entity too large", true))
+}
+
 /// The bot's message as Discord returns it.
 fn bot_message(
     id: &str,
@@ -1096,12 +1111,8 @@ async fn followup(
         Ok(b) => b,
         Err(e) => return refuse(&api, 400, 50035, &e, true),
     };
-    if let Some(refused) = check_message(&api, &payload, files.len(), false) {
+    if let Some(refused) = check_new_message(&api, channel, &payload, &files) {
         return refused;
-    }
-    let size: usize = files.iter().map(|(_, b)| b.len()).sum();
-    if size > lock(&api).upload_limit(channel) {
-        return refuse(&api, 413, 40005, "Request entity too large", true);
     }
     let id = lock(&api).id();
     let ephemeral = payload["flags"].as_u64().unwrap_or(0) & 64 != 0;
@@ -1210,12 +1221,8 @@ async fn create_message(
         Ok(b) => b,
         Err(e) => return refuse(&api, 400, 50035, &e, true),
     };
-    if let Some(refused) = check_message(&api, &payload, files.len(), false) {
+    if let Some(refused) = check_new_message(&api, channel, &payload, &files) {
         return refused;
-    }
-    let size: usize = files.iter().map(|(_, b)| b.len()).sum();
-    if size > lock(&api).upload_limit(channel) {
-        return refuse(&api, 413, 40005, "Request entity too large", true);
     }
     let id = lock(&api).id();
     let what = Sent {

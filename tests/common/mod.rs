@@ -78,6 +78,13 @@ pub fn voice_note(dir: &Path, text: &str, ext: &str) -> PathBuf {
 #[allow(unused_imports)]
 pub use spinbot_testkit::media::stream_seconds as duration;
 
+/// A received video's stream lengths (video, audio), read by ffprobe from its bytes.
+pub fn lengths(video: &[u8], dir: &Path) -> (f64, f64) {
+    let path = dir.join("received.mp4");
+    std::fs::write(&path, video).expect("write");
+    (duration(&path, "v"), duration(&path, "a"))
+}
+
 /// One stream property as ffprobe prints it.
 pub fn stream_field(path: &Path, kind: &str, field: &str) -> String {
     let out = Command::new("ffprobe")
