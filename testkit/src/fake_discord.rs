@@ -174,6 +174,9 @@ struct Api {
     connections: usize,
     heartbeats: usize,
     ready: bool,
+    /// How many network cuts so far: a connection opened before a cut ends at its next turn,
+    /// even if the cut came while it was busy sending.
+    cuts: u64,
 }
 
 type Shared = (
@@ -239,6 +242,7 @@ impl FakeDiscord {
             resumed: 0,
             connections: 0,
             heartbeats: 0,
+            cuts: 0,
             ready: false,
         }));
         let events = Arc::new(tokio::sync::Notify::new());
@@ -335,7 +339,10 @@ impl FakeDiscord {
 
     /// Drops every gateway socket without a close frame (a network cut).
     pub fn drop_gateway(&self) {
-        lock(&self.api).ready = false;
+        let mut api = lock(&self.api);
+        api.ready = false;
+        api.cuts += 1;
+        drop(api);
         self.cut.notify_waiters();
     }
 
@@ -1331,6 +1338,7 @@ fn frame(value: &Value) -> WsMessage {
 
 /// One gateway connection: HELLO, then IDENTIFY or RESUME, heartbeats, and the events.
 async fn session((api, events, cut): Shared, mut socket: WebSocket) {
+    let born = lock(&api).cuts;
     if socket
         .send(frame(
             &json!({"op": 10, "d": {"heartbeat_interval": HEARTBEAT_MS}}),
@@ -1345,19 +1353,28 @@ async fn session((api, events, cut): Shared, mut socket: WebSocket) {
     loop {
         let news = events.notified();
         let dropped = cut.notified();
-        if let Some(last) = sent {
-            let due: Vec<(u64, Value)> = lock(&api)
-                .events
-                .iter()
-                .filter(|(s, _)| *s > last)
-                .cloned()
-                .collect();
-            for (seq, event) in due {
-                if socket.send(frame(&event)).await.is_err() {
-                    return;
-                }
-                sent = Some(seq);
+        // Checked under the same lock as the events are read: nothing said after a cut
+        // goes out on a connection opened before it.
+        let due: Vec<(u64, Value)> = {
+            let a = lock(&api);
+            if a.cuts != born {
+                return;
             }
+            match sent {
+                Some(last) => a
+                    .events
+                    .iter()
+                    .filter(|(s, _)| *s > last)
+                    .cloned()
+                    .collect(),
+                None => Vec::new(),
+            }
+        };
+        for (seq, event) in due {
+            if socket.send(frame(&event)).await.is_err() {
+                return;
+            }
+            sent = Some(seq);
         }
         tokio::select! {
             () = dropped => return,
