@@ -45,7 +45,7 @@ pub fn parse(message: &str) -> Vec<Action> {
         (None, Some(_)) => ideas_topic(raw, &lower),
         (None, None) => None,
     };
-    if let Some(topic) = script {
+    if let Some(topic) = script.filter(|_| !is_voice_note_request(&lower)) {
         return vec![Action::WriteScript { topic, text: None }];
     }
     // Lower-cased beyond ASCII too, for messages in other scripts (no offsets taken from it).
@@ -62,13 +62,20 @@ pub fn parse(message: &str) -> Vec<Action> {
             },
         ];
     }
+    let request_words = Words::new(&request);
+    let use_photo = asks_to_use_photo(&request_words);
     if let Some(render) = speech_request(raw, &lower) {
-        if names_latest_photo(&words) {
+        if asks_language(&render) {
+            return vec![Action::Help];
+        }
+        if use_photo {
             return vec![Action::UsePhoto, render];
         }
         return vec![render];
     }
-    let request_words = Words::new(&request);
+    if use_photo {
+        return vec![Action::UsePhoto];
+    }
     if job.is_some()
         && request_words.has_any(&[
             "kill",
@@ -83,26 +90,17 @@ pub fn parse(message: &str) -> Vec<Action> {
     {
         return vec![Action::Cancel { job }];
     }
-    if request_words.has_any(&["stop", "halt", "terminate", "scrap"])
+    if request_words.stops_a_video()
         || contains_any(
             &request,
             &[
                 "stop making",
                 "stop rendering",
-                "cancel",
-                "abort",
                 "never mind",
                 "nevermind",
-                "stop the",
-                "stop it",
-                "stop my",
                 "don't render",
-                "kill the",
-                "kill it",
-                "kill my",
-                "halt",
             ],
-        )
+        ) && find_word(&request, "yet").is_none()
     {
         return vec![Action::Cancel { job }];
     }
@@ -154,17 +152,17 @@ pub fn parse(message: &str) -> Vec<Action> {
                 "other",
                 "instead",
                 "hear",
+                "girl",
+                "boy",
+                "guy",
+                "british",
+                "deep",
+                "deeper",
             ]))
     {
         return vec![Action::ListVoices];
     }
-    if words.has_any(&["selfie", "photo", "picture", "pic", "image"])
-        && (words.has_any(&["use", "here", "here's", "heres", "take", "new"])
-            || lower.contains("this is me")
-            || names_latest_photo(&words))
-    {
-        return vec![Action::UsePhoto];
-    }
+
     if let Some(voice) = named_voice(raw).filter(|_| {
         words.lower.len() <= 8
             || words.has_any(&[
@@ -174,16 +172,55 @@ pub fn parse(message: &str) -> Vec<Action> {
     }) {
         return vec![Action::ChooseVoice { voice }];
     }
-    if let [verb, name] = words.lower.as_slice() {
+    // "pick joe", "ooh use the alan one", "gimme lessac fr".
+    let kept: Vec<usize> = (0..words.lower.len())
+        .filter(|&i| {
+            ![
+                "ooh", "oh", "ok", "the", "one", "fr", "pls", "please", "i'll", "ill", "then",
+                "voice",
+            ]
+            .contains(&words.lower[i].as_str())
+        })
+        .collect();
+    // "... go with ryan".
+    if let [.., go, with, name] = words.lower.as_slice() {
+        let not_a_name = ["it", "that", "this", "them", "me", "one", "the"];
+        if go == "go" && with == "with" && !not_a_name.contains(&name.as_str()) {
+            let original = words.original(words.lower.len() - 1);
+            if is_voice_name(original) {
+                return vec![Action::ChooseVoice {
+                    voice: original.to_owned(),
+                }];
+            }
+        }
+    }
+    if let [verb, name] = kept.as_slice() {
         let not_a_name = [
-            "it", "that", "this", "one", "me", "up", "photo", "selfie", "voice",
+            "it",
+            "that",
+            "this",
+            "me",
+            "up",
+            "photo",
+            "selfie",
+            "voice",
+            "pic",
+            "picture",
+            "vid",
+            "video",
+            "script",
+            "them",
+            "my",
+            "all",
+            "everything",
         ];
-        if ["pick", "choose", "use"].contains(&verb.as_str())
-            && is_voice_name(name)
-            && !not_a_name.contains(&name.as_str())
+        let name_word = words.lower[*name].as_str();
+        if ["pick", "choose", "use", "gimme", "take"].contains(&words.lower[*verb].as_str())
+            && is_voice_name(words.original(*name))
+            && !not_a_name.contains(&name_word)
         {
             return vec![Action::ChooseVoice {
-                voice: words.original(1).to_owned(),
+                voice: words.original(*name).to_owned(),
             }];
         }
     }
@@ -227,6 +264,18 @@ pub fn parse(message: &str) -> Vec<Action> {
                 "how do i",
                 "how does it work",
                 "what do you do",
+                "good morning",
+                "good evening",
+                "good afternoon",
+                "greetings",
+                "what all",
+                "purpose of",
+                "first-time",
+                "guidance",
+                "what you can do",
+                "como funciona",
+                "어떻게",
+                "بتقدر",
             ],
         )
     {
@@ -321,22 +370,115 @@ fn is_voice_note_request(lower: &str) -> bool {
             "my audio",
             "voice msg",
             "audio i ",
-            "lip sync",
-            "lipsync",
+            "lip sync me",
+            "lip sync to",
+            "lipsync me",
+            "recorded myself",
             "latest recording",
             "voice memo",
             "my memo",
+            "voice recording",
+            "audio file",
+            "an audio",
+            "the audio i sent",
+            "the audio i recorded",
+            "my vn",
+            "the vn",
+            "that recording",
         ],
     )
 }
 
-/// "grab my newest photo", "go with the latest pic": the latest photo, by name.
-fn names_latest_photo(words: &Words) -> bool {
-    words.has_any(&["selfie", "photo", "picture", "pic", "image"])
-        && words.has_any(&["newest", "latest", "last", "new", "recent"])
-        && words.has_any(&[
-            "use", "grab", "go", "take", "with", "pick", "switch", "swap", "please", "want",
-        ])
+/// "can it speak spanish or only english": a question about languages, not words to speak.
+fn asks_language(render: &Action) -> bool {
+    let Action::Render {
+        text: Some(text), ..
+    } = render
+    else {
+        return false;
+    };
+    const LANGUAGES: &[&str] = &[
+        "english",
+        "spanish",
+        "french",
+        "german",
+        "italian",
+        "portuguese",
+        "hindi",
+        "japanese",
+        "chinese",
+        "arabic",
+        "russian",
+        "other",
+        "another",
+        "any",
+    ];
+    // The first clause: "Portuguese? most of my clients are in Brazil".
+    let (clause, asked) = match text.find(['?', '.', '!']) {
+        Some(at) => (&text[..at], text[at..].starts_with('?')),
+        None => (text.as_str(), false),
+    };
+    let words: Vec<String> = clause
+        .split_whitespace()
+        .map(|w| {
+            w.trim_matches(|c: char| !c.is_alphanumeric())
+                .to_lowercase()
+        })
+        .collect();
+    words.len() <= 5
+        && words
+            .first()
+            .is_some_and(|w| LANGUAGES.contains(&w.as_str()))
+        && (asked
+            || words
+                .iter()
+                .any(|w| w == "or" || w == "languages" || w == "language"))
+}
+
+/// "use this selfie", "here's my new pic", "make that my avatar", "swap to the photo I just
+/// sent": the photo just sent becomes the face (not "I'll take a better one tomorrow").
+fn asks_to_use_photo(words: &Words) -> bool {
+    const PHOTO: &[&str] = &[
+        "selfie",
+        "photo",
+        "picture",
+        "pic",
+        "image",
+        "pfp",
+        "foto",
+        "photograph",
+        "one",
+    ];
+    const LATEST: &[&str] = &["newest", "latest", "last", "new", "recent", "better"];
+    let w = &words.lower;
+    let named = w.iter().any(|p| PHOTO.contains(&p.as_str()) && p != "one");
+    let later = words.has_any(&["tomorrow", "later", "i'll", "ill", "will", "gonna"]);
+    let latest = (0..w.len()).any(|i| {
+        LATEST.contains(&w[i].as_str())
+            && w[i + 1..(i + 3).min(w.len())]
+                .iter()
+                .any(|p| PHOTO.contains(&p.as_str()))
+    });
+    let sets = words.has_any(&[
+        "use", "set", "swap", "switch", "change", "put", "grab", "pick",
+    ]) || contains_any(
+        &w.join(" "),
+        &[
+            "here's",
+            "heres",
+            "here is",
+            "this is me",
+            "as my avatar",
+            "as my face",
+            "my face from now",
+            "keeper",
+            "make it my",
+            "make that my",
+            "my avatar to",
+            "go with the",
+        ],
+    );
+    named && (sets || (latest && !later))
 }
 
 /// "no idea what to say at my grandpa's funeral": a script about the occasion.
@@ -352,6 +494,11 @@ fn ideas_topic(raw: &str, lower: &str) -> Option<String> {
             "ideas of what",
             "help me write",
             "write me something",
+            "what i should say",
+            "what could i say",
+            "come up with what",
+            "some ideas",
+            "compose something",
         ],
     );
     if !asks {
@@ -411,6 +558,13 @@ fn is_forget_request(lower: &str) -> bool {
         "radera",
         "borres",
         "mita do",
+        "hapus",
+        "eliminen",
+        "elimina",
+        "eliminar",
+        "löscht",
+        "видали",
+        "видаліть",
     ];
     let foreign_all = [
         "alle",
@@ -430,6 +584,9 @@ fn is_forget_request(lower: &str) -> bool {
         "mis datos",
         "meine daten",
         "mes données",
+        "semua",
+        "toda mi",
+        "alles",
     ];
     if contains_any(lower, &foreign_delete) && contains_any(lower, &foreign_all) {
         return true;
@@ -445,8 +602,25 @@ fn is_forget_request(lower: &str) -> bool {
         "clear",
         "nuke",
         "erasure",
+        "off your server",
         "gone",
+        "delet",
+        "destroy",
     ];
+    // "forget everything I said": about the conversation, not the data.
+    if contains_any(
+        lower,
+        &[
+            "forget everything i said",
+            "forget what i said",
+            "forget everything i wrote",
+            "forget what i wrote",
+            "forget that",
+            "forget it",
+        ],
+    ) {
+        return false;
+    }
     let everything = [
         "everything",
         "all my",
@@ -470,6 +644,16 @@ fn is_forget_request(lower: &str) -> bool {
         "delete me",
         "remove me",
         "erase me",
+        "the lot",
+        "evrything",
+        "my records",
+        "my details",
+        "my all",
+        "on me",
+        "my likeness",
+        "all my pictures",
+        "off your server",
+        "from your server",
     ];
     (contains_any(lower, &verbs) || lower.contains("forgotten")) && contains_any(lower, &everything)
 }
@@ -519,69 +703,72 @@ fn guarded(lower: &str, job: Option<String>) -> Option<Vec<Action>> {
         "scrap",
         "drop",
         "terminate",
+        "rid",
+        "purge",
+        "cancle",
     ];
     let w = &words.lower;
     let negated = w.iter().enumerate().any(|(i, word)| {
-        DESTRUCTIVE.contains(&word.as_str())
-            && (i.saturating_sub(5)..i).any(|j| {
-                let n = w[j].as_str();
-                let cancels = w.get(j + 1).is_some_and(|v| {
-                    ["send", "make", "post", "render", "do"].contains(&v.as_str())
-                });
-                NEGATORS.contains(&n)
-                    && !cancels
-                    && (n != "do" || w[i.saturating_sub(5)..i].iter().any(|m| m == "not"))
-            })
+        // "my boss told me to stop ...": someone else's words.
+        let reported = i >= 2
+            && w[i - 1] == "to"
+            && w[i.saturating_sub(4)..i - 1].iter().any(|r| {
+                ["told", "tells", "telling", "asked", "said", "says"].contains(&r.as_str())
+            });
+        DESTRUCTIVE.contains(&word.as_str()) && reported
+            || DESTRUCTIVE.contains(&word.as_str())
+                && (i.saturating_sub(5)..i).any(|j| {
+                    let n = w[j].as_str();
+                    let cancels = w.get(j + 1).is_some_and(|v| {
+                        ["send", "make", "post", "render", "do"].contains(&v.as_str())
+                    });
+                    let never_mind = n == "never" && w.get(j + 1).is_some_and(|v| v == "mind");
+                    NEGATORS.contains(&n)
+                        && !cancels
+                        && !never_mind
+                        && (n != "do" || w[i.saturating_sub(5)..i].iter().any(|m| m == "not"))
+                })
     });
-    let asks_status = contains_any(
-        lower,
-        &[
-            "how's", "how is", "when", "how long", "longer", "done", "ready", "progress", "status",
-            "doing", "where",
-        ],
-    );
+    let asks_status = words.has_any(&[
+        "when", "longer", "done", "ready", "progress", "status", "doing", "where", "yet", "news",
+        "where's", "wheres",
+    ]) || contains_any(lower, &["how's", "how is", "how long", "how far"]);
+    // Negations in the other languages people write in.
+    let negated = negated
+        || contains_any(
+            lower,
+            &[
+                "no borres",
+                "no canceles",
+                "no la canceles",
+                "no lo canceles",
+                "nicht abbrechen",
+                "nichts abbrechen",
+                "nichts löschen",
+                "nicht löschen",
+                "ne supprime",
+                "ne supprimez",
+                "n'annule",
+                "não apague",
+                "não cancele",
+                "nie usuwaj",
+                "не удаляй",
+                "не отменяй",
+            ],
+        );
     if negated {
-        return Some(vec![if asks_status {
+        return Some(vec![if asks_status
+            || is_worried(lower)
+            || contains_any(
+                lower,
+                &["wie weit", "fertig", "está pronto", "prête", "listo"],
+            ) {
             Action::Status { job: job.clone() }
         } else {
             Action::Unsupported
         }]);
     }
-    if contains_any(
-        lower,
-        &[
-            "kill it",
-            "scrap it",
-            "stop making",
-            "stop rendering",
-            "don't make",
-            "dont make",
-            "don't send",
-            "dont send",
-            "don't render",
-            "dont render",
-            "don't post",
-            "dont post",
-            "call it off",
-            "call off",
-            "don't want the video",
-            "dont want the video",
-            "don't want it anymore",
-            "don't need it anymore",
-            "don't need the video",
-            "scratch that",
-        ],
-    ) {
-        return Some(vec![Action::Cancel { job }]);
-    }
-
-    if contains_any(
-        lower,
-        &["let it finish", "keep going", "let it run", "carry on"],
-    ) {
-        return Some(vec![Action::Unsupported]);
-    }
-    let how_to = contains_any(
+    let how_to = (contains_any(
         lower,
         &[
             "how do i",
@@ -612,6 +799,8 @@ fn guarded(lower: &str, job: Option<String>) -> Option<Vec<Action>> {
             "what if",
             "is there a command",
             "what's the max",
+            "whats the max",
+            "max length",
             "what is the max",
             "does the",
             "do i have to",
@@ -620,12 +809,153 @@ fn guarded(lower: &str, job: Option<String>) -> Option<Vec<Action>> {
             "if i cancel",
             "is there a limit",
             "what format",
-            "own voice",
+            "use my own voice",
+            "with my own voice",
+            "in my own voice",
             "if i delete",
             "if i send",
             "if i stop",
+            "how may i",
+            "how is it done",
+            "what do i type",
+            "what should i type",
+            "the command",
+            "procedure",
+            "the method",
+            "in what manner",
+            "need to be",
+            "what's the best",
+            "what is the best",
+            "trying to understand",
+            "if i ask you to",
+            "how much text",
+            "how much can",
+            "¿cómo",
+            "cómo cambio",
+            "comment est-ce",
+            "juste pour savoir",
+            "just asking",
+            "just wondering",
+            "for future reference",
+            "or only",
         ],
-    ) && !lower.contains("about how");
+    ) || (find_word(lower, "say").is_none()
+        && contains_any(lower, &["is it possible to", "may i send", "can i record"])))
+        && !lower.contains("about how")
+        && !script_topic(lower, lower).is_some_and(|t| t.contains("how"));
+    // "keep my stuff", "let it cook": whatever was said before, nothing goes.
+    let keeps = contains_any(
+        lower,
+        &[
+            "let it finish",
+            "keep going",
+            "let it run",
+            "carry on",
+            "keep it going",
+            "keep rendering",
+            "let it cook",
+            "let him cook",
+            "ignore that",
+            "keep it running",
+            "leave it running",
+            "keep my",
+            "keep all my",
+            "keep everything",
+            "keeping it",
+            "keeping everything",
+            "keeping the",
+            "keep it all",
+            "data stays",
+            "stuff stays",
+            "everything stays",
+            "not asking for that",
+        ],
+    );
+    let asks_now = contains_any(
+        lower,
+        &[
+            "how long",
+            "how far",
+            "done yet",
+            "ready yet",
+            "is it done",
+            "when will",
+            "how's",
+            "where's my",
+            "wheres my",
+            "any news",
+        ],
+    );
+    if keeps && !how_to {
+        return Some(vec![if asks_now {
+            Action::Status { job: job.clone() }
+        } else {
+            Action::Unsupported
+        }]);
+    }
+    // "have you forgotten me?": a worried question, not a wish to be forgotten.
+    if contains_any(
+        lower,
+        &[
+            "forgotten me",
+            "forgot about me",
+            "you forget about me",
+            "u forget about me",
+            "forgot me",
+            "forget ab me",
+        ],
+    ) {
+        return Some(vec![Action::Status { job }]);
+    }
+    let says = find_word(lower, "say").is_some() || find_word(lower, "saying").is_some();
+    if contains_any(
+        lower,
+        &[
+            "kill it",
+            "kill that",
+            "kill this",
+            "scrap it",
+            "changed my mind about the video",
+            "changed my mind about that video",
+            "do not proceed",
+            "don't proceed",
+            "withdraw the video",
+            "withdraw my request",
+            "no longer required",
+            "no longer needed",
+            "discontinue",
+            "stop making",
+            "stop rendering",
+            "don't make",
+            "dont make",
+            "don't send",
+            "dont send",
+            "don't render",
+            "dont render",
+            "don't post",
+            "dont post",
+            "call it off",
+            "call off",
+            "don't want the video",
+            "dont want the video",
+            "don't want it anymore",
+            "don't need it anymore",
+            "don't need the video",
+            "scratch that",
+            "don't finish",
+            "dont finish",
+            "don't bother finishing",
+            "pull the plug",
+            "stop working on",
+            "para el video",
+            "para o vídeo",
+            "brich das video",
+        ],
+    ) && !(says && contains_any(lower, &["make", "render", "send", "post"]))
+        && find_word(lower, "yet").is_none()
+    {
+        return Some(vec![Action::Cancel { job }]);
+    }
     if how_to {
         return Some(vec![Action::Help]);
     }
@@ -638,6 +968,10 @@ fn guarded(lower: &str, job: Option<String>) -> Option<Vec<Action>> {
                 "blur",
                 "fix",
                 "edit",
+                "take out",
+                "put a",
+                "add a",
+                "add some",
                 "crop",
                 "retouch",
                 "photoshop",
@@ -679,6 +1013,14 @@ fn guarded(lower: &str, job: Option<String>) -> Option<Vec<Action>> {
                 "from my selfie",
                 "from the selfie",
                 "from the picture",
+                "stain",
+                "in the selfie",
+                "in my selfie",
+                "in the photo",
+                "in my photo",
+                "in the pic",
+                "in the picture",
+                "spectacles",
             ],
         );
     let one_video = contains_any(lower, TAKE_AWAY)
@@ -707,10 +1049,18 @@ fn guarded(lower: &str, job: Option<String>) -> Option<Vec<Action>> {
                 "just the",
                 "only the",
                 "only yesterday",
+                "particular",
+                "the video about",
+                "the video for",
+                "the video of",
+                "the video from",
+                "the video with",
+                "the clip about",
+                "the clip for",
             ],
         )
         && !contains_any(
-            lower,
+            &lower.replace("not my account", ""),
             &[
                 "all my data",
                 "all of my",
@@ -730,95 +1080,182 @@ fn guarded(lower: &str, job: Option<String>) -> Option<Vec<Action>> {
 
 /// A worried question about a video on its way.
 fn is_worried(lower: &str) -> bool {
-    contains_any(
-        lower,
-        &[
-            "stuck",
-            "taking forever",
-            "taking so long",
-            "so long",
-            "taking long",
-            "it's been",
-            "its been",
-            "never came",
-            "never arrived",
-            "went wrong",
-            "go wrong",
-            "broken",
-            "lose my",
-            "lost my",
-            "still nothing",
-            "still waiting",
-            "anyone there",
-            "how much longer",
-            "has it rendered",
-            "finished?",
-            "ready?",
-            "done?",
-            "eta",
-            "crash",
-            "did it fail",
-            "is it working",
-            "nothing yet",
-            "not here yet",
-            "haven't got",
-            "havent got",
-            "didn't get",
-            "didnt get",
-            "how's it going",
-            "hows it going",
-            "any update",
-            "finished yet",
-            "happening",
-            "go through",
-            "went through",
-            "frozen",
-            "forever",
-            "is it done",
-            "still processing",
-            "worried",
-            "shown up",
-            "show up",
-            "forgot about my",
-            "been waiting",
-            "this long",
-            "dónde está mi",
-            "donde esta mi",
-            "è pronto",
-            "waar blijft",
-            "готово",
-            "wo ist mein",
-            "est prêt",
-            "está pronto",
-            "esta pronto",
-            "ist es fertig",
-            "hows the",
-            "how's the",
-            "any word",
-            "finished rendering",
-            "how many more",
-            "see it yet",
-            "received nothing",
-            "been lost",
-            "vanished",
-            "isn't here",
-            "isnt here",
-            "u there",
-            "my vid",
-            "schon fertig",
-            "cadê",
-            "cade meu",
-            "still not here",
-            "not ready",
-        ],
-    )
+    // "it's been 20 min", "it's been over an hour", "it's been spinning": time passing, not
+    // "it's been that kind of week".
+    let waited = ["it's been ", "its been ", "it has been "].iter().any(|p| {
+        lower.match_indices(p).any(|(at, _)| {
+            let next = lower[at + p.len()..]
+                .split_whitespace()
+                .next()
+                .unwrap_or_default();
+            next.starts_with(|c: char| c.is_ascii_digit())
+                || [
+                    "an",
+                    "a",
+                    "over",
+                    "ages",
+                    "forever",
+                    "so",
+                    "like",
+                    "almost",
+                    "nearly",
+                    "more",
+                    "half",
+                    "hours",
+                    "spinning",
+                    "loading",
+                    "processing",
+                    "stuck",
+                    "way",
+                    "too",
+                ]
+                .contains(&next)
+        })
+    });
+    waited
+        || contains_any(
+            &format!(" {lower} "),
+            &[
+                "stuck",
+                "taking forever",
+                "taking so long",
+                "so long",
+                "taking long",
+                "it's been ages",
+                "it's been forever",
+                "it's been so",
+                "its been ages",
+                "never came",
+                "never arrived",
+                "went wrong",
+                "go wrong",
+                "it broken",
+                "it's broken",
+                "is broken?",
+                "bot broken",
+                "machine broken",
+                "lose my",
+                "lost my",
+                "still nothing",
+                "still waiting",
+                "anyone there",
+                "how much longer",
+                "has it rendered",
+                "finished?",
+                "ready?",
+                "done?",
+                " eta ",
+                " eta?",
+                "get lost",
+                "still working",
+                "en proceso",
+                "y nada",
+                "hängen geblieben",
+                "being made",
+                "no video yet",
+                "no video is",
+                "have no video",
+                "no video has",
+                "still no video",
+                "reach you",
+                "came through",
+                "did it die",
+                "still no ",
+                "been completed",
+                "not received",
+                "gone wrong",
+                "some problem",
+                "any problem",
+                "waiting since",
+                "is it cooking",
+                "wo bleibt",
+                "ya está",
+                "好了没",
+                "好了吗",
+                "kab tak",
+                "kab banega",
+                "ещё не готово",
+                "crash",
+                "did it fail",
+                "is it working",
+                "nothing yet",
+                "not here yet",
+                "haven't got",
+                "havent got",
+                "didn't get",
+                "didnt get",
+                "how's it going",
+                "hows it going",
+                "any update",
+                "finished yet",
+                "happening",
+                "go through",
+                "went through",
+                "frozen",
+                "taking forever",
+                "waiting forever",
+                "forever?",
+                "is it done",
+                "still processing",
+                "worried",
+                "shown up",
+                "show up",
+                "forgot about my",
+                "been waiting",
+                "this long",
+                "dónde está mi",
+                "donde esta mi",
+                "è pronto",
+                "waar blijft",
+                "готово",
+                "wo ist mein",
+                "est prêt",
+                "está pronto",
+                "esta pronto",
+                "ist es fertig",
+                "hows the",
+                "how's the",
+                "any word",
+                "finished rendering",
+                "how many more",
+                "see it yet",
+                "received nothing",
+                "been lost",
+                "vanished",
+                "isn't here",
+                "isnt here",
+                "u there",
+                " my vid ",
+                " my vid?",
+                " my video?",
+                "is my video",
+                "is my vid ",
+                "is my clip",
+                "where is it",
+                "isnt done",
+                "isn't done",
+                "schon fertig",
+                "cadê",
+                "cade meu",
+                "still not here",
+                "not ready",
+            ],
+        )
 }
 
 /// `write a script about X`, `make a video about X`, `talk about X`, `a toast for X`: the
 /// topic.
 fn script_topic(raw: &str, lower: &str) -> Option<String> {
     // Words for spoken pieces; the second group also goes with "for" and "on".
-    const ANY: &[&str] = &["something", "video", "clip", "talk", "words", "message"];
+    const ANY: &[&str] = &[
+        "something",
+        "video",
+        "clip",
+        "talk",
+        "words",
+        "message",
+        "smth",
+    ];
     const WRITTEN: &[&str] = &[
         "script",
         "speech",
@@ -846,30 +1283,53 @@ fn script_topic(raw: &str, lower: &str) -> Option<String> {
         "joke",
         "story",
         "outro",
+        "thank-you",
     ];
-    let (at, connector) = [("about", true), ("for", false), ("on", false)]
-        .iter()
-        .filter_map(|(c, loose)| {
-            let at = find_word(lower, c)?;
-            let before = &lower[..at];
-            let written = WRITTEN.iter().any(|w| find_word(before, w).is_some());
-            let any = ANY.iter().any(|w| find_word(before, w).is_some());
-            (written || (*loose && any)).then_some((at, *c))
-        })
-        .min()?;
+    let (at, connector) = [
+        ("about", true),
+        ("abt", true),
+        ("regarding", true),
+        ("for", false),
+        ("on", false),
+    ]
+    .iter()
+    .filter_map(|(c, loose)| {
+        let at = find_word(lower, c)?;
+        // The piece is named just before ("a toast for"), not far off ("long story short
+        // ... left the oven on").
+        let from = lower[..at]
+            .char_indices()
+            .rev()
+            .filter(|(_, ch)| ch.is_whitespace())
+            .nth(6)
+            .map_or(0, |(i, _)| i);
+        let before = &lower[from..at];
+        let written = WRITTEN.iter().any(|w| find_word(before, w).is_some());
+        let any = ANY.iter().any(|w| find_word(before, w).is_some());
+        (written || (*loose && any)).then_some((at, *c))
+    })
+    .min()?;
     let topic = raw[at + connector.len()..]
         .trim()
         .trim_end_matches(['.', '?', '!'])
         .trim();
-    (!topic.is_empty()).then(|| topic.to_owned())
+    // "a video about 40 minutes ago" is a time, not a topic.
+    let time = topic
+        .split_whitespace()
+        .next()
+        .is_some_and(|w| w.chars().all(|c| c.is_ascii_digit()) || w == "an" || w == "a")
+        && contains_any(
+            &topic.to_ascii_lowercase(),
+            &[" minutes ago", " hours ago", " hour ago", " mins ago"],
+        );
+    (!topic.is_empty() && !time).then(|| topic.to_owned())
 }
 
 /// Words for "say" in the languages people write to the bot in, for `... say: X`.
 const SAY_ANY: &[&str] = &[
-    "mouth",
-    "avatar",
     "line",
     "talking",
+    "telling",
     "diciendo",
     "falando",
     "dise",
@@ -923,7 +1383,18 @@ fn after_colon(raw: &str) -> Option<&str> {
     let before = raw[..colon].to_lowercase();
     let says = before
         .split(|c: char| !c.is_alphanumeric())
-        .any(|w| SAY_ANY.contains(&w));
+        .any(|w| SAY_ANY.contains(&w))
+        || [
+            "clip of me",
+            "video of me",
+            "words for the video",
+            "in my mouth",
+            "my avatar",
+            "avatar say",
+            "words",
+        ]
+        .iter()
+        .any(|e| before.trim_end().ends_with(e));
     let text = raw[colon + 1..].trim();
     (says && text.chars().any(char::is_alphanumeric)).then_some(text)
 }
@@ -947,7 +1418,7 @@ fn request_part(raw: &str) -> String {
         "face said",
     ]
     .iter()
-    .filter_map(|t| find_word(&lower, t).map(|at| at + t.len()))
+    .filter_map(|t| find_trigger(&lower, t).map(|at| at + t.len()))
     .min()
     .unwrap_or(lower.len());
     lower[..cut].to_owned()
@@ -968,6 +1439,12 @@ fn unquoted(raw: &str) -> String {
 
 /// `say X`, `make my avatar say: X`, `read this: X`, a quoted sentence: render X.
 fn speech_request(raw: &str, lower: &str) -> Option<Action> {
+    // Say words are looked for outside quotes ("she keeps replying 'say less'").
+    let masked = masked_quotes(raw, lower);
+    // Chinese: 让我的头像说“X”.
+    if let Some(q) = quoted(raw).filter(|q| raw[..q.open].ends_with('说')) {
+        return Some(Action::render(raw[q.start..q.end].trim()));
+    }
     // Japanese: 「X」と言わせて.
     if raw.contains("言") {
         if let Some(q) = quoted(raw).filter(|q| raw[..q.start].ends_with('「')) {
@@ -1014,9 +1491,14 @@ fn speech_request(raw: &str, lower: &str) -> Option<Action> {
         "言わせて",
         "말하게",
         "dise",
+        "desin",
+        "where i go",
+        "face telling",
+        "avatar telling",
+        "me telling",
     ]
     .iter()
-    .filter_map(|t| find_word(lower, t).map(|at| (at, t.len())))
+    .filter_map(|t| find_trigger(&masked, t).map(|at| (at, t.len())))
     .min();
     if let Some(Quote {
         open,
@@ -1032,8 +1514,50 @@ fn speech_request(raw: &str, lower: &str) -> Option<Action> {
             "face", "talking",
         ]
         .iter()
-        .any(|w| find_word(lower, w).is_some());
-        if trigger.is_some() || only_quote || asks_render {
+        .any(|w| find_word(&masked, w).is_some());
+        // `my son said "do it again" ... say dinosaurs are real`: the say word that follows
+        // the quote has its own words, unless they point back ("say that").
+        let own_words = trigger.is_some_and(|(at, len)| {
+            let after = masked[(at + len).min(masked.len())..].trim_start();
+            at > open
+                && after.split_whitespace().count() >= 3
+                && ![
+                    "that",
+                    "this",
+                    "it",
+                    "these",
+                    "those",
+                    "the above",
+                    "the quote",
+                    "the same",
+                ]
+                .iter()
+                .any(|p| after.starts_with(p))
+        });
+        // `say do not open the email from 'payroll', delete it`: the quote is inside the words.
+        let inside_words = rest.split_whitespace().count() >= 3
+            && trigger.is_some_and(|(at, len)| {
+                at + len <= open && {
+                    let between = lower[at + len..open].trim_matches([' ', ':', '-', ',']);
+                    !between.is_empty()
+                        && ![
+                            "this",
+                            "the following",
+                            "the following words",
+                            "these words",
+                            "the words",
+                            "the line",
+                            "this line",
+                            "the sentence",
+                            "this sentence",
+                        ]
+                        .contains(&between)
+                }
+            });
+        // Without a say word, a quote asks for a render only when it is most of the message.
+        let most = 2 * (end - start) >= raw.trim().len();
+        if !inside_words && !own_words && (trigger.is_some() || only_quote || (asks_render && most))
+        {
             let (_, voice) = split_voice_suffix(rest);
             return Some(Action::Render {
                 text: Some(raw[start..end].trim().to_owned()),
@@ -1058,6 +1582,19 @@ fn speech_request(raw: &str, lower: &str) -> Option<Action> {
         text: Some(text.to_owned()),
         voice: voice.or_else(|| named_voice(raw)),
     })
+}
+
+/// `lower` with the insides of quoted passages blanked (byte offsets kept).
+fn masked_quotes(raw: &str, lower: &str) -> String {
+    let mut bytes = lower.as_bytes().to_vec();
+    let mut from = 0;
+    while let Some(q) = quoted(&raw[from..]) {
+        for b in &mut bytes[from + q.start..from + q.end] {
+            *b = b' ';
+        }
+        from = raw.len() - q.rest.len();
+    }
+    String::from_utf8(bytes).unwrap_or_else(|_| lower.to_owned())
 }
 
 /// A quoted passage: where its opening mark is, its content's byte range, what follows.
@@ -1087,7 +1624,7 @@ fn quoted(raw: &str) -> Option<Quote<'_>> {
         let starts_word = raw[..i]
             .chars()
             .next_back()
-            .is_none_or(|p| p.is_whitespace() || p == ':');
+            .is_none_or(|p| p.is_whitespace() || p == ':' || p >= '\u{3000}');
         if !starts_word && c != '「' {
             continue;
         }
@@ -1114,12 +1651,10 @@ fn quoted(raw: &str) -> Option<Quote<'_>> {
 /// A request asked as a question ("can you make it say ... ?").
 fn is_question(lower: &str) -> bool {
     let request = request_part(lower);
-    if lower.trim_end().ends_with('?')
-        && contains_any(
-            &request,
-            &["can ", "could ", "would ", "any way", "possible", "mind "],
-        )
-    {
+    if contains_any(
+        &request,
+        &["can ", "could ", "would ", "any way", "possible", "mind "],
+    ) {
         return true;
     }
     let first = lower.split_whitespace().next().unwrap_or_default();
@@ -1134,23 +1669,45 @@ fn is_question(lower: &str) -> bool {
 /// the question mark of a request asked as a question, an unmatched quote mark.
 fn tidy(text: &str, question: bool) -> &str {
     let mut t = text.trim();
-    // A closing pleasantry ("Thanks a bunch!", "Thank you dear.") is not part of the words.
+    // A line break ends the words: what follows is a signature ("Regards,\nMrs. Iyer").
+    if let Some(line) = t.split('\n').next() {
+        t = line.trim();
+    }
+    // A closing pleasantry ("Thanks a bunch!", "sorry for the long message") after the end of
+    // a sentence or an emoji is not part of the words; the sentence keeps its full stop.
     for _ in 0..2 {
         let cut = t
             .char_indices()
-            .filter(|(i, c)| ".!?".contains(*c) && t[i + 1..].starts_with(' '))
-            .map(|(i, _)| i + 1)
+            .filter(|(i, c)| {
+                (".!?".contains(*c) || (!c.is_ascii() && !c.is_alphanumeric()))
+                    && t[i + c.len_utf8()..].starts_with(' ')
+            })
+            .map(|(i, c)| i + c.len_utf8())
             .next_back();
         let Some(cut) = cut else { break };
         let last = t[cut..].trim().to_ascii_lowercase();
-        let pleasantry = ["thank", "thanks", "thx", "ty", "cheers", "much appreciated"]
-            .iter()
-            .any(|p| last.starts_with(p));
+        let pleasantry = [
+            "thank",
+            "thanks",
+            "thx",
+            "ty",
+            "cheers",
+            "much appreciated",
+            "many thanks",
+            "sorry for",
+            "regards",
+            "best regards",
+            "kind regards",
+        ]
+        .iter()
+        .any(|p| last.starts_with(p));
         if !pleasantry || last.len() > 40 {
             break;
         }
         t = t[..cut].trim_end();
-        t = t.strip_suffix('.').unwrap_or(t).trim_end();
+        t = t
+            .trim_end_matches(|c: char| !c.is_ascii() && !c.is_alphanumeric())
+            .trim_end();
     }
     t = t
         .trim_end_matches(|c: char| !c.is_ascii() && !c.is_alphanumeric() && !"”’»".contains(c))
@@ -1257,6 +1814,53 @@ fn is_voice_name(s: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
+/// Where a say word asks for speech: not told as a story ("the clip where I say ..."), not
+/// negated ("I didn't say delete"), not a duty ("I have to tell everyone").
+fn find_trigger(lower: &str, trigger: &str) -> Option<usize> {
+    let mut from = 0;
+    while let Some(at) = find_word(&lower[from..], trigger).map(|i| from + i) {
+        let before: Vec<&str> = lower[..at].split_whitespace().rev().take(5).collect();
+        let word = |i: usize| before.get(i).copied().unwrap_or_default();
+        let after = lower[at + trigger.len()..].trim_start();
+        let first_or_after = |speakers: &[&str]| before.is_empty() || speakers.contains(&word(0));
+        // Some say words need a speaker just before: "a video of me saying" (not "the cat
+        // saying hi"), "make my avatar announce" (not "can you announce the gate changes").
+        let has_speaker = match trigger {
+            "saying" => first_or_after(&[
+                "me", "me,", "myself", "avatar", "face", "i'm", "im", "it", "mouth", "selfie",
+                "photo", "pic", "picture", "am", "be", "of", "just", "head", "clone", "version",
+                "i",
+            ]),
+            "announce" => first_or_after(&["me", "avatar", "face", "it", "myself"]),
+
+            _ => true,
+        };
+        // "don't make it say anything yet" (but "if u dont make me say ..." asks).
+        let negated =
+            (0..3).any(|i| ["don't", "dont", "not"].contains(&word(i))) && !before.contains(&"if");
+        // "the clip where I say" tells of a video ("a video where I say" asks for one); "my
+        // friends keep saying", "what to say later", "I have to tell everyone", "speak to you
+        // later".
+        let told = (word(0) == "i" && (word(2) == "the" || word(3) == "the"))
+            || [
+                "didn't", "didnt", "never", "keep", "keeps", "kept", "was", "were", "been",
+                "always", "they", "he", "she", "people", "everyone",
+            ]
+            .contains(&word(0))
+                        || (0..3).any(|i| word(i) == "what")
+            || (trigger.starts_with("tell") && word(0) == "to")
+            || ["to u", "to you", "soon", "later"].iter().any(|p| {
+                after == *p
+                    || after.starts_with(&format!("{p} "))
+                    || after.starts_with(&format!("{p},"))
+            });
+        if has_speaker && !negated && !told {
+            return Some(at);
+        }
+        from = at + trigger.len();
+    }
+    None
+}
 /// Where `word` occurs in `lower` as a whole word (or phrase).
 fn find_word(lower: &str, word: &str) -> Option<usize> {
     let mut from = 0;
@@ -1290,7 +1894,7 @@ impl<'a> Words<'a> {
                 (None, false) => start = Some(i),
                 (Some(s), true) => {
                     offsets.push(s);
-                    lower.push(Self::trim(&raw[s..i]).to_ascii_lowercase());
+                    lower.push(Self::squeeze(&Self::trim(&raw[s..i]).to_ascii_lowercase()));
                     start = None;
                 }
                 _ => {}
@@ -1301,6 +1905,21 @@ impl<'a> Words<'a> {
             offsets,
             lower,
         }
+    }
+
+    /// "yesss", "slayyy", "pleaseee": three or more of a letter read as one.
+    fn squeeze(word: &str) -> String {
+        let mut out = String::with_capacity(word.len());
+        let mut chars = word.chars().peekable();
+        while let Some(c) = chars.next() {
+            let mut run = 1;
+            while chars.next_if_eq(&c).is_some() {
+                run += 1;
+            }
+            let kept = if run >= 3 { 1 } else { run };
+            out.extend(std::iter::repeat_n(c, kept));
+        }
+        out
     }
 
     fn trim(word: &str) -> &str {
@@ -1365,15 +1984,200 @@ impl<'a> Words<'a> {
         } else {
             return None;
         };
-        is_voice_name(name).then(|| name.to_owned())
+        const NOT_NAMES: &[&str] = &[
+            "recording",
+            "note",
+            "memo",
+            "message",
+            "own",
+            "stays",
+            "is",
+            "for",
+            "sounds",
+            "instead",
+            "and",
+            "of",
+            "in",
+            "from",
+            "please",
+            "pls",
+            "too",
+            "here",
+        ];
+        (is_voice_name(name) && !NOT_NAMES.contains(&name.to_ascii_lowercase().as_str()))
+            .then(|| name.to_owned())
+    }
+
+    /// Whether the word at `i` ends a clause ("cancel, wrong name").
+    fn ends_clause(&self, i: usize) -> bool {
+        let end = self.offsets.get(i + 1).copied().unwrap_or(self.raw.len());
+        self.raw[self.offsets[i]..end]
+            .trim_end()
+            .ends_with([',', '.', '!', '?', ';', ':', '—', '-'])
+    }
+
+    /// "cancel", "stop the video", "kill that render pls", "abort abort": a stop word whose
+    /// object is the video (or nothing), not "cancel my dentist appointment", "stop at the
+    /// pharmacy" or "cancel culture".
+    fn stops_a_video(&self) -> bool {
+        const STOP: &[&str] = &[
+            "stop",
+            "halt",
+            "terminate",
+            "scrap",
+            "cancel",
+            "cancle",
+            "cancell",
+            "abort",
+            "kill",
+            "отмени",
+            "cancela",
+            "annule",
+            "annuler",
+            "arrête",
+            "arrete",
+        ];
+        const SKIP: &[&str] = &[
+            "the",
+            "my",
+            "that",
+            "this",
+            "tht",
+            "these",
+            "those",
+            "a",
+            "an",
+            "please",
+            "pls",
+            "plz",
+            "now",
+            "rn",
+            "right",
+            "asap",
+            "immediately",
+            "kindly",
+            "current",
+            "last",
+            "latest",
+            "la",
+            "le",
+            "el",
+            "o",
+            "das",
+            "die",
+            "it",
+            "its",
+            "it's",
+            "your",
+            "ur",
+            "",
+            "mi",
+            "mon",
+            "ma",
+            "meu",
+            "mein",
+            "esse",
+            "essa",
+            "este",
+            "ese",
+            "esta",
+            "bitte",
+        ];
+        const VIDEO: &[&str] = &[
+            "video",
+            "vid",
+            "vids",
+            "videos",
+            "clip",
+            "clips",
+            "render",
+            "rendering",
+            "job",
+            "jobs",
+            "one",
+            "making",
+            "working",
+            "generating",
+            "processing",
+            "thing",
+            "request",
+            "order",
+            "generation",
+            "everything",
+            "all",
+            "process",
+            "mission",
+            "vidéo",
+            "vídeo",
+            "видео",
+            "them",
+            "both",
+        ];
+        let w = &self.lower;
+        (0..w.len()).any(|i| {
+            if !STOP.contains(&w[i].as_str()) {
+                return false;
+            }
+            let mut j = i;
+            loop {
+                if self.ends_clause(j) || j + 1 >= w.len() {
+                    return true;
+                }
+                j += 1;
+                let next = w[j].as_str();
+                if VIDEO.contains(&next) {
+                    return true;
+                }
+                if !(SKIP.contains(&next) || STOP.contains(&next)) {
+                    return false;
+                }
+            }
+        })
     }
 
     /// `go`, `yes, render it`, `looks good, go ahead`, `make the video`.
     fn is_go(&self) -> bool {
         const FILLER: &[&str] = &[
-            "ahead", "please", "it", "the", "video", "looks", "good", "great", "now", "that",
-            "sounds", "fine", "lets", "let's", "", "alright", "that's", "thats", "for", "into",
-            "turn", "love", "script",
+            "ahead",
+            "please",
+            "it",
+            "the",
+            "video",
+            "looks",
+            "good",
+            "great",
+            "now",
+            "that",
+            "sounds",
+            "fine",
+            "lets",
+            "let's",
+            "",
+            "alright",
+            "that's",
+            "thats",
+            "for",
+            "into",
+            "love",
+            "script",
+            "bet",
+            "slay",
+            "fire",
+            "is",
+            "rn",
+            "fr",
+            "ya",
+            "ok",
+            "so",
+            "right",
+            "to",
+            "me",
+            "and",
+            "wording's",
+            "wording",
+            "spot",
+            "on",
+            "así",
         ];
         const GO: &[&str] = &[
             "go",
@@ -1393,6 +2197,12 @@ impl<'a> Words<'a> {
             "produce",
             "start",
             "rendering",
+            "run",
+            "lgtm",
+            "turn",
+            "away",
+            "dale",
+            "hazlo",
         ];
         !self.lower.is_empty()
             && self.lower.iter().any(|w| GO.contains(&w.as_str()))
@@ -1474,6 +2284,49 @@ mod tests {
                 text: Some("hi".into()),
                 voice: Some("amy".into())
             }
+        );
+    }
+
+    #[test]
+    fn told_negated_and_reported_words_ask_for_nothing() {
+        // A story about a video, a denial, someone else's words, a kept account.
+        assert_eq!(
+            one("the clip where I say happy birthday has a typo, remove it"),
+            Action::Unsupported
+        );
+        assert_eq!(one("hold on, I didn't say delete"), Action::Unsupported);
+        assert_eq!(
+            one("my boss told me to stop wasting time on this"),
+            Action::Unsupported
+        );
+        assert_eq!(
+            one("my friend told me to wipe my data but nah im keeping it"),
+            Action::Unsupported
+        );
+        assert_eq!(
+            one("forget what i said, make it say see you at noon"),
+            Action::render("see you at noon")
+        );
+        // "a video where I say" asks for one.
+        assert_eq!(
+            one("I'd love a video where I say welcome aboard"),
+            Action::render("welcome aboard")
+        );
+    }
+
+    #[test]
+    fn the_words_end_where_a_signature_or_a_closing_thanks_begins() {
+        assert_eq!(
+            one("Please make my avatar say the shop opens at 9.\nRegards,\nAnita"),
+            Action::render("the shop opens at 9.")
+        );
+        assert_eq!(
+            one("could you make me say see you soon? Many thanks."),
+            Action::render("see you soon")
+        );
+        assert_eq!(
+            one("make me say happy birthday Dad 🎂 sorry for the long message"),
+            Action::render("happy birthday Dad")
         );
     }
 
