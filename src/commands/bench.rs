@@ -81,6 +81,9 @@ struct RenderBench {
     /// auto, cpu, cuda or cuda:N.
     #[arg(long, default_value = "auto")]
     device: String,
+    /// The voice that speaks (see `spinbot voices`).
+    #[arg(long, default_value = DEFAULT_VOICE)]
+    voice: String,
     /// The photo (default: the sample group photo from the assets).
     #[arg(long)]
     photo: Option<PathBuf>,
@@ -144,14 +147,13 @@ fn tts(assets: Assets, voice_name: &str, rounds: u32) -> anyhow::Result<()> {
     let mut voice = voice
         .lock()
         .map_err(|_| anyhow::anyhow!("the voice broke"))?;
-    let scales = voice.default_scales();
     let load_s = load.elapsed().as_secs_f64();
     // One warm-up run so the first-call costs do not count.
-    voice.speak_with("Warming up.", scales)?;
+    voice.speak_str("Warming up.")?;
     let mut audio_s = 0.0;
     let start = Instant::now();
     for _ in 0..rounds {
-        audio_s += voice.speak_with(TTS_TEXT, scales)?.seconds();
+        audio_s += voice.speak_str(TTS_TEXT)?.seconds();
     }
     let wall_s = start.elapsed().as_secs_f64();
     println!(
@@ -270,18 +272,17 @@ fn render(assets: Assets, args: &RenderBench) -> anyhow::Result<()> {
     let pipeline = Pipeline::new(assets, device);
     let models = pipeline.models();
     // Models load once per worker, not per job: load and warm them outside the timings.
-    let voice = models.voice(DEFAULT_VOICE)?;
+    let voice = models.voice(&args.voice)?;
     let mut voice = voice
         .lock()
         .map_err(|_| anyhow::anyhow!("the voice broke"))?;
-    let scales = voice.default_scales();
-    voice.speak_with("Warming up.", scales)?;
+    voice.speak_str("Warming up.")?;
     let image = load_photo(&photo_path)?;
     models.with_faces(|faces| faces.analyse(&image))?;
 
     // Sentences until the speech is about the asked length (its rate measured on the
     // paragraph once, outside the timings).
-    let chars_per_s = TTS_TEXT.len() as f64 / voice.speak_with(TTS_TEXT, scales)?.seconds();
+    let chars_per_s = TTS_TEXT.len() as f64 / voice.speak_str(TTS_TEXT)?.seconds();
     let sentences: Vec<&str> = TTS_TEXT
         .split_inclusive(['.', '!', '?'])
         .map(str::trim)
@@ -343,9 +344,13 @@ fn render(assets: Assets, args: &RenderBench) -> anyhow::Result<()> {
     drop(rgb);
 
     // The whole pipeline as a job runs it: speech, face, frames streamed into the encoder.
+    let speech = spinbot_core::Speech::Text {
+        text,
+        voice: args.voice.clone(),
+    };
     let plan = Plan {
         size: args.size,
-        ..Plan::say(text, photo_path.to_string_lossy())
+        ..Plan::new(speech, photo_path.to_string_lossy())
     };
     let start = Instant::now();
     pipeline.run(&plan, &dir.path().join("job"), &mut |_, _| {})?;

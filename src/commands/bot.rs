@@ -12,7 +12,7 @@ use spinbot_bots::{courier, BotError, Conversation, Courier, Platform};
 use spinbot_core::config::Rule;
 use spinbot_core::limits::DEFAULT_VOICE;
 use spinbot_core::{Config, ConfigError};
-use spinbot_farm::{tts, Assets};
+use spinbot_farm::{voices, Assets};
 use spinbot_jobs::Store;
 use std::future::Future;
 use std::sync::Arc;
@@ -43,7 +43,7 @@ pub fn prompts(config: &Config) -> anyhow::Result<Prompts> {
 
 /// The voices of the assets folder (just the default one when there is none).
 fn voices(config: &Config) -> Vec<String> {
-    tts::list_voices(&Assets::at(&config.assets))
+    voices::list_voices(&Assets::at(&config.assets))
         .ok()
         .map(|voices| voices.into_iter().map(|v| v.name).collect())
         .filter(|v: &Vec<String>| !v.is_empty())

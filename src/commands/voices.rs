@@ -1,7 +1,9 @@
-//! `spinbot voices`: the Piper voices in the assets folder.
+//! `spinbot voices`: every installed voice, one line each: the name `--voice` takes, the
+//! language code, the accent and the gender; each language's recommended woman's and man's
+//! voice first.
 
 use clap::Args;
-use spinbot_farm::{tts, Assets};
+use spinbot_farm::{voices, Assets};
 
 #[derive(Args)]
 pub struct VoicesArgs {
@@ -11,15 +13,12 @@ pub struct VoicesArgs {
 }
 
 pub fn run(args: VoicesArgs, config: &spinbot_core::Config) -> anyhow::Result<()> {
-    let voices = tts::list_voices(&Assets::at(&config.assets))?;
+    let voices = voices::list_voices(&Assets::at(&config.assets))?;
     if args.json {
         println!("{}", serde_json::to_string(&voices)?);
     } else {
         for v in voices {
-            println!(
-                "{}\t{}\t{}\t{} Hz",
-                v.name, v.language, v.quality, v.sample_rate
-            );
+            println!("{}\t{}\t{}\t{}", v.name, v.language, v.accent, v.gender);
         }
     }
     Ok(())

@@ -1,0 +1,58 @@
+//! One speech interface over the engines: a voice by name, Piper's or Kokoro's, speaking
+//! text into audio at the voice's own rate (22.05 kHz or 24 kHz; the rest of the pipeline
+//! follows the audio's rate).
+
+use crate::assets::Assets;
+use crate::audio::Audio;
+use crate::error::FarmError;
+use crate::{kokoro, tts};
+use spinbot_core::SpeechText;
+use std::sync::{Arc, Mutex};
+
+/// A loaded voice of either engine.
+pub enum Speaker {
+    Piper(tts::Voice),
+    Kokoro(kokoro::Voice),
+}
+
+impl Speaker {
+    /// The voice called `name`: a Kokoro voice when one has that name, else a Piper voice.
+    /// `kokoro` gives the shared Kokoro model (loaded once by the caller).
+    pub fn load(
+        assets: &Assets,
+        name: &str,
+        kokoro: impl FnOnce() -> Result<Arc<Mutex<kokoro::Model>>, FarmError>,
+    ) -> Result<Self, FarmError> {
+        if kokoro::voice_names(assets).iter().any(|n| n == name) {
+            return Ok(Self::Kokoro(kokoro::Voice::load(assets, name, kokoro()?)?));
+        }
+        Ok(Self::Piper(tts::Voice::load(assets, name)?))
+    }
+
+    pub fn name(&self) -> &str {
+        match self {
+            Self::Piper(v) => v.name(),
+            Self::Kokoro(v) => v.name(),
+        }
+    }
+
+    pub fn sample_rate(&self) -> u32 {
+        match self {
+            Self::Piper(v) => v.sample_rate(),
+            Self::Kokoro(_) => kokoro::SAMPLE_RATE,
+        }
+    }
+
+    /// Speaks checked text with the voice's own settings.
+    pub fn speak(&mut self, text: &SpeechText) -> Result<Audio, FarmError> {
+        self.speak_str(text.as_str())
+    }
+
+    /// Speaks `text` with the voice's own settings (benchmarks and tests).
+    pub fn speak_str(&mut self, text: &str) -> Result<Audio, FarmError> {
+        match self {
+            Self::Piper(v) => v.speak_with(text, v.default_scales()),
+            Self::Kokoro(v) => v.speak(text),
+        }
+    }
+}
