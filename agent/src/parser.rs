@@ -1847,7 +1847,7 @@ fn find_trigger(lower: &str, trigger: &str) -> Option<usize> {
                 "always", "they", "he", "she", "people", "everyone",
             ]
             .contains(&word(0))
-                        || (0..3).any(|i| word(i) == "what")
+            || (0..3).any(|i| word(i) == "what")
             || (trigger.starts_with("tell") && word(0) == "to")
             || ["to u", "to you", "soon", "later"].iter().any(|p| {
                 after == *p
