@@ -7,7 +7,9 @@ use crate::conversation::{Conversations, Field, State};
 use crate::error::AgentError;
 use spinbot_core::job::ReplyTo;
 use spinbot_core::limits::{DEFAULT_VOICE, MAX_SCRIPT_CHARS, MAX_TOPIC_CHARS};
-use spinbot_core::{InputError, JobClass, JobId, JobState, Plan, Speech, SpeechText, UserId};
+use spinbot_core::{
+    InputError, JobClass, JobId, JobState, Plan, Speech, SpeechText, UserId, VoiceEntry,
+};
 use spinbot_jobs::keys::{self, uploads_prefix};
 use spinbot_jobs::queue::Cancel;
 use spinbot_jobs::{Admission, Queue, Record, Store};
@@ -151,7 +153,7 @@ pub struct Executor {
     conversations: Conversations,
     store: Store,
     record: Option<Record>,
-    voices: Vec<String>,
+    voices: Vec<VoiceEntry>,
     help: String,
 }
 
@@ -160,7 +162,7 @@ impl Executor {
         queue: Queue,
         store: Store,
         record: Option<Record>,
-        voices: Vec<String>,
+        voices: Vec<VoiceEntry>,
         help: String,
     ) -> Self {
         let conversations = Conversations::new(queue.connection(), queue.keys().clone());
@@ -186,28 +188,40 @@ impl Executor {
         self.conversations.set(user, changes).await
     }
 
-    /// A voice by its full name or a unique part of it (`amy` for `en_US-amy-medium`).
+    /// A voice by its full name, a unique part of it (`amy` for `en_US-amy-medium`) or a
+    /// description ("a British man").
     fn resolve_voice(&self, name: &str) -> Result<String, Declined> {
-        let wanted = name.trim().to_ascii_lowercase();
-        if let Some(exact) = self
-            .voices
-            .iter()
-            .find(|v| v.to_ascii_lowercase() == wanted)
-        {
-            return Ok(exact.clone());
+        spinbot_core::voices::choose(name, &self.voices)
+            .map(|v| v.name.clone())
+            .ok_or_else(|| {
+                Declined(format!(
+                    "There is no voice called \"{}\"; say \"voices\" to see them.",
+                    name.chars().take(40).collect::<String>()
+                ))
+            })
+    }
+
+    /// The voices in a few lines: each language's recommended ones by name and kind, how
+    /// many more there are, and how to pick.
+    fn voice_list(&self) -> String {
+        if self.voices.len() <= 1 {
+            return format!("I have one voice: {DEFAULT_VOICE}.");
         }
-        let matches: Vec<&String> = self
-            .voices
-            .iter()
-            .filter(|v| !wanted.is_empty() && v.to_ascii_lowercase().contains(&wanted))
-            .collect();
-        match matches.as_slice() {
-            [one] => Ok((*one).clone()),
-            _ => Err(Declined(format!(
-                "There is no voice called \"{}\"; say \"voices\" to see them.",
-                name.chars().take(40).collect::<String>()
-            ))),
+        let mut shown: Vec<&VoiceEntry> = self.voices.iter().filter(|v| v.recommended).collect();
+        if shown.is_empty() {
+            shown = self.voices.iter().take(12).collect();
         }
+        let list: Vec<String> = shown.iter().map(|v| v.describe()).collect();
+        let more = self.voices.len() - shown.len();
+        let more = if more > 0 {
+            format!(" and {more} more (`spinbot voices` lists them all)")
+        } else {
+            String::new()
+        };
+        format!(
+            "Voices: {}{more}. Say \"use af_heart\", or describe one: \"a British man's voice\".",
+            list.join(", ")
+        )
     }
 
     /// The job an action means: the one named (if the caller's), else their latest.
@@ -416,22 +430,20 @@ impl Executor {
             }
             Action::Status { job } => self.status(caller, job.as_deref()).await,
             Action::Cancel { job } => self.cancel(caller, job.as_deref()).await,
-            Action::ListVoices => Ok(Done::say(if self.voices.is_empty() {
-                format!("I have one voice: {DEFAULT_VOICE}.")
-            } else {
-                format!(
-                    "Voices: {}. Say \"use the NAME voice\" to pick one.",
-                    self.voices.join(", ")
-                )
-            })),
+            Action::ListVoices => Ok(Done::say(self.voice_list())),
             Action::ChooseVoice { voice } => {
                 let voice = self.resolve_voice(voice)?;
                 self.set(user, &[(Field::Voice, Some(&voice))]).await?;
                 if let Some(record) = &self.record {
                     record.save_voice(user, &voice, None).await?;
                 }
+                let described = self
+                    .voices
+                    .iter()
+                    .find(|v| v.name == voice)
+                    .map_or_else(|| voice.clone(), VoiceEntry::describe);
                 Ok(Done::say(format!(
-                    "Your videos will use the voice {voice}."
+                    "Your videos will use the voice {described}."
                 )))
             }
             Action::WriteScript { topic, text } => {

@@ -131,6 +131,9 @@ pub fn parse(message: &str) -> Vec<Action> {
     {
         return vec![Action::Status { job }];
     }
+    if let Some(voice) = described_voice(&words, &lower) {
+        return vec![Action::ChooseVoice { voice }];
+    }
     if let Some(voice) = words.chosen_voice() {
         return vec![Action::ChooseVoice { voice }];
     }
@@ -387,6 +390,38 @@ fn is_voice_note_request(lower: &str) -> bool {
             "that recording",
         ],
     )
+}
+
+/// "use a woman's voice", "switch to a British man's voice", "I want a deeper voice": the
+/// description (from the verb to "voice"), for the executor to match. Questions about the
+/// voices ("any female voices?") list them instead.
+fn described_voice(words: &Words, lower: &str) -> Option<String> {
+    let at = words.lower.iter().position(|w| w == "voice")?;
+    let verb = words.lower[..at].iter().rposition(|w| {
+        [
+            "use", "switch", "change", "want", "give", "gimme", "set", "pick", "choose", "prefer",
+            "like", "try", "make", "to",
+        ]
+        .contains(&w.as_str())
+    })?;
+    let asks = contains_any(
+        lower,
+        &[
+            "any ",
+            "do you have",
+            "do u have",
+            "are there",
+            "which",
+            "what",
+            "is there",
+            "got any",
+            "how ",
+            "or nah",
+            "?",
+        ],
+    );
+    let phrase = words.lower[verb + 1..=at].join(" ");
+    (!asks && spinbot_core::voices::describes_a_voice(&phrase)).then_some(phrase)
 }
 
 /// "can it speak spanish or only english": a question about languages, not words to speak.

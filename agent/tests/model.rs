@@ -558,3 +558,47 @@ async fn a_run_that_times_out_during_its_tool_still_acts_once() {
         vec![Action::render("make my avatar say in flight")]
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_voice_is_chosen_by_description_by_name_or_with_slash_voice_and_remembered() {
+    let world = World::new().await;
+    let (me, other) = (caller(21), caller(22));
+    let agent = world.agent(None);
+    // By description: a woman's voice is the woman's (amy), a deeper one the man's (joe).
+    let reply = agent
+        .handle(message(&me, "please use a woman's voice"))
+        .await;
+    assert!(reply.text.contains("en_US-amy-medium"), "{}", reply.text);
+    assert_eq!(
+        world.state(&me).await.voice.as_deref(),
+        Some("en_US-amy-medium")
+    );
+    let reply = agent
+        .handle(message(&me, "hmm, switch to a deeper voice"))
+        .await;
+    assert!(reply.text.contains("en_US-joe-medium"), "{}", reply.text);
+    // By name, and with /voice.
+    agent.handle(message(&me, "use amy")).await;
+    assert_eq!(
+        world.state(&me).await.voice.as_deref(),
+        Some("en_US-amy-medium")
+    );
+    agent.handle(message(&me, "/voice en_US-joe-medium")).await;
+    assert_eq!(
+        world.state(&me).await.voice.as_deref(),
+        Some("en_US-joe-medium")
+    );
+    // A question about the voices lists them and chooses nothing; an unknown one is named.
+    let before = world.state(&other).await.voice;
+    let reply = agent.handle(message(&other, "any female voices?")).await;
+    assert!(reply.text.contains("Voices:"), "{}", reply.text);
+    assert_eq!(world.state(&other).await.voice, before);
+    let reply = agent.handle(message(&other, "use the zorro voice")).await;
+    assert!(reply.text.contains("no voice called"), "{}", reply.text);
+    // The next render speaks with the remembered voice.
+    world.send_photo(&me).await;
+    let reply = agent.handle(message(&me, "say hello there")).await;
+    assert_eq!(reply.jobs.len(), 1, "{}", reply.text);
+    let plan = world.plan_of(&reply.jobs[0]).await;
+    assert_eq!(plan["speech"]["voice"], "en_US-joe-medium", "{plan}");
+}

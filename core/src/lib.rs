@@ -9,9 +9,11 @@ pub mod job;
 pub mod limits;
 pub mod plan;
 pub mod refusal;
+pub mod voices;
 
 pub use config::{Config, ConfigError, DeviceChoice};
 pub use input::{sniff_audio, sniff_photo, InputError, SpeechText};
 pub use job::{Job, JobClass, JobEvent, JobId, JobState, UserId};
 pub use plan::{Plan, Speech, Stage, Target};
 pub use refusal::Refusal;
+pub use voices::VoiceEntry;

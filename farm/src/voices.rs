@@ -31,6 +31,19 @@ pub struct VoiceInfo {
     pub recommended: bool,
 }
 
+impl VoiceInfo {
+    /// The voice as the chat sees it.
+    pub fn entry(&self) -> spinbot_core::VoiceEntry {
+        spinbot_core::VoiceEntry {
+            name: self.name.clone(),
+            language: self.language.clone(),
+            accent: self.accent.clone(),
+            gender: self.gender.clone(),
+            recommended: self.recommended,
+        }
+    }
+}
+
 /// Languages in the order they are listed.
 const LANGUAGES: [&str; 7] = ["en-US", "en-GB", "es", "fr", "it", "pt-BR", "hi"];
 

@@ -11,6 +11,7 @@ use spinbot_bots::telegram::{self, Telegram};
 use spinbot_bots::{courier, BotError, Conversation, Courier, Platform};
 use spinbot_core::config::Rule;
 use spinbot_core::limits::DEFAULT_VOICE;
+use spinbot_core::VoiceEntry;
 use spinbot_core::{Config, ConfigError};
 use spinbot_farm::{voices, Assets};
 use spinbot_jobs::Store;
@@ -42,12 +43,20 @@ pub fn prompts(config: &Config) -> anyhow::Result<Prompts> {
 }
 
 /// The voices of the assets folder (just the default one when there is none).
-fn voices(config: &Config) -> Vec<String> {
+fn voices(config: &Config) -> Vec<VoiceEntry> {
     voices::list_voices(&Assets::at(&config.assets))
         .ok()
-        .map(|voices| voices.into_iter().map(|v| v.name).collect())
-        .filter(|v: &Vec<String>| !v.is_empty())
-        .unwrap_or_else(|| vec![DEFAULT_VOICE.to_owned()])
+        .map(|voices| voices.iter().map(voices::VoiceInfo::entry).collect())
+        .filter(|v: &Vec<VoiceEntry>| !v.is_empty())
+        .unwrap_or_else(|| {
+            vec![VoiceEntry {
+                name: DEFAULT_VOICE.to_owned(),
+                language: "en-US".into(),
+                accent: "American".into(),
+                gender: "male".into(),
+                recommended: false,
+            }]
+        })
 }
 
 pub async fn run(args: BotArgs, config: Config) -> anyhow::Result<()> {
@@ -96,7 +105,7 @@ pub async fn start_discord(
         api_url: config.discord.api_url.clone(),
         guild: config.discord.guild,
         message_content: config.discord.message_content,
-        voices: voices(config),
+        voices: voices(config).into_iter().map(|v| v.name).collect(),
     })?);
     start(config, stop, roles, platform, discord::listen).await
 }

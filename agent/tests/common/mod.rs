@@ -64,7 +64,16 @@ impl World {
             queue,
             store.clone(),
             record,
-            VOICES.iter().map(|v| v.to_string()).collect(),
+            VOICES
+                .iter()
+                .map(|v| spinbot_core::VoiceEntry {
+                    name: v.to_string(),
+                    language: "en-US".into(),
+                    accent: "American".into(),
+                    gender: if v.contains("amy") { "female" } else { "male" }.into(),
+                    recommended: false,
+                })
+                .collect(),
             Prompts::built_in().help,
         );
         Self {
