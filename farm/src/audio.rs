@@ -15,6 +15,24 @@ pub struct Audio {
 }
 
 impl Audio {
+    /// Sentences spoken one by one, each scaled to full scale (as Piper does), joined; an
+    /// error when there is nothing to say.
+    pub fn from_sentences(clips: Vec<Vec<f32>>, rate: u32) -> Result<Self, FarmError> {
+        let mut samples = Vec::new();
+        for mut clip in clips {
+            let peak = clip.iter().fold(0f32, |m, s| m.max(s.abs()));
+            if peak > 1e-8 {
+                clip.iter_mut()
+                    .for_each(|s| *s = (*s / peak).clamp(-1.0, 1.0));
+            }
+            samples.extend(clip);
+        }
+        if samples.is_empty() {
+            return Err(InputError::TextEmpty.into());
+        }
+        Ok(Self { samples, rate })
+    }
+
     pub fn seconds(&self) -> f64 {
         self.samples.len() as f64 / f64::from(self.rate)
     }

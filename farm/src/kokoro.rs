@@ -238,35 +238,24 @@ impl Voice {
 
     /// Speaks `text`: each sentence synthesised, peak-normalised like Piper's, and joined.
     pub fn speak(&mut self, text: &str) -> Result<Audio, FarmError> {
-        let mut samples = Vec::new();
+        let mut clips = Vec::new();
         for piece in self.symbols(text)? {
             let ids = lock(&self.model).ids(&piece);
             if ids.is_empty() {
                 continue;
             }
             let style = self.style(ids.len()).to_vec();
-            let mut audio = lock(&self.model).synthesize(&ids, &style)?;
-            let peak = audio.iter().fold(0f32, |m, s| m.max(s.abs()));
+            let clip = lock(&self.model).synthesize(&ids, &style)?;
+            let peak = clip.iter().fold(0f32, |m, s| m.max(s.abs()));
             if !peak.is_finite() || peak > BLOW_UP {
                 return Err(FarmError::Model(format!(
                     "kokoro: voice {} produced a broken clip (peak {peak})",
                     self.name
                 )));
             }
-            if peak > 1e-8 {
-                audio
-                    .iter_mut()
-                    .for_each(|s| *s = (*s / peak).clamp(-1.0, 1.0));
-            }
-            samples.extend(audio);
+            clips.push(clip);
         }
-        if samples.is_empty() {
-            return Err(InputError::TextEmpty.into());
-        }
-        Ok(Audio {
-            samples,
-            rate: SAMPLE_RATE,
-        })
+        Audio::from_sentences(clips, SAMPLE_RATE)
     }
 }
 

@@ -142,25 +142,11 @@ impl Voice {
     /// Speaks `text` with the given settings.
     pub fn speak_with(&mut self, text: &str, scales: Scales) -> Result<Audio, FarmError> {
         let sentences = phonemize(&self.config.espeak.voice, text)?;
-        let mut samples = Vec::new();
-        for phonemes in sentences {
-            let ids = self.phoneme_ids(&phonemes);
-            let mut audio = self.synthesize(ids, scales)?;
-            let peak = audio.iter().fold(0f32, |m, s| m.max(s.abs()));
-            if peak > 1e-8 {
-                audio
-                    .iter_mut()
-                    .for_each(|s| *s = (*s / peak).clamp(-1.0, 1.0));
-            }
-            samples.extend(audio);
-        }
-        if samples.is_empty() {
-            return Err(InputError::TextEmpty.into());
-        }
-        Ok(Audio {
-            samples,
-            rate: self.sample_rate(),
-        })
+        let clips = sentences
+            .into_iter()
+            .map(|phonemes| self.synthesize(self.phoneme_ids(&phonemes), scales))
+            .collect::<Result<Vec<_>, _>>()?;
+        Audio::from_sentences(clips, self.sample_rate())
     }
 
     /// Piper's ids: BOS, then each known symbol followed by PAD, then EOS.
