@@ -201,6 +201,28 @@ impl Executor {
             })
     }
 
+    /// The voice for `text`: one asked for in the request as asked; else the user's (or the
+    /// default) unless it does not speak the text's language, then a voice that does, or one
+    /// sentence when none does.
+    fn voice_for(
+        &self,
+        text: &SpeechText,
+        voice: String,
+        explicit: bool,
+    ) -> Result<String, Declined> {
+        let Some(entry) = self.voices.iter().find(|v| v.name == voice) else {
+            return Ok(voice);
+        };
+        if explicit {
+            return Ok(voice);
+        }
+        match spinbot_core::voices::for_text(text.as_str(), entry, &self.voices) {
+            Ok(Some(other)) => Ok(other.name.clone()),
+            Ok(None) => Ok(voice),
+            Err(sentence) => Err(Declined(sentence)),
+        }
+    }
+
     /// The voices in a few lines: each language's recommended ones by name and kind, how
     /// many more there are, and how to pick.
     fn voice_list(&self) -> String {
@@ -250,6 +272,7 @@ impl Executor {
             .clone()
             .or(state.latest_photo.clone())
             .ok_or_else(|| Declined("Send me a selfie first, then tell me what to say.".into()))?;
+        let explicit = voice.is_some();
         let voice = match voice.or(state.voice.as_deref()) {
             Some(v) => self.resolve_voice(v)?,
             None => DEFAULT_VOICE.to_owned(),
@@ -257,16 +280,21 @@ impl Executor {
         // What was prepared (a script, a voice note) is taken as the job is made: of two
         // "go"s at once (two bot processes), one makes the video.
         let (speech, taken) = match text {
-            Some(t) => (
-                Speech::Text {
-                    text: SpeechText::parse(t)?,
-                    voice,
-                },
-                None,
-            ),
+            Some(t) => {
+                let text = SpeechText::parse(t)?;
+                let voice = self.voice_for(&text, voice, explicit)?;
+                (Speech::Text { text, voice }, None)
+            }
             None => {
                 if let Some(t) = self.conversations.take(user, Field::PendingText).await? {
                     let text = SpeechText::parse(&t)?;
+                    let voice = match self.voice_for(&text, voice, explicit) {
+                        Ok(voice) => voice,
+                        Err(declined) => {
+                            self.set(user, &[(Field::PendingText, Some(&t))]).await?;
+                            return Err(declined);
+                        }
+                    };
                     (Speech::Text { text, voice }, Some((Field::PendingText, t)))
                 } else if let Some(audio) = self.conversations.take(user, Field::VoiceNote).await? {
                     (

@@ -602,3 +602,49 @@ async fn a_voice_is_chosen_by_description_by_name_or_with_slash_voice_and_rememb
     let plan = world.plan_of(&reply.jobs[0]).await;
     assert_eq!(plan["speech"]["voice"], "en_US-joe-medium", "{plan}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_spanish_text_gets_a_spanish_voice_unless_one_was_asked_for() {
+    let world = World::new().await;
+    let me = caller(23);
+    world.send_photo(&me).await;
+    let agent = world.agent(None);
+    // The default voice (a man's) does not speak Spanish: the Spanish man speaks it.
+    let reply = agent
+        .handle(message(
+            &me,
+            "say Hola mamá, feliz cumpleaños. Te quiero mucho y nos vemos el sábado.",
+        ))
+        .await;
+    assert_eq!(reply.jobs.len(), 1, "{}", reply.text);
+    let plan = world.plan_of(&reply.jobs[0]).await;
+    assert_eq!(plan["speech"]["voice"], "em_alex", "{plan}");
+    // A voice named in the request is used as asked.
+    let reply = agent
+        .handle(message(
+            &me,
+            "say Hola mamá, feliz cumpleaños. Te quiero mucho y nos vemos el sábado. with the voice amy",
+        ))
+        .await;
+    assert_eq!(reply.jobs.len(), 1, "{}", reply.text);
+    let plan = world.plan_of(&reply.jobs[0]).await;
+    assert_eq!(plan["speech"]["voice"], "en_US-amy-medium", "{plan}");
+    // A language no voice speaks: one sentence, no job.
+    let reply = agent
+        .handle(message(
+            &me,
+            "say Alles Gute zum Geburtstag, liebe Oma! Wir sehen uns am Wochenende in Berlin.",
+        ))
+        .await;
+    assert!(reply.jobs.is_empty(), "{}", reply.text);
+    assert!(reply.text.contains("German"), "{}", reply.text);
+    // English keeps the user's voice.
+    let reply = agent
+        .handle(message(
+            &me,
+            "say Happy birthday Anna, I hope you have a wonderful day.",
+        ))
+        .await;
+    let plan = world.plan_of(&reply.jobs[0]).await;
+    assert_eq!(plan["speech"]["voice"], "en_US-joe-medium", "{plan}");
+}

@@ -1,6 +1,7 @@
-//! A voice as the chat sees it (name, language, accent, gender), and choosing one the way
-//! people ask: by its name, a part of it ("heart" for `af_heart`), or a description ("a
-//! woman's voice", "a British man", "a deeper voice", "Spanish").
+//! A voice as the chat sees it (name, language, accent, gender), choosing one the way people
+//! ask: by its name, a part of it ("heart" for `af_heart`), or a description ("a woman's
+//! voice", "a British man", "a deeper voice", "Spanish"), and the voice for the language a
+//! text is written in.
 
 use serde::{Deserialize, Serialize};
 
@@ -149,6 +150,64 @@ pub fn choose<'a>(wanted: &str, voices: &'a [VoiceEntry]) -> Option<&'a VoiceEnt
     matching.first().copied()
 }
 
+/// The languages the voices may speak, as whatlang names them, with the code prefix of our
+/// voices and the name a person reads.
+const SPOKEN: [(whatlang::Lang, &str, &str); 6] = [
+    (whatlang::Lang::Eng, "en", "English"),
+    (whatlang::Lang::Spa, "es", "Spanish"),
+    (whatlang::Lang::Fra, "fr", "French"),
+    (whatlang::Lang::Ita, "it", "Italian"),
+    (whatlang::Lang::Por, "pt", "Portuguese"),
+    (whatlang::Lang::Hin, "hi", "Hindi"),
+];
+
+/// The voice to speak `text` with when `chosen` (the user's voice) does not speak its
+/// language: `Ok(None)` to keep `chosen` (its language, or a text too short to tell), `Ok`
+/// with the language's voice of the same gender (the recommended one first), or one sentence
+/// saying no voice speaks it.
+pub fn for_text<'a>(
+    text: &str,
+    chosen: &VoiceEntry,
+    voices: &'a [VoiceEntry],
+) -> Result<Option<&'a VoiceEntry>, String> {
+    let Some(info) = whatlang::detect(text).filter(|i| i.is_reliable()) else {
+        return Ok(None);
+    };
+    let spoken: Vec<&str> = voices
+        .iter()
+        .filter_map(|v| {
+            SPOKEN
+                .iter()
+                .find(|(_, code, _)| v.language.starts_with(code))
+                .map(|(_, _, name)| *name)
+        })
+        .fold(Vec::new(), |mut names, name| {
+            if !names.contains(&name) {
+                names.push(name);
+            }
+            names
+        });
+    let cannot = || {
+        format!(
+            "I can't speak {} yet; my voices speak {}.",
+            info.lang().eng_name(),
+            spoken.join(", ")
+        )
+    };
+    let Some((_, code, _)) = SPOKEN.iter().find(|(lang, _, _)| *lang == info.lang()) else {
+        return Err(cannot());
+    };
+    if chosen.language.starts_with(code) {
+        return Ok(None);
+    }
+    let mut speakers: Vec<&VoiceEntry> = voices
+        .iter()
+        .filter(|v| v.language.starts_with(code))
+        .collect();
+    speakers.sort_by_key(|v| (v.gender != chosen.gender, !v.recommended));
+    speakers.first().map(|v| Some(*v)).ok_or_else(cannot)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -187,6 +246,27 @@ mod tests {
         assert_eq!(chosen("emma").as_deref(), Some("bf_emma"));
         assert_eq!(chosen("nobody"), None);
         assert_eq!(chosen(""), None);
+    }
+
+    #[test]
+    fn a_text_gets_a_voice_that_speaks_its_language() {
+        let voices = catalogue();
+        let joe = &voices[3];
+        let spanish = "Hola mamá, feliz cumpleaños. Te quiero mucho y nos vemos el sábado.";
+        let picked = for_text(spanish, joe, &voices).expect("spanish is spoken");
+        assert_eq!(picked.map(|v| v.name.as_str()), Some("em_alex"));
+        let heart = &voices[0];
+        let picked = for_text(spanish, heart, &voices).expect("spanish is spoken");
+        assert_eq!(picked.map(|v| v.name.as_str()), Some("ef_dora"));
+        // English keeps the chosen voice; so does a text too short to tell.
+        let english = "Happy birthday, Anna! I hope you have a wonderful day with your friends.";
+        assert_eq!(for_text(english, joe, &voices), Ok(None));
+        assert_eq!(for_text("ok", joe, &voices), Ok(None));
+        // A language no voice speaks gets one sentence naming it.
+        let german = "Alles Gute zum Geburtstag, liebe Oma! Wir sehen uns am Wochenende in Berlin.";
+        let refused = for_text(german, joe, &voices).expect_err("no german voice");
+        assert!(refused.contains("German"), "{refused}");
+        assert!(refused.contains("Spanish"), "{refused}");
     }
 
     #[test]

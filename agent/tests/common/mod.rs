@@ -15,7 +15,13 @@ pub use spinbot_testkit::{FakeOllama, RedisServer, Turn};
 use std::sync::Arc;
 
 pub const MODEL: &str = "qwen3:8b";
-pub const VOICES: [&str; 2] = ["en_US-joe-medium", "en_US-amy-medium"];
+/// The voices the executor knows: name, language, gender.
+pub const VOICES: [(&str, &str, &str); 4] = [
+    ("en_US-joe-medium", "en-US", "male"),
+    ("en_US-amy-medium", "en-US", "female"),
+    ("ef_dora", "es", "female"),
+    ("em_alex", "es", "male"),
+];
 
 /// A job plane of its own: Redis, a store folder, and the executor over them.
 pub struct World {
@@ -66,12 +72,12 @@ impl World {
             record,
             VOICES
                 .iter()
-                .map(|v| spinbot_core::VoiceEntry {
-                    name: v.to_string(),
-                    language: "en-US".into(),
-                    accent: "American".into(),
-                    gender: if v.contains("amy") { "female" } else { "male" }.into(),
-                    recommended: false,
+                .map(|(name, language, gender)| spinbot_core::VoiceEntry {
+                    name: name.to_string(),
+                    language: language.to_string(),
+                    accent: String::new(),
+                    gender: gender.to_string(),
+                    recommended: true,
                 })
                 .collect(),
             Prompts::built_in().help,
