@@ -277,9 +277,12 @@ async fn a_killed_workers_job_is_finished_by_another_without_rendering_a_stage_t
 async fn a_running_job_is_cancelled_from_the_command_line() {
     let mut farm = Farm::new();
     farm.start_worker("solo");
+    // Long enough (about 40 s of speech) that the render is still going when the two cancel
+    // commands (each a process start) reach it on a busy machine.
     let text = "A long message that nobody will hear to the end, because its sender changes their \
-        mind and cancels it while it is still being rendered, which is their right.";
-    let job = farm.submit("cli:anna", text, "256");
+        mind and cancels it while it is still being rendered, which is their right. "
+        .repeat(4);
+    let job = farm.submit("cli:anna", text.trim(), "256");
     farm.wait_until("the render stage", |events| {
         events.iter().any(|e| matches!(e, JobEvent::Progress { job: j, stage, .. } if *j == job && stage == "render"))
     }).await;
