@@ -210,12 +210,10 @@ impl Executor {
         voice: String,
         explicit: bool,
     ) -> Result<String, Declined> {
-        let Some(entry) = self.voices.iter().find(|v| v.name == voice) else {
+        let entry = self.voices.iter().find(|v| v.name == voice);
+        let Some(entry) = entry.filter(|_| !explicit) else {
             return Ok(voice);
         };
-        if explicit {
-            return Ok(voice);
-        }
         match spinbot_core::voices::for_text(text.as_str(), entry, &self.voices) {
             Ok(Some(other)) => Ok(other.name.clone()),
             Ok(None) => Ok(voice),

@@ -1640,20 +1640,22 @@ struct Quote<'a> {
     rest: &'a str,
 }
 
+/// Opening and closing quote marks, of every kind people type.
+const QUOTE_PAIRS: [(char, char); 8] = [
+    ('"', '"'),
+    ('“', '”'),
+    ('«', '»'),
+    ('\'', '\''),
+    ('‘', '’'),
+    ('`', '`'),
+    ('„', '“'),
+    ('「', '」'),
+];
+
 /// The first quoted passage.
 fn quoted(raw: &str) -> Option<Quote<'_>> {
-    const PAIRS: [(char, char); 8] = [
-        ('"', '"'),
-        ('“', '”'),
-        ('«', '»'),
-        ('\'', '\''),
-        ('‘', '’'),
-        ('`', '`'),
-        ('„', '“'),
-        ('「', '」'),
-    ];
     for (i, c) in raw.char_indices() {
-        let Some(&(_, close)) = PAIRS.iter().find(|(open, _)| *open == c) else {
+        let Some(&(_, close)) = QUOTE_PAIRS.iter().find(|(open, _)| *open == c) else {
             continue;
         };
         let starts_word = raw[..i]
@@ -1797,15 +1799,7 @@ fn named_voice(raw: &str) -> Option<String> {
 
 fn strip_quotes(text: &str) -> &str {
     let t = text.trim();
-    for (open, close) in [
-        ('"', '"'),
-        ('“', '”'),
-        ('«', '»'),
-        ('\'', '\''),
-        ('‘', '’'),
-        ('`', '`'),
-        ('„', '“'),
-    ] {
+    for (open, close) in QUOTE_PAIRS {
         if let Some(inner) = t.strip_prefix(open).and_then(|s| s.strip_suffix(close)) {
             return inner.trim();
         }

@@ -8,7 +8,7 @@ mod common;
 use common::*;
 use serde_json::json;
 use spinbot_agent::prompts::TOOL_NAMES;
-use spinbot_agent::{Action, DecidedBy};
+use spinbot_agent::{Action, Agent, Caller, DecidedBy};
 use spinbot_core::JobState;
 use std::time::Duration;
 
@@ -603,32 +603,35 @@ async fn a_voice_is_chosen_by_description_by_name_or_with_slash_voice_and_rememb
     assert_eq!(plan["speech"]["voice"], "en_US-joe-medium", "{plan}");
 }
 
+/// The voice of the one video `text` starts.
+async fn voice_of_the_video(world: &World, agent: &Agent, who: &Caller, text: &str) -> String {
+    let reply = agent.handle(message(who, text)).await;
+    assert_eq!(reply.jobs.len(), 1, "{text}: {}", reply.text);
+    let plan = world.plan_of(&reply.jobs[0]).await;
+    plan["speech"]["voice"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_spanish_text_gets_a_spanish_voice_unless_one_was_asked_for() {
     let world = World::new().await;
     let me = caller(23);
     world.send_photo(&me).await;
     let agent = world.agent(None);
+    let spanish = "say Hola mamá, feliz cumpleaños. Te quiero mucho y nos vemos el sábado.";
     // The default voice (a man's) does not speak Spanish: the Spanish man speaks it.
-    let reply = agent
-        .handle(message(
-            &me,
-            "say Hola mamá, feliz cumpleaños. Te quiero mucho y nos vemos el sábado.",
-        ))
-        .await;
-    assert_eq!(reply.jobs.len(), 1, "{}", reply.text);
-    let plan = world.plan_of(&reply.jobs[0]).await;
-    assert_eq!(plan["speech"]["voice"], "em_alex", "{plan}");
+    assert_eq!(
+        voice_of_the_video(&world, &agent, &me, spanish).await,
+        "em_alex"
+    );
     // A voice named in the request is used as asked.
-    let reply = agent
-        .handle(message(
-            &me,
-            "say Hola mamá, feliz cumpleaños. Te quiero mucho y nos vemos el sábado. with the voice amy",
-        ))
-        .await;
-    assert_eq!(reply.jobs.len(), 1, "{}", reply.text);
-    let plan = world.plan_of(&reply.jobs[0]).await;
-    assert_eq!(plan["speech"]["voice"], "en_US-amy-medium", "{plan}");
+    let named = format!("{spanish} with the voice amy");
+    assert_eq!(
+        voice_of_the_video(&world, &agent, &me, &named).await,
+        "en_US-amy-medium"
+    );
     // A language no voice speaks: one sentence, no job.
     let reply = agent
         .handle(message(
@@ -639,12 +642,9 @@ async fn a_spanish_text_gets_a_spanish_voice_unless_one_was_asked_for() {
     assert!(reply.jobs.is_empty(), "{}", reply.text);
     assert!(reply.text.contains("German"), "{}", reply.text);
     // English keeps the user's voice.
-    let reply = agent
-        .handle(message(
-            &me,
-            "say Happy birthday Anna, I hope you have a wonderful day.",
-        ))
-        .await;
-    let plan = world.plan_of(&reply.jobs[0]).await;
-    assert_eq!(plan["speech"]["voice"], "en_US-joe-medium", "{plan}");
+    let english = "say Happy birthday Anna, I hope you have a wonderful day.";
+    assert_eq!(
+        voice_of_the_video(&world, &agent, &me, english).await,
+        "en_US-joe-medium"
+    );
 }

@@ -35,31 +35,103 @@ pub struct Language {
     pub accent: &'static str,
 }
 
-/// Kokoro's languages by the first letter of a voice's name (`af_heart` is American English).
+/// Kokoro's offered languages by the first letter of a voice's name (`af_heart` is American
+/// English). Japanese (`j`) and Mandarin (`z`) voices are installed but not offered: espeak-ng
+/// reads kanji as "Chinese letter" and Mandarin as English-read tone digits, so they would
+/// speak nonsense until a real grapheme-to-phoneme step exists for them.
+const LANGUAGES: [(char, Language); 7] = [
+    (
+        'a',
+        Language {
+            code: "en-US",
+            espeak: "en-us",
+            accent: "American",
+        },
+    ),
+    (
+        'b',
+        Language {
+            code: "en-GB",
+            espeak: "en-gb",
+            accent: "British",
+        },
+    ),
+    (
+        'e',
+        Language {
+            code: "es",
+            espeak: "es",
+            accent: "Spanish",
+        },
+    ),
+    (
+        'f',
+        Language {
+            code: "fr",
+            espeak: "fr-fr",
+            accent: "French",
+        },
+    ),
+    (
+        'h',
+        Language {
+            code: "hi",
+            espeak: "hi",
+            accent: "Indian",
+        },
+    ),
+    (
+        'i',
+        Language {
+            code: "it",
+            espeak: "it",
+            accent: "Italian",
+        },
+    ),
+    (
+        'p',
+        Language {
+            code: "pt-BR",
+            espeak: "pt-br",
+            accent: "Brazilian",
+        },
+    ),
+];
+
+/// The language of the Kokoro voice called `name` (`af_heart`: language letter, f or m,
+/// underscore), if it is one that is offered.
 pub fn language(name: &str) -> Option<Language> {
-    // Kokoro's names: language letter, f or m, underscore (`af_heart`).
     let bytes = name.as_bytes();
     if bytes.get(2) != Some(&b'_') || !matches!(bytes.get(1), Some(b'f' | b'm')) {
         return None;
     }
-    let (code, espeak, accent) = match name.chars().next()? {
-        'a' => ("en-US", "en-us", "American"),
-        'b' => ("en-GB", "en-gb", "British"),
-        'e' => ("es", "es", "Spanish"),
-        'f' => ("fr", "fr-fr", "French"),
-        'h' => ("hi", "hi", "Indian"),
-        'i' => ("it", "it", "Italian"),
-        'p' => ("pt-BR", "pt-br", "Brazilian"),
-        // Japanese (`j`) and Mandarin (`z`) voices are installed but not offered: espeak-ng
-        // reads kanji as "Chinese letter" and Mandarin as English-read tone digits, so they
-        // would speak nonsense until a real grapheme-to-phoneme step exists for them.
-        _ => return None,
-    };
-    Some(Language {
-        code,
-        espeak,
-        accent,
-    })
+    let letter = name.chars().next()?;
+    LANGUAGES
+        .iter()
+        .find(|(l, _)| *l == letter)
+        .map(|(_, language)| *language)
+}
+
+/// An offered language by its code (`en-GB`).
+pub fn language_by_code(code: &str) -> Option<Language> {
+    LANGUAGES
+        .iter()
+        .find(|(_, l)| l.code == code)
+        .map(|(_, language)| *language)
+}
+
+/// Whether `name` is an offered Kokoro voice installed in the assets folder.
+pub fn is_installed(assets: &Assets, name: &str) -> bool {
+    language(name).is_some()
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && voice_file(assets, name).is_file()
+}
+
+fn voice_file(assets: &Assets, name: &str) -> std::path::PathBuf {
+    assets
+        .kokoro_dir()
+        .join("voices")
+        .join(format!("{name}.bin"))
 }
 
 /// `female` or `male`, from the second letter of a voice's name (`af_heart`, `am_adam`).
@@ -167,15 +239,10 @@ pub struct Voice {
 impl Voice {
     /// The voice called `name` (`kokoro/voices/NAME.bin`) on `model`.
     pub fn load(assets: &Assets, name: &str, model: Arc<Mutex<Model>>) -> Result<Self, FarmError> {
-        let language = language(name).ok_or_else(|| InputError::UnknownVoice(name.to_owned()))?;
-        let valid = name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-        let path = assets
-            .kokoro_dir()
-            .join("voices")
-            .join(format!("{name}.bin"));
-        if !valid || !path.is_file() {
-            return Err(InputError::UnknownVoice(name.to_owned()).into());
-        }
+        let language = language(name)
+            .filter(|_| is_installed(assets, name))
+            .ok_or_else(|| InputError::UnknownVoice(name.to_owned()))?;
+        let path = voice_file(assets, name);
         let bytes = std::fs::read(&path)
             .map_err(|e| FarmError::io(format!("reading {}", path.display()), e))?;
         if bytes.is_empty() || bytes.len() % (STYLE * 4) != 0 {
@@ -199,10 +266,6 @@ impl Voice {
 
     pub fn name(&self) -> &str {
         &self.name
-    }
-
-    pub fn language(&self) -> Language {
-        self.language
     }
 
     /// The style row for an input of `n` symbols.

@@ -23,24 +23,10 @@ impl Speaker {
         name: &str,
         kokoro: impl FnOnce() -> Result<Arc<Mutex<kokoro::Model>>, FarmError>,
     ) -> Result<Self, FarmError> {
-        if kokoro::voice_names(assets).iter().any(|n| n == name) {
+        if kokoro::is_installed(assets, name) {
             return Ok(Self::Kokoro(kokoro::Voice::load(assets, name, kokoro()?)?));
         }
         Ok(Self::Piper(tts::Voice::load(assets, name)?))
-    }
-
-    pub fn name(&self) -> &str {
-        match self {
-            Self::Piper(v) => v.name(),
-            Self::Kokoro(v) => v.name(),
-        }
-    }
-
-    pub fn sample_rate(&self) -> u32 {
-        match self {
-            Self::Piper(v) => v.sample_rate(),
-            Self::Kokoro(_) => kokoro::SAMPLE_RATE,
-        }
     }
 
     /// Speaks checked text with the voice's own settings.

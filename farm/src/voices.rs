@@ -80,12 +80,7 @@ const PIPER_GENDERS: [(&str, &str); 16] = [
 ];
 
 fn accent_of(code: &str) -> &'static str {
-    match code {
-        "en-US" => "American",
-        "en-GB" => "British",
-        _ => kokoro::language(&format!("{}f_", code.chars().next().unwrap_or('?')))
-            .map_or("", |l| l.accent),
-    }
+    kokoro::language_by_code(code).map_or("", |l| l.accent)
 }
 
 /// Every installed voice: Piper's (`voices/`) and Kokoro's (`kokoro/voices/`).
