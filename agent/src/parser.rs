@@ -64,7 +64,8 @@ pub fn parse(message: &str) -> Vec<Action> {
     }
     let request_words = Words::new(&request);
     let use_photo = asks_to_use_photo(&request_words);
-    if let Some(render) = speech_request(raw, &lower) {
+    let feedback = is_feedback(&lower);
+    if let Some(render) = speech_request(raw, &lower).filter(|_| !feedback || asks(&lower)) {
         if asks_language(&render) {
             return vec![Action::Help];
         }
@@ -90,7 +91,7 @@ pub fn parse(message: &str) -> Vec<Action> {
     {
         return vec![Action::Cancel { job }];
     }
-    if request_words.stops_a_video()
+    if (request_words.stops_a_video() && !feedback)
         || contains_any(
             &request,
             &[
@@ -361,35 +362,50 @@ fn contains_any(lower: &str, needles: &[&str]) -> bool {
 }
 
 fn is_voice_note_request(lower: &str) -> bool {
-    contains_any(
+    // "my voice note from yesterday was mostly me coughing": a story about one.
+    let story = contains_any(
         lower,
         &[
-            "voice note",
-            "voice message",
-            "what i recorded",
-            "my recording",
-            "the recording",
-            "audio i sent",
-            "my audio",
-            "voice msg",
-            "audio i ",
-            "lip sync me",
-            "lip sync to",
-            "lipsync me",
-            "recorded myself",
-            "latest recording",
-            "voice memo",
-            "my memo",
-            "voice recording",
-            "audio file",
-            "an audio",
-            "the audio i sent",
-            "the audio i recorded",
-            "my vn",
-            "the vn",
-            "that recording",
+            "note from yesterday",
+            "note i sent my",
+            "message i sent my",
+            "note was",
+            "message was",
+            "memo was",
+            "recording was",
+            "note yesterday",
         ],
-    )
+    );
+    !story
+        && contains_any(
+            lower,
+            &[
+                "voice note",
+                "voice message",
+                "what i recorded",
+                "my recording",
+                "the recording",
+                "audio i sent",
+                "my audio",
+                "voice msg",
+                "audio i ",
+                "lip sync me",
+                "lip sync to",
+                "lipsync me",
+                "recorded myself",
+                "latest recording",
+                "voice memo",
+                "my memo",
+                "voice recording",
+                "audio file",
+                "an audio",
+                "the audio i sent",
+                "the audio i recorded",
+                "my vn",
+                "the vn",
+                "that recording",
+            ],
+        )
 }
 
 /// "use a woman's voice", "switch to a British man's voice", "I want a deeper voice": the
@@ -669,7 +685,10 @@ fn is_forget_request(lower: &str) -> bool {
         "all of it",
         "everything else",
         "my profile",
-        "gone from",
+        "gone from your",
+        "gone from ur",
+        "gone from the server",
+        "gone from the system",
         "all data",
         "all info",
         "all the data",
@@ -1114,6 +1133,50 @@ fn guarded(lower: &str, job: Option<String>) -> Option<Vec<Action>> {
 }
 
 /// A worried question about a video on its way.
+/// `video of me saying happy bday = 10/10, my aunt thought it was real`, `stop it, my staff
+/// loved the video`: a report on a video already made, not a request for one.
+fn is_feedback(lower: &str) -> bool {
+    contains_any(
+        lower,
+        &[
+            "thought it was",
+            "10/10",
+            "loved it",
+            "loved the",
+            "loved my",
+            "loved your",
+            "went viral",
+            "was a hit",
+            "was a huge hit",
+            "turned out",
+            "came out great",
+            "came out perfect",
+            "called me",
+            "making me blush",
+            "couldn't believe",
+            "could not believe",
+            "cried when",
+            "laughed so",
+            "was amazing",
+            "was perfect",
+            "worked great",
+            "worked perfectly",
+            "thanks for the video",
+            "thank you for the video",
+        ],
+    )
+}
+
+/// A message that asks for something, in so many words.
+fn asks(lower: &str) -> bool {
+    let words = Words::new(lower);
+    words.has_any(&[
+        "make", "create", "render", "generate", "can", "could", "would", "please", "pls", "plz",
+        "let", "need", "want", "another", "again", "next", "now",
+    ]) || contains_any(lower, &["i'd like", "id like"])
+        || SAY_ANY.contains(&words.lower.first().map(String::as_str).unwrap_or_default())
+}
+
 fn is_worried(lower: &str) -> bool {
     // "it's been 20 min", "it's been over an hour", "it's been spinning": time passing, not
     // "it's been that kind of week".
@@ -1416,20 +1479,28 @@ fn after_colon(raw: &str) -> Option<&str> {
         (c == ':' && next.is_none_or(|n| !n.is_ascii_digit())).then_some(i)
     })?;
     let before = raw[..colon].to_lowercase();
-    let says = before
-        .split(|c: char| !c.is_alphanumeric())
-        .any(|w| SAY_ANY.contains(&w))
-        || [
-            "clip of me",
-            "video of me",
-            "words for the video",
-            "in my mouth",
-            "my avatar",
-            "avatar say",
-            "words",
-        ]
-        .iter()
-        .any(|e| before.trim_end().ends_with(e));
+    // An English say word is asked for in the words before it ("make my avatar say:", not
+    // "the last line of my favourite poem:").
+    let english = [
+        "line", "talking", "telling", "say", "saying", "speak", "read", "record", "announce",
+        "tell", "talk", "recite", "render",
+    ];
+    let words = Words::new(&before);
+    let says = words.lower.iter().enumerate().any(|(i, w)| {
+        let w = w.as_str();
+        (SAY_ANY.contains(&w) || english.contains(&w))
+            && (!english.contains(&w) || is_asked(&before[..words.offsets[i]]))
+    }) || [
+        "clip of me",
+        "video of me",
+        "words for the video",
+        "in my mouth",
+        "my avatar",
+        "avatar say",
+        "words",
+    ]
+    .iter()
+    .any(|e| before.trim_end().ends_with(e));
     let text = raw[colon + 1..].trim();
     (says && text.chars().any(char::is_alphanumeric)).then_some(text)
 }
@@ -1534,6 +1605,12 @@ fn speech_request(raw: &str, lower: &str) -> Option<Action> {
     ]
     .iter()
     .filter_map(|t| find_trigger(&masked, t).map(|at| (at, t.len())))
+    .filter(|&(at, len)| {
+        let say = &masked[at..at + len];
+        // "just saying hi": a greeting, not a request.
+        let greeting = say == "saying" && masked[..at].trim_end().ends_with("just");
+        !ENGLISH_SAY.contains(&say) || (is_asked(&masked[..at]) && !greeting)
+    })
     .min();
     if let Some(Quote {
         open,
@@ -1545,8 +1622,8 @@ fn speech_request(raw: &str, lower: &str) -> Option<Action> {
         let only_quote =
             raw[..open].trim().is_empty() && rest.trim_matches(['.', '?', '!', ' ']).is_empty();
         let asks_render = [
-            "again", "render", "make", "do", "video", "clip", "with", "avatar", "line", "mouth",
-            "face", "talking",
+            "again", "render", "make", "do", "video", "clip", "with", "avatar", "mouth", "face",
+            "talking", "line for", "my line", "the line",
         ]
         .iter()
         .any(|w| find_word(&masked, w).is_some());
@@ -1765,6 +1842,8 @@ fn tidy(text: &str, question: bool) -> &str {
         ", thx",
         ", please?",
         " please?",
+        " please",
+        " thx",
     ] {
         if let Some(cut) = t.strip_suffix(tag) {
             t = cut.trim_end();
@@ -1841,6 +1920,161 @@ fn is_voice_name(s: &str) -> bool {
         && s.len() <= 64
         && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+/// The say words of English, whose request is read in the words before them.
+const ENGLISH_SAY: &[&str] = &[
+    "say",
+    "saying",
+    "sayin",
+    "sayy",
+    "sya",
+    "sey",
+    "speak",
+    "read this",
+    "read out",
+    "read aloud",
+    "tell everyone",
+    "tell them",
+    "tell the team",
+    "announce",
+    "avatar said",
+    "face said",
+    "face telling",
+    "avatar telling",
+    "me telling",
+];
+
+/// Whether the words before an English say word ask for a video: nothing but greetings and
+/// politeness ("hey, pls say ..."), or a request ("can you make me say", "a video of me
+/// saying"); not a story, a report or a question about words ("my ex used to say", "the
+/// avatar saying 'hi' made my day", "how do you say").
+fn is_asked(before: &str) -> bool {
+    // The clause the say word is in: "my son said 'do it again' so ok, one more: say ...".
+    let before = before
+        .rfind(['.', '!', '?', ':', ';', ',', '\n'])
+        .map_or(before, |at| &before[at + 1..]);
+    const FILLER: &[&str] = &[
+        "hey",
+        "hi",
+        "hello",
+        "yo",
+        "ok",
+        "okay",
+        "k",
+        "pls",
+        "please",
+        "plz",
+        "bot",
+        "now",
+        "and",
+        "then",
+        "also",
+        "so",
+        "oh",
+        "ooh",
+        "alright",
+        "cool",
+        "great",
+        "thanks",
+        "thx",
+        "lol",
+        "haha",
+        "good",
+        "morning",
+        "evening",
+        "afternoon",
+        "hiya",
+        "sup",
+        "yes",
+        "yeah",
+        "yep",
+        "ya",
+        "next",
+        "quick",
+        "one",
+        "more",
+        "again",
+        "kindly",
+        "dear",
+        "sir",
+        "madam",
+        "bro",
+        "bruh",
+        "fam",
+        "guys",
+        "spinbot",
+        "u",
+        "you",
+        "ai",
+        "right",
+        "fine",
+        "perfect",
+        "nice",
+        "awesome",
+        "wow",
+        "btw",
+        "but",
+        "instead",
+        "just",
+        "go",
+        "ahead",
+        "ty",
+        "ayo",
+        "hmm",
+        "um",
+        "pls,",
+        "actually",
+        "aight",
+        "ight",
+    ];
+    const REQUEST: &[&str] = &[
+        "make", "have", "let", "lemme", "get", "gimme", "give", "want", "wanna", "need", "like",
+        "can", "could", "would", "will", "please", "pls", "plz", "render", "create", "generate",
+        "record", "send", "try", "mind", "kindly", "help", "lets", "let's", "i'd", "id", "love",
+        "hoping", "hope", "possible", "should", "mke", "mak", "cn", "wna", "use", "using", "voice",
+        "gotta", "u", "mk",
+    ];
+    const THINGS: &[&str] = &[
+        "video", "clip", "vid", "avatar", "face", "mouth", "selfie", "avtar", "avatr", "avtr",
+        "avi", "it",
+    ];
+    let words = Words::new(before);
+    if words
+        .lower
+        .iter()
+        .all(|w| FILLER.contains(&w.as_str()) || !w.chars().any(char::is_alphanumeric))
+    {
+        return true;
+    }
+    let story = contains_any(
+        before,
+        &[
+            "how do",
+            "how does",
+            "how would",
+            "how to",
+            "how you",
+            "used to",
+            "made",
+            "the way",
+        ],
+    ) || words
+        .lower
+        .last()
+        .is_some_and(|w| ["we", "they", "people", "you"].contains(&w.as_str()))
+        && !words.has_any(&[
+            "can", "could", "would", "will", "cn", "make", "mke", "let", "have",
+        ]);
+    let asks = words.has_any(REQUEST)
+        || words.lower.iter().any(|w| w.contains('_'))
+        || THINGS.iter().any(|t| {
+            words.has(t)
+                && !["the", "that", "this", "ur", "your"]
+                    .iter()
+                    .any(|d| find_word(before, &format!("{d} {t}")).is_some())
+        });
+    asks && !story
 }
 
 /// Where a say word asks for speech: not told as a story ("the clip where I say ..."), not

@@ -26,11 +26,11 @@ fn the_parser_meets_the_goal_on_the_held_out_part() {
     let tuning = eval::score(&eval::tuning_cases().expect("tuning part"), parser::parse);
     show("tuning", &tuning);
     assert!(
-        tuning.accuracy >= 0.99,
+        tuning.accuracy >= 0.98,
         "tuning accuracy {:.3}",
         tuning.accuracy
     );
-    assert!(tuning.destructive_false_positives <= 2);
+    assert_eq!(tuning.destructive_false_positives, 0);
     let cases = eval::test_cases().expect("the test part is valid JSON lines");
     assert!(cases.len() >= 150, "only {} utterances", cases.len());
     let report = eval::score(&cases, parser::parse);
