@@ -1609,7 +1609,11 @@ fn speech_request(raw: &str, lower: &str) -> Option<Action> {
         let say = &masked[at..at + len];
         // "just saying hi": a greeting, not a request.
         let greeting = say == "saying" && masked[..at].trim_end().ends_with("just");
-        !ENGLISH_SAY.contains(&say) || (is_asked(&masked[..at]) && !greeting)
+        if ENGLISH_SAY.contains(&say) {
+            is_asked(&masked[..at]) && !greeting
+        } else {
+            is_asked_abroad(&masked[..at], &lower[at + len..])
+        }
     })
     .min();
     if let Some(Quote {
@@ -2075,6 +2079,69 @@ fn is_asked(before: &str) -> bool {
                     .any(|d| find_word(before, &format!("{d} {t}")).is_some())
         });
     asks && !story
+}
+
+/// Whether the words around a say word of another language ask for a video: the avatar, a
+/// video or a "make me" verb before it ("Fais dire à mon avatar", "Lass meinen Avatar
+/// sagen"), or the say word first, introducing the words with a colon or a quote ("Di que:
+/// ...", "Sag bitte: ...", "Dis « ... »"); not "Dis donc, ...", "Sag mal, ...", "voglio dire".
+fn is_asked_abroad(before: &str, after: &str) -> bool {
+    const CONTEXT: &[&str] = &[
+        "avatar",
+        "awatar",
+        "аватар",
+        "avtar",
+        "vidéo",
+        "video",
+        "vídeo",
+        "видео",
+        "clip",
+        "visage",
+        "faccia",
+        "cara",
+        "gesicht",
+        "rosto",
+        "fammi",
+        "fais",
+        "faites",
+        "fai ",
+        "faz",
+        "haz",
+        "lass",
+        "laat",
+        "пусть",
+        "niech",
+        "kannst",
+        "puedes",
+        "peux",
+        "potresti",
+        "podes",
+        "quero",
+        "quiero",
+        "je veux",
+        "voglio che",
+        "ich möchte",
+        "ich will",
+        "아바타",
+    ];
+    const POLITE: &[&str] = &[
+        "bitte", "por", "favor", "favore", "per", "s'il", "te", "plaît", "plait", "wey", "mano",
+        "bro", "wsh", "digga", "ej", "kanka", "yaar", "hola", "salut", "ciao", "hallo", "oi",
+    ];
+    if contains_any(before, CONTEXT) {
+        return true;
+    }
+    let first = Words::new(before)
+        .lower
+        .iter()
+        .all(|w| POLITE.contains(&w.as_str()) || !w.chars().any(char::is_alphanumeric));
+    let mut rest = after.trim_start();
+    for word in ["que", "bitte", "şunu", "che"] {
+        if let Some(r) = rest.strip_prefix(word) {
+            rest = r.trim_start();
+        }
+    }
+    first && rest.starts_with([':', '"', '“', '«', '„', '\'', '‘', '「', '»'])
 }
 
 /// Where a say word asks for speech: not told as a story ("the clip where I say ..."), not
