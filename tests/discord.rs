@@ -74,6 +74,8 @@ impl Stack {
             .env("DISCORD_API_URL", self.discord.url())
             .env("DISCORD_GUILD_ID", GUILD.to_string())
             .env("RUST_LOG", "info")
+            // Asking for a voice before the first video has its own test.
+            .env("SPINBOT_SKIP_VOICE_QUESTION", "1")
             .env_remove("TELEGRAM_BOT_TOKEN")
             .env_remove("OLLAMA_API_BASE_URL")
             .env_remove("OLLAMA_MODEL")

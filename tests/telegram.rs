@@ -123,6 +123,8 @@ impl Stack {
             .env("TELEGRAM_BOT_TOKEN", TOKEN)
             .env("TELEGRAM_API_URL", self.telegram.url())
             .env("RUST_LOG", "info")
+            // Asking for a voice before the first video has its own test.
+            .env("SPINBOT_SKIP_VOICE_QUESTION", "1")
             .env_remove("OLLAMA_API_BASE_URL")
             .env_remove("OLLAMA_MODEL")
             .env_remove("DATABASE_URL")
@@ -395,6 +397,44 @@ fn a_selfie_and_a_voice_note_speak_the_note() {
     );
     assert!((a - note_s).abs() < 0.15, "audio {a} s, note {note_s} s");
     assert!((v - a).abs() < 0.1, "video {v} s, audio {a} s");
+    assert_eq!(stack.telegram.violations(), Vec::<String>::new());
+}
+
+#[test]
+fn a_new_user_is_asked_for_a_voice_once_before_the_first_video() {
+    let stack = Stack::with(
+        &[("SPINBOT_SKIP_VOICE_QUESTION", "0")],
+        Services {
+            workers: 0,
+            ..Services::default()
+        },
+    );
+    let fay = Chat::private(1012, "Fay");
+    stack.send_selfie(&fay);
+    stack.telegram.send_text(&fay, "say hello from the lake");
+    let sent = stack.wait(&fay, "the voice question", |s| {
+        texts(s).iter().any(|t| t.contains("which voice"))
+    });
+    let question = texts(&sent.iter().collect::<Vec<_>>()).join("\n");
+    assert!(question.contains("bf_emma"), "{question}");
+    assert!(!question.contains("queued"), "{question}");
+    // A description answers it: the voice is kept and the video queued with it.
+    stack.telegram.send_text(&fay, "a British woman");
+    stack.wait(&fay, "the queued answer", |s| {
+        texts(s)
+            .iter()
+            .any(|t| t.contains("bf_emma") && t.contains("queued"))
+    });
+    // The next video is not asked about.
+    stack.telegram.send_text(&fay, "say see you soon");
+    let sent = stack.wait(&fay, "the second queued answer", |s| {
+        texts(s).iter().filter(|t| t.contains("queued")).count() >= 2
+    });
+    let asked = texts(&sent.iter().collect::<Vec<_>>())
+        .iter()
+        .filter(|t| t.contains("which voice"))
+        .count();
+    assert_eq!(asked, 1);
     assert_eq!(stack.telegram.violations(), Vec::<String>::new());
 }
 

@@ -1,8 +1,9 @@
 //! What the agent remembers of each person between messages, in Redis (so any bot process
 //! can take the next message): the latest photo and voice note they sent, the photo and
 //! voice note in use, their chosen voice, a script waiting for "go", and their latest job;
-//! and the question waiting for their yes (an action asked about first, such as forgetting
-//! them), which expires and is asked once: whatever they say next answers it.
+//! and the question waiting for their answer (an action asked about first: forgetting them
+//! waits for a yes, a first video for the choice of a voice), which expires and is asked
+//! once: whatever they say next answers it.
 //! (Forgetting a user removes it with everything else of theirs: `Queue::forget_user`.)
 
 use crate::action::Action;
@@ -31,6 +32,8 @@ pub struct State {
     /// A script shown to them, rendered on "go".
     pub pending_text: Option<String>,
     pub last_job: Option<String>,
+    /// Set once they have been asked which voice to use (they are not asked again).
+    pub voice_asked: bool,
 }
 
 /// A field of [`State`].
@@ -43,6 +46,7 @@ pub enum Field {
     Voice,
     PendingText,
     LastJob,
+    VoiceAsked,
 }
 
 impl Field {
@@ -55,8 +59,20 @@ impl Field {
             Field::Voice => "voice",
             Field::PendingText => "pending_text",
             Field::LastJob => "last_job",
+            Field::VoiceAsked => "voice_asked",
         }
     }
+}
+
+/// A question waiting for a user's answer.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "question", content = "action", rename_all = "snake_case")]
+pub enum Question {
+    /// The action is carried out on a yes.
+    Confirm(Action),
+    /// The video (a render) is made once a voice is chosen, or with the default voice on a
+    /// yes or "go".
+    Voice(Action),
 }
 
 /// The conversations, on the job plane's Redis connection.
@@ -86,6 +102,7 @@ impl Conversations {
             voice: take(Field::Voice),
             pending_text: take(Field::PendingText),
             last_job: take(Field::LastJob),
+            voice_asked: take(Field::VoiceAsked).is_some(),
         })
     }
 
@@ -122,10 +139,10 @@ impl Conversations {
         Ok(value.filter(|v| !v.is_empty()))
     }
 
-    /// Asks `user` to confirm `action`: it is carried out if their next message, within
-    /// [`QUESTION_S`], is a yes. Replaces an earlier question.
-    pub async fn ask(&self, user: &UserId, action: &Action) -> Result<(), AgentError> {
-        let json = serde_json::to_string(action)?;
+    /// Asks `user` `question`: their next message, within [`QUESTION_S`], answers it.
+    /// Replaces an earlier question.
+    pub async fn ask(&self, user: &UserId, question: &Question) -> Result<(), AgentError> {
+        let json = serde_json::to_string(question)?;
         let _: () = self
             .con
             .clone()
@@ -136,7 +153,7 @@ impl Conversations {
 
     /// Takes the question waiting for `user`'s answer, if any (each is answered once, by
     /// whichever bot process takes their next message).
-    pub async fn take_question(&self, user: &UserId) -> Result<Option<Action>, AgentError> {
+    pub async fn take_question(&self, user: &UserId) -> Result<Option<Question>, AgentError> {
         let raw: Option<String> = redis::cmd("GETDEL")
             .arg(self.keys.question(user))
             .query_async(&mut self.con.clone())

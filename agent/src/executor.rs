@@ -3,7 +3,7 @@
 //! given is checked against the caller, and one that is not theirs is "not found".
 
 use crate::action::Action;
-use crate::conversation::{Conversations, Field, State};
+use crate::conversation::{Conversations, Field, Question, State};
 use crate::error::AgentError;
 use spinbot_core::job::ReplyTo;
 use spinbot_core::limits::{DEFAULT_VOICE, MAX_SCRIPT_CHARS, MAX_TOPIC_CHARS};
@@ -30,13 +30,22 @@ impl rig_core::tool::ContextValue for Caller {
     const KEY: &'static str = "spinbot_caller";
 }
 
-/// What an action did: a sentence for the user, the job it started, and whether the
-/// sentence is a question waiting for the user's yes.
+/// What an action did: a sentence for the user, the job it started, and what the sentence
+/// asks when it is a question waiting for the user's answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Done {
     pub say: String,
     pub job: Option<JobId>,
-    pub asks: bool,
+    pub asks: Option<Ask>,
+}
+
+/// What a question waits for (a chat shows buttons for it where it has them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ask {
+    /// A yes.
+    Yes,
+    /// The choice of a voice.
+    Voice,
 }
 
 impl Done {
@@ -44,7 +53,7 @@ impl Done {
         Self {
             say: text.into(),
             job: None,
-            asks: false,
+            asks: None,
         }
     }
 
@@ -52,14 +61,14 @@ impl Done {
         Self {
             say,
             job: Some(job),
-            asks: false,
+            asks: None,
         }
     }
 
-    /// A question asked with [`Conversations::ask`]: a yes carries it out.
-    fn asking(text: impl Into<String>) -> Self {
+    /// A question asked with [`Conversations::ask`]: the next message answers it.
+    fn asking(text: impl Into<String>, asks: Ask) -> Self {
         Self {
-            asks: true,
+            asks: Some(asks),
             ..Self::say(text)
         }
     }
@@ -155,6 +164,8 @@ pub struct Executor {
     record: Option<Record>,
     voices: Vec<VoiceEntry>,
     help: String,
+    /// Whether a chat user who never chose a voice is asked before their first video.
+    voice_question: bool,
 }
 
 impl Executor {
@@ -173,6 +184,15 @@ impl Executor {
             record,
             voices,
             help,
+            voice_question: true,
+        }
+    }
+
+    /// New chat users get the default voice without being asked first.
+    pub fn without_voice_question(self) -> Self {
+        Self {
+            voice_question: false,
+            ..self
         }
     }
 
@@ -244,6 +264,31 @@ impl Executor {
         )
     }
 
+    /// The question before a first video: the recommended voices of the text's language (or
+    /// of English), by name and kind.
+    fn voice_question(&self, text: &SpeechText) -> String {
+        let default = self.voices.iter().find(|v| v.name == DEFAULT_VOICE);
+        let language = default
+            .and_then(|d| spinbot_core::voices::for_text(text.as_str(), d, &self.voices).ok())
+            .flatten()
+            .map(|v| v.language.clone());
+        let offered: Vec<String> = self
+            .voices
+            .iter()
+            .filter(|v| v.recommended)
+            .filter(|v| match &language {
+                Some(l) => &v.language == l,
+                None => v.language.starts_with("en"),
+            })
+            .map(VoiceEntry::describe)
+            .collect();
+        format!(
+            "Before your first video: which voice should speak it? {}. Reply with a name or \
+             describe one (\"a British man\"), or say \"go\" for {DEFAULT_VOICE}.",
+            offered.join(", ")
+        )
+    }
+
     /// The job an action means: the one named (if the caller's), else their latest.
     async fn job_of(&self, caller: &Caller, job: Option<&str>) -> Result<JobId, Declined> {
         let raw = match job {
@@ -271,6 +316,28 @@ impl Executor {
             .or(state.latest_photo.clone())
             .ok_or_else(|| Declined("Send me a selfie first, then tell me what to say.".into()))?;
         let explicit = voice.is_some();
+        // A chat user who never chose a voice is asked once, before their first video of
+        // words (a voice note speaks for itself; the command line never asks).
+        let words = text.or(state.pending_text.as_deref());
+        if let Some(words) = words.filter(|_| {
+            self.voice_question
+                && caller.reply.is_some()
+                && !explicit
+                && state.voice.is_none()
+                && !state.voice_asked
+                && self.voices.len() > 1
+        }) {
+            let question = self.voice_question(&SpeechText::parse(words)?);
+            let render = Action::Render {
+                text: text.map(str::to_owned),
+                voice: None,
+            };
+            self.conversations
+                .ask(user, &Question::Voice(render))
+                .await?;
+            self.set(user, &[(Field::VoiceAsked, Some("1"))]).await?;
+            return Ok(Done::asking(question, Ask::Voice));
+        }
         let voice = match voice.or(state.voice.as_deref()) {
             Some(v) => self.resolve_voice(v)?,
             None => DEFAULT_VOICE.to_owned(),
@@ -532,8 +599,10 @@ impl Executor {
             }
             Action::ForgetMe { confirmed: false } => {
                 let confirmed = Action::ForgetMe { confirmed: true };
-                self.conversations.ask(user, &confirmed).await?;
-                Ok(Done::asking(FORGET_QUESTION))
+                self.conversations
+                    .ask(user, &Question::Confirm(confirmed))
+                    .await?;
+                Ok(Done::asking(FORGET_QUESTION, Ask::Yes))
             }
             Action::ForgetMe { confirmed: true } => self.forget_me(caller).await,
             Action::Help => Ok(Done::say(self.help.clone())),
@@ -541,26 +610,76 @@ impl Executor {
         }
     }
 
-    /// Carries out the question waiting for `caller`'s answer when `text` is a yes; any
-    /// other message drops the question. `None`: no question was waiting or it was dropped.
+    /// Carries out the question waiting for `caller`'s answer when `text` answers it (a yes;
+    /// for the voice, a voice or "go"); any other message drops the question. `None`: no
+    /// question was waiting or it was dropped.
     pub async fn answer_question(
         &self,
         caller: &Caller,
         text: &str,
     ) -> Option<(Action, Result<Done, Declined>)> {
-        let asked = match self.conversations.take_question(&caller.user).await {
-            Ok(asked) => asked?,
+        let question = match self.conversations.take_question(&caller.user).await {
+            Ok(question) => question?,
             Err(e) => return Some((Action::Unsupported, Err(e.into()))),
         };
-        if !crate::parser::is_yes(text) {
-            tracing::info!(
-                question = asked.name(),
-                "the question was not answered with a yes"
-            );
-            return None;
+        match question {
+            Question::Confirm(asked) => {
+                if !crate::parser::is_yes(text) {
+                    tracing::info!(
+                        question = asked.name(),
+                        "the question was not answered with a yes"
+                    );
+                    return None;
+                }
+                let done = self.perform(caller, &asked).await;
+                Some((asked, done))
+            }
+            Question::Voice(render) => self.answer_voice(caller, render, text).await,
         }
-        let done = self.perform(caller, &asked).await;
-        Some((asked, done))
+    }
+
+    /// The answer to the voice question: a voice (by name, description or the menu) is
+    /// chosen and the video made with it; a yes or "go" makes it with the default voice;
+    /// a voice that does not exist asks again.
+    async fn answer_voice(
+        &self,
+        caller: &Caller,
+        render: Action,
+        text: &str,
+    ) -> Option<(Action, Result<Done, Declined>)> {
+        let parsed = crate::parser::parse(text);
+        let wanted = match parsed.first() {
+            Some(Action::ChooseVoice { voice }) => Some(voice.clone()),
+            Some(Action::Render { text: None, .. }) => None,
+            _ if crate::parser::is_yes(text) => None,
+            _ if spinbot_core::voices::describes_a_voice(text) => Some(text.to_owned()),
+            _ => {
+                tracing::info!("the voice question was not answered");
+                return None;
+            }
+        };
+        let mut chosen = String::new();
+        if let Some(voice) = wanted {
+            let choose = Action::ChooseVoice { voice };
+            match self.perform(caller, &choose).await {
+                Ok(done) => chosen = format!("{} ", done.say),
+                Err(declined) => {
+                    let asked_again = self
+                        .conversations
+                        .ask(&caller.user, &Question::Voice(render))
+                        .await;
+                    if let Err(e) = asked_again {
+                        return Some((choose, Err(e.into())));
+                    }
+                    return Some((choose, Err(declined)));
+                }
+            }
+        }
+        let done = self.perform(caller, &render).await.map(|done| Done {
+            say: format!("{chosen}{}", done.say),
+            ..done
+        });
+        Some((render, done))
     }
 
     /// Notes a file the caller sent, as their latest photo or voice note.

@@ -17,6 +17,6 @@ pub mod tools;
 pub use action::Action;
 pub use agent::{Agent, DecidedBy, Message, Reply};
 pub use error::AgentError;
-pub use executor::{Caller, Declined, Executor, Hands, Upload};
+pub use executor::{Ask, Caller, Declined, Executor, Hands, Upload};
 pub use prompts::Prompts;
 pub use spinbot_core::config::OllamaSettings;

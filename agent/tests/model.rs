@@ -648,3 +648,72 @@ async fn a_spanish_text_gets_a_spanish_voice_unless_one_was_asked_for() {
         "en_US-joe-medium"
     );
 }
+
+/// A caller from a chat (whose videos go back to it).
+fn chat_caller(id: u32) -> Caller {
+    Caller {
+        reply: Some(spinbot_core::job::ReplyTo {
+            platform: "telegram".into(),
+            chat: id.to_string(),
+            message: None,
+        }),
+        ..caller(id)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_chat_user_is_asked_for_a_voice_once_before_the_first_video() {
+    let world = World::new().await;
+    let agent = world.agent(None);
+    let (ana, ben, cli) = (chat_caller(31), chat_caller(32), caller(33));
+    for who in [&ana, &ben, &cli] {
+        world.send_photo(who).await;
+    }
+    // The first video waits for the answer, with the choices offered; nothing is queued.
+    let reply = agent
+        .handle(message(&ana, "say hello from the beach"))
+        .await;
+    assert!(reply.jobs.is_empty(), "{}", reply.text);
+    assert!(reply.text.contains("which voice"), "{}", reply.text);
+    assert!(reply.text.contains("en_US-amy-medium"), "{}", reply.text);
+    assert!(world.jobs_of(&ana).await.is_empty());
+    // A description answers it: the voice is kept and the video made with it.
+    let reply = agent.handle(message(&ana, "a woman please")).await;
+    assert_eq!(reply.jobs.len(), 1, "{}", reply.text);
+    let plan = world.plan_of(&reply.jobs[0]).await;
+    assert_eq!(plan["speech"]["voice"], "en_US-amy-medium", "{plan}");
+    assert_eq!(plan["speech"]["text"], "hello from the beach", "{plan}");
+    // Not asked again.
+    let voice = voice_of_the_video(&world, &agent, &ana, "say see you soon").await;
+    assert_eq!(voice, "en_US-amy-medium");
+
+    // "go" makes it with the default voice; the next video is not asked about either.
+    let reply = agent.handle(message(&ben, "say good morning team")).await;
+    assert!(reply.jobs.is_empty(), "{}", reply.text);
+    let reply = agent.handle(message(&ben, "go")).await;
+    assert_eq!(reply.jobs.len(), 1, "{}", reply.text);
+    let plan = world.plan_of(&reply.jobs[0]).await;
+    assert_eq!(plan["speech"]["voice"], "en_US-joe-medium", "{plan}");
+    let voice = voice_of_the_video(&world, &agent, &ben, "say good night team").await;
+    assert_eq!(voice, "en_US-joe-medium");
+
+    // An unknown voice asks again; the menu's "/voice NAME" answers.
+    let dan = chat_caller(34);
+    world.send_photo(&dan).await;
+    agent
+        .handle(message(&dan, "say we are open on sunday"))
+        .await;
+    let reply = agent.handle(message(&dan, "/voice zorro")).await;
+    assert!(reply.text.contains("no voice called"), "{}", reply.text);
+    assert!(world.jobs_of(&dan).await.is_empty());
+    let reply = agent.handle(message(&dan, "/voice en_US-amy-medium")).await;
+    assert_eq!(reply.jobs.len(), 1, "{}", reply.text);
+    assert_eq!(
+        world.plan_of(&reply.jobs[0]).await["speech"]["text"],
+        "we are open on sunday"
+    );
+
+    // The command line (no chat) is never asked.
+    let voice = voice_of_the_video(&world, &agent, &cli, "say hello").await;
+    assert_eq!(voice, "en_US-joe-medium");
+}

@@ -7,7 +7,7 @@ use crate::courier::Courier;
 use crate::error::BotError;
 use crate::platform::{Control, FileKind, Incoming, Platform};
 use governor::{DefaultKeyedRateLimiter, Quota};
-use spinbot_agent::{Action, Agent, Caller, Message, Upload};
+use spinbot_agent::{Action, Agent, Ask, Caller, Message, Upload};
 use spinbot_core::job::ReplyTo;
 use spinbot_core::limits::{MAX_PHOTO_BYTES, MAX_VOICE_NOTE_BYTES};
 use spinbot_core::{sniff_audio, sniff_photo, InputError};
@@ -128,13 +128,15 @@ impl<P: Platform> Conversation<P> {
         {
             controls.push(Control::PickVoice);
         }
-        // A question waiting for a yes gets a yes button.
-        if reply
-            .steps
-            .iter()
-            .any(|s| s.result.as_ref().is_ok_and(|done| done.asks))
-        {
-            controls.push(Control::Confirm);
+        // A question gets its buttons: a yes, or the voices.
+        for step in &reply.steps {
+            match step.result.as_ref().ok().and_then(|done| done.asks) {
+                Some(Ask::Yes) => controls.push(Control::Confirm),
+                Some(Ask::Voice) if !controls.contains(&Control::PickVoice) => {
+                    controls.push(Control::PickVoice)
+                }
+                _ => {}
+            }
         }
         let message = self.platform.answer(incoming, text, &controls).await?;
         for job in started {

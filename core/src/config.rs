@@ -273,6 +273,8 @@ pub struct Config {
     /// This bot process's name among the bots of its platform (unset: the lowest free one,
     /// `telegram-1`, `telegram-2`, ...).
     pub bot_id: Option<String>,
+    /// New chat users get the default voice without being asked which one first.
+    pub skip_voice_question: bool,
     settings: Vec<Setting>,
 }
 
@@ -819,6 +821,10 @@ fn read(r: &Reader) -> Result<Config, ConfigError> {
         "this bot process's name among the bots of its platform (unset: the lowest free one)",
         "_-.",
     )?;
+    let skip_voice_question = r.flag(
+        "SPINBOT_SKIP_VOICE_QUESTION",
+        "new chat users get the default voice without being asked which one before their first video",
+    )?;
     Ok(Config {
         assets,
         device,
@@ -840,6 +846,7 @@ fn read(r: &Reader) -> Result<Config, ConfigError> {
             message_content,
         },
         bot_id,
+        skip_voice_question,
         settings: Vec::new(),
     })
 }

@@ -80,6 +80,8 @@ pub async fn run(
                 .envs(bot_env.iter().map(|(k, v)| (k, v)))
                 .env("SPINBOT_REDIS_PREFIX", &child_prefix)
                 .env("SPINBOT_BOT_ID", "bench-e2e")
+                // Benchmarks never ask which voice.
+                .env("SPINBOT_SKIP_VOICE_QUESTION", "1")
                 .env("SPINBOT_RENDERS_PER_HOUR", "10000")
                 .env("SPINBOT_RENDER_BURST", "10000")
                 .env_remove("OLLAMA_API_BASE_URL")

@@ -105,7 +105,12 @@ pub async fn start_discord(
         api_url: config.discord.api_url.clone(),
         guild: config.discord.guild,
         message_content: config.discord.message_content,
-        voices: voices(config).into_iter().map(|v| v.name).collect(),
+        voices: {
+            // The recommended voices first: Discord shows 25.
+            let mut voices = voices(config);
+            voices.sort_by_key(|v| !v.recommended);
+            voices
+        },
     })?);
     start(config, stop, roles, platform, discord::listen).await
 }
@@ -134,6 +139,11 @@ where
         voices(config),
         prompts(config)?.help.clone(),
     );
+    let executor = if config.skip_voice_question {
+        executor.without_voice_question()
+    } else {
+        executor
+    };
     let agent = Arc::new(Agent::new(
         config.ollama.clone(),
         prompts(config)?,

@@ -4,6 +4,7 @@
 
 use serde_json::{json, Value};
 use spinbot_core::limits::MAX_TEXT_CHARS;
+use spinbot_core::VoiceEntry;
 
 /// Choices offered for a string option (Discord takes 25).
 const MAX_CHOICES: usize = 25;
@@ -14,11 +15,11 @@ const ATTACHMENT: u8 = 11;
 const CONTEXTS: [u8; 2] = [0, 1];
 
 /// The commands, for a bulk overwrite.
-pub fn definitions(voices: &[String]) -> Value {
+pub fn definitions(voices: &[VoiceEntry]) -> Value {
     let choices: Vec<Value> = voices
         .iter()
         .take(MAX_CHOICES)
-        .map(|v| json!({"name": v, "value": v}))
+        .map(|v| json!({"name": v.describe(), "value": v.name}))
         .collect();
     let command = |name: &str, description: &str, options: Value| {
         json!({"name": name, "type": 1, "description": description, "options": options,
@@ -89,7 +90,14 @@ mod tests {
 
     #[test]
     fn every_command_is_defined_with_a_description() {
-        let defs = definitions(&["joe".into()]);
+        let joe = VoiceEntry {
+            name: "joe".into(),
+            language: "en-US".into(),
+            accent: "American".into(),
+            gender: "male".into(),
+            recommended: true,
+        };
+        let defs = definitions(&[joe]);
         let names: Vec<&str> = defs
             .as_array()
             .expect("a list")
@@ -104,5 +112,9 @@ mod tests {
             assert!(as_text(name, Some("x"), Some("joe")).is_some(), "{name}");
         }
         assert_eq!(defs[4]["options"][0]["choices"][0]["value"], "joe");
+        assert_eq!(
+            defs[4]["options"][0]["choices"][0]["name"],
+            "joe (American man)"
+        );
     }
 }

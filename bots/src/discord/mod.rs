@@ -48,8 +48,9 @@ pub struct Settings {
     pub guild: Option<u64>,
     /// The privileged MESSAGE_CONTENT intent is granted: replies to the bot are read too.
     pub message_content: bool,
-    /// The voices offered in `/voice` and the voice menu.
-    pub voices: Vec<String>,
+    /// The voices offered in `/voice` and the voice menu, in this order (the first 25: the
+    /// recommended ones first), each shown with its accent and gender.
+    pub voices: Vec<spinbot_core::VoiceEntry>,
 }
 
 /// An interaction that can still be answered through its token.
@@ -250,7 +251,7 @@ impl Discord {
                         .voices
                         .iter()
                         .take(MAX_OPTIONS)
-                        .map(|v| json!({"label": v, "value": v}))
+                        .map(|v| json!({"label": v.describe(), "value": v.name}))
                         .collect();
                     json!({"type": 1, "components": [
                         {"type": 3, "custom_id": control.id(), "placeholder": control.label(), "options": options}
@@ -510,7 +511,15 @@ mod tests {
             api_url: Some("http://127.0.0.1:9".into()),
             guild: None,
             message_content: false,
-            voices: (0..30).map(|i| format!("voice-{i}")).collect(),
+            voices: (0..30)
+                .map(|i| spinbot_core::VoiceEntry {
+                    name: format!("voice-{i}"),
+                    language: "en-US".into(),
+                    accent: "American".into(),
+                    gender: "female".into(),
+                    recommended: false,
+                })
+                .collect(),
         })
         .expect("adapter");
         let job = spinbot_core::JobId::new();
@@ -524,6 +533,8 @@ mod tests {
             .as_array()
             .expect("options");
         assert_eq!(options.len(), MAX_OPTIONS);
+        assert_eq!(options[0]["label"], "voice-0 (American woman)");
+        assert_eq!(options[0]["value"], "voice-0");
         assert_eq!(discord.components(&[]), json!([]));
     }
 }
