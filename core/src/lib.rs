@@ -9,6 +9,7 @@ pub mod job;
 pub mod limits;
 pub mod plan;
 pub mod refusal;
+pub mod timbre;
 pub mod voices;
 
 pub use config::{Config, ConfigError, DeviceChoice};
@@ -16,4 +17,5 @@ pub use input::{sniff_audio, sniff_photo, InputError, SpeechText};
 pub use job::{Job, JobClass, JobEvent, JobId, JobState, UserId};
 pub use plan::{Plan, Speech, Stage, Target};
 pub use refusal::Refusal;
+pub use timbre::Timbre;
 pub use voices::VoiceEntry;

@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VoiceEntry {
     pub name: String,
     /// `en-US`, `en-GB`, `es`, ...
@@ -16,6 +16,9 @@ pub struct VoiceEntry {
     pub gender: String,
     /// The language's recommended woman's or man's voice.
     pub recommended: bool,
+    /// Its pitch and brightness, once measured (`spinbot voices --measure`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timbre: Option<crate::Timbre>,
 }
 
 impl VoiceEntry {
@@ -219,6 +222,7 @@ mod tests {
             accent: accent.into(),
             gender: gender.into(),
             recommended,
+            timbre: None,
         }
     }
 

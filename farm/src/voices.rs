@@ -4,8 +4,63 @@
 
 use crate::assets::Assets;
 use crate::error::FarmError;
-use crate::{kokoro, tts};
+use crate::{kokoro, tts, Pipeline};
 use serde::Serialize;
+use spinbot_core::timbre::{self, Timbre};
+use std::collections::BTreeMap;
+
+/// The file of the voices' measured figures, in the assets folder.
+const FIGURES: &str = "voice-figures.json";
+
+/// A sentence in each language, about the same length (for measuring and testing voices).
+pub fn sample_sentence(language: &str) -> &'static str {
+    match language {
+        "es" => "Hola, mañana tenemos una reunión a las diez en la oficina.",
+        "fr" => "Bonjour, nous avons une réunion demain à dix heures au bureau.",
+        "it" => "Ciao, domani abbiamo una riunione alle dieci in ufficio.",
+        "pt-BR" => "Olá, amanhã temos uma reunião às dez horas no escritório.",
+        "hi" => "नमस्ते, कल सुबह दस बजे दफ़्तर में हमारी बैठक है।",
+        _ => "Hello, we have a meeting tomorrow at ten in the office.",
+    }
+}
+
+/// Each voice's pitch and brightness, measured from its own output (a sample sentence and
+/// a second one), by name; `progress` is told each voice's name as it is done.
+pub fn measure(
+    pipeline: &Pipeline,
+    voices: &[VoiceInfo],
+    mut progress: impl FnMut(&str),
+) -> Result<BTreeMap<String, Timbre>, FarmError> {
+    let mut figures = BTreeMap::new();
+    for info in voices {
+        let voice = pipeline.models().voice(&info.name)?;
+        let mut voice = voice
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let audio = voice.speak_str(sample_sentence(&info.language))?;
+        if let Some(timbre) = timbre::measure(&audio.samples, audio.rate) {
+            figures.insert(info.name.clone(), timbre);
+        }
+        progress(&info.name);
+    }
+    Ok(figures)
+}
+
+/// Keeps measured figures in the assets folder, where [`list_voices`] finds them.
+pub fn save_figures(assets: &Assets, figures: &BTreeMap<String, Timbre>) -> Result<(), FarmError> {
+    let path = assets.root().join(FIGURES);
+    let json = serde_json::to_string_pretty(figures)
+        .map_err(|e| FarmError::tool("voices", e.to_string()))?;
+    std::fs::write(&path, json).map_err(|e| FarmError::io(path.display().to_string(), e))
+}
+
+/// The figures measured at set-up; none when they were not measured (or the file is bad).
+fn load_figures(assets: &Assets) -> BTreeMap<String, Timbre> {
+    std::fs::read_to_string(assets.root().join(FIGURES))
+        .ok()
+        .and_then(|json| serde_json::from_str(&json).ok())
+        .unwrap_or_default()
+}
 
 /// The engine that speaks a voice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -29,6 +84,8 @@ pub struct VoiceInfo {
     pub sample_rate: u32,
     /// The language's recommended woman's or man's voice.
     pub recommended: bool,
+    /// Pitch and brightness, when measured (`spinbot voices --measure`).
+    pub timbre: Option<Timbre>,
 }
 
 impl VoiceInfo {
@@ -40,6 +97,7 @@ impl VoiceInfo {
             accent: self.accent.clone(),
             gender: self.gender.clone(),
             recommended: self.recommended,
+            timbre: self.timbre,
         }
     }
 }
@@ -100,6 +158,7 @@ pub fn list_voices(assets: &Assets) -> Result<Vec<VoiceInfo>, FarmError> {
             engine: Engine::Piper,
             sample_rate: piper.sample_rate,
             recommended: false,
+            timbre: None,
             name: piper.name,
         });
     }
@@ -117,8 +176,13 @@ pub fn list_voices(assets: &Assets) -> Result<Vec<VoiceInfo>, FarmError> {
             gender: gender.to_owned(),
             engine: Engine::Kokoro,
             sample_rate: kokoro::SAMPLE_RATE,
+            timbre: None,
             name,
         });
+    }
+    let figures = load_figures(assets);
+    for v in &mut voices {
+        v.timbre = figures.get(&v.name).copied();
     }
     voices.sort_by_key(order);
     Ok(voices)
@@ -151,6 +215,7 @@ mod tests {
             engine: Engine::Kokoro,
             sample_rate: 24_000,
             recommended,
+            timbre: None,
         }
     }
 

@@ -3,24 +3,14 @@
 
 mod common;
 
+use spinbot_core::timbre::{measure, nearest};
+use spinbot_core::VoiceEntry;
 use spinbot_farm::kokoro::{self, Model};
-use spinbot_farm::voices::{list_voices, Engine};
+use spinbot_farm::voices::{list_voices, sample_sentence, Engine};
 use spinbot_farm::Pipeline;
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 use tch::Device;
-
-/// A sentence in each language, about the same length.
-fn sentence(language: &str) -> &'static str {
-    match language {
-        "es" => "Hola, mañana tenemos una reunión a las diez en la oficina.",
-        "fr" => "Bonjour, nous avons une réunion demain à dix heures au bureau.",
-        "it" => "Ciao, domani abbiamo una riunione alle dieci in ufficio.",
-        "pt-BR" => "Olá, amanhã temos uma reunião às dez horas no escritório.",
-        "hi" => "नमस्ते, कल सुबह दस बजे दफ़्तर में हमारी बैठक है।",
-        _ => "Hello, we have a meeting tomorrow at ten in the office.",
-    }
-}
 
 /// The share of 20 ms frames louder than a tenth of the clip's loudest frame.
 fn voiced_share(samples: &[f32], rate: u32) -> f64 {
@@ -45,7 +35,7 @@ fn every_installed_voice_speaks_a_sentence() {
     assert!(voices.iter().any(|v| v.engine == Engine::Piper));
     let pipeline = Pipeline::new(assets, Device::Cpu);
     for info in &voices {
-        let text = sentence(&info.language);
+        let text = sample_sentence(&info.language);
         let voice = pipeline.models().voice(&info.name).expect("voice loads");
         let mut voice = voice.lock().expect("voice lock");
         let audio = voice
@@ -168,5 +158,72 @@ np.concatenate(audio).astype("<f4").tofile(out)
         let corr = dot / (aa.sqrt() * bb.sqrt());
         println!("{name}: {} samples, correlation {corr:.5}", reference.len());
         assert!(corr > 0.999, "{name}: correlation {corr:.5}");
+    }
+}
+
+/// A voice note from a speaker espeak-ng makes, at a base pitch (0-99), as Telegram sends
+/// them (OGG/Opus), decoded as the bot decodes notes.
+fn espeak_note(dir: &std::path::Path, variant: &str, pitch: &str) -> spinbot_farm::audio::Audio {
+    let wav = dir.join(format!("{variant}-{pitch}.wav"));
+    let ogg = dir.join(format!("{variant}-{pitch}.ogg"));
+    let said = Command::new("espeak-ng")
+        .args(["-v", variant, "-p", pitch, "-w"])
+        .arg(&wav)
+        .arg("Hi, it's me. Can you make my video say happy birthday to my sister tomorrow?")
+        .status()
+        .expect("espeak-ng runs");
+    assert!(said.success());
+    let encoded = Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-y", "-i"])
+        .arg(&wav)
+        .args(["-c:a", "libopus", "-b:a", "32k"])
+        .arg(&ogg)
+        .status()
+        .expect("ffmpeg runs");
+    assert!(encoded.success());
+    spinbot_farm::audio::decode_voice_note(&ogg, 16_000).expect("the note decodes")
+}
+
+#[test]
+fn a_voice_note_picks_the_voice_nearest_its_pitch() {
+    let assets = common::assets();
+    let voices = list_voices(&assets).expect("voices");
+    let pipeline = Pipeline::new(assets, Device::Cpu);
+    let figures = spinbot_farm::voices::measure(&pipeline, &voices, |_| {}).expect("measured");
+    assert_eq!(figures.len(), voices.len(), "every voice has figures");
+    let entries: Vec<VoiceEntry> = voices
+        .iter()
+        .map(|v| VoiceEntry {
+            timbre: figures.get(&v.name).copied(),
+            ..v.entry()
+        })
+        .collect();
+    let median = |gender: &str| {
+        let mut p: Vec<f32> = entries
+            .iter()
+            .filter(|v| v.gender == gender)
+            .filter_map(|v| v.timbre.map(|t| t.pitch_hz))
+            .collect();
+        p.sort_by(f32::total_cmp);
+        p[p.len() / 2]
+    };
+    let (women, men) = (median("female"), median("male"));
+    println!("median pitch: women {women:.0} Hz, men {men:.0} Hz");
+    assert!(women > 1.4 * men, "women {women:.0} Hz, men {men:.0} Hz");
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (variant, base, high) in [("en-us+f3", "80", true), ("en-us", "10", false)] {
+        let note = espeak_note(dir.path(), variant, base);
+        let timbre = measure(&note.samples, note.rate).expect("the note is voiced");
+        let chosen = nearest(&timbre, &entries).expect("a voice");
+        let pitch = chosen.timbre.map_or(0.0, |t| t.pitch_hz);
+        println!(
+            "{variant} -p {base}: note {:.0} Hz {:.0} Hz -> {} {pitch:.0} Hz",
+            timbre.pitch_hz, timbre.brightness_hz, chosen.name
+        );
+        if high {
+            assert!(pitch > 170.0, "{}: {pitch:.0} Hz", chosen.name);
+        } else {
+            assert!(pitch < 140.0, "{}: {pitch:.0} Hz", chosen.name);
+        }
     }
 }

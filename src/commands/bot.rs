@@ -55,6 +55,7 @@ fn voices(config: &Config) -> Vec<VoiceEntry> {
                 accent: "American".into(),
                 gender: "male".into(),
                 recommended: false,
+                timbre: None,
             }]
         })
 }

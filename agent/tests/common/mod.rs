@@ -78,6 +78,7 @@ impl World {
                     accent: String::new(),
                     gender: gender.to_string(),
                     recommended: true,
+                    timbre: None,
                 })
                 .collect(),
             Prompts::built_in().help,

@@ -96,6 +96,7 @@ mod tests {
             accent: "American".into(),
             gender: "male".into(),
             recommended: true,
+            timbre: None,
         };
         let defs = definitions(&[joe]);
         let names: Vec<&str> = defs

@@ -518,6 +518,7 @@ mod tests {
                     accent: "American".into(),
                     gender: "female".into(),
                     recommended: false,
+                    timbre: None,
                 })
                 .collect(),
         })
