@@ -25,6 +25,8 @@ services-stop:
 ## and every bot whose token is set).
 up: build services
 	mkdir -p out
+	@# Each voice's pitch and brightness, once, for matching voices to voice notes.
+	test -f "$(ASSETS)/voice-figures.json" || cargo run --release --quiet -- voices --measure > /dev/null
 	cargo run --release --quiet -- render --photo "$(ASSETS)/photos/t1.jpg" \
 		--say "$(SAMPLE_TEXT)" -o out/sample.mp4
 	@if [ -n "$$TELEGRAM_BOT_TOKEN$$DISCORD_BOT_TOKEN" ]; then \

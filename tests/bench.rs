@@ -67,6 +67,8 @@ fn bench_render_prints_every_stage_and_the_total() {
     for v in &lines {
         assert_stage_line(v, v["stage"].as_str().unwrap_or_default());
         assert!(v["frames"].as_u64().expect("frames") >= 40, "{v}");
+        // The default voice is named on every line.
+        assert_eq!(v["voice"], "en_US-joe-medium", "{v}");
     }
 }
 

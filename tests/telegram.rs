@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 
 const TOKEN: &str = "123456:TEST-token";
 const RENDER_WAIT: Duration = Duration::from_secs(180);
+/// The longest wait for a chat's many videos.
+const VIDEOS_WAIT: Duration = Duration::from_secs(420);
 
 /// How Redis keeps its data.
 #[derive(Default, Clone, Copy, PartialEq, Eq)]
@@ -192,7 +194,18 @@ impl Stack {
 
     /// Waits for what was sent to `chat` to satisfy `done`; fails with the whole exchange.
     fn wait(&self, chat: &Chat, what: &str, done: impl Fn(&[&Sent]) -> bool) -> Vec<Sent> {
-        let sent = self.telegram.wait_for(RENDER_WAIT, |all| {
+        self.wait_up_to(RENDER_WAIT, chat, what, done)
+    }
+
+    /// [`Stack::wait`] with its own limit.
+    fn wait_up_to(
+        &self,
+        limit: Duration,
+        chat: &Chat,
+        what: &str,
+        done: impl Fn(&[&Sent]) -> bool,
+    ) -> Vec<Sent> {
+        let sent = self.telegram.wait_for(limit, |all| {
             let mine: Vec<&Sent> = all.iter().filter(|s| s.chat_id == chat.id).collect();
             done(&mine)
         });
@@ -709,9 +722,10 @@ fn wait_queued(stack: &Stack, chat: &Chat, n: usize) {
     });
 }
 
-/// Waits for `n` videos in `chat`, then a moment for more (that would be duplicates).
+/// Waits for `n` videos in `chat` (renders queued behind many others, on a busy machine),
+/// then a moment for more (that would be duplicates).
 fn wait_videos(stack: &Stack, chat: &Chat, n: usize) -> usize {
-    stack.wait(chat, "videos", |s| videos(s).len() >= n);
+    stack.wait_up_to(VIDEOS_WAIT, chat, "videos", |s| videos(s).len() >= n);
     std::thread::sleep(Duration::from_secs(3));
     videos(&stack.sent_to(chat).iter().collect::<Vec<_>>()).len()
 }

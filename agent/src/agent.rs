@@ -89,6 +89,8 @@ impl Agent {
             let run = Run::new(self.hands.clone());
             let caller = &message.caller;
             let mut voice_note_sent = false;
+            // A voice matched to a voice note, to tell them.
+            let mut matched = None;
             for upload in &message.uploads {
                 let remembered = self.hands.remember_upload(caller, upload).await;
                 let action = match upload {
@@ -98,8 +100,12 @@ impl Agent {
                         Action::UseVoiceNote
                     }
                 };
-                if let Err(declined) = remembered {
-                    return reply(vec![Step { action, result: Err(declined) }], DecidedBy::Parser);
+                match remembered {
+                    Err(declined) => {
+                        return reply(vec![Step { action, result: Err(declined) }], DecidedBy::Parser);
+                    }
+                    Ok(Some(sentence)) => matched = Some(sentence),
+                    Ok(None) => {}
                 }
                 run.perform(caller.clone(), action).await.ok();
             }
@@ -128,7 +134,7 @@ impl Agent {
                 steps.extend(self.with_parser(caller, "help").await);
             }
             let mut answer = reply(steps, by);
-            if let Some(said) = said {
+            for said in [matched, said].into_iter().flatten() {
                 if !answer.text.is_empty() {
                     answer.text.push('\n');
                 }

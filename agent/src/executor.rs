@@ -8,7 +8,7 @@ use crate::error::AgentError;
 use spinbot_core::job::ReplyTo;
 use spinbot_core::limits::{DEFAULT_VOICE, MAX_SCRIPT_CHARS, MAX_TOPIC_CHARS};
 use spinbot_core::{
-    InputError, JobClass, JobId, JobState, Plan, Speech, SpeechText, UserId, VoiceEntry,
+    InputError, JobClass, JobId, JobState, Plan, Speech, SpeechText, Timbre, UserId, VoiceEntry,
 };
 use spinbot_jobs::keys::{self, uploads_prefix};
 use spinbot_jobs::queue::Cancel;
@@ -106,10 +106,16 @@ impl From<spinbot_core::Refusal> for Declined {
 }
 
 /// A file that came with a message.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Upload {
-    Photo { key: String },
-    VoiceNote { key: String },
+    Photo {
+        key: String,
+    },
+    VoiceNote {
+        key: String,
+        /// How the speaker sounds, when the bot could measure it.
+        timbre: Option<Timbre>,
+    },
 }
 
 /// Who carries out actions: the job plane, or a dry run that only lists them
@@ -147,11 +153,16 @@ impl Hands {
         }
     }
 
-    /// Notes a file the caller sent (already in the object store).
-    pub async fn remember_upload(&self, caller: &Caller, upload: &Upload) -> Result<(), Declined> {
+    /// Notes a file the caller sent (already in the object store); a sentence for them
+    /// when it chose their voice.
+    pub async fn remember_upload(
+        &self,
+        caller: &Caller,
+        upload: &Upload,
+    ) -> Result<Option<String>, Declined> {
         match self {
             Hands::Live(executor) => executor.remember_upload(caller, upload).await,
-            Hands::DryRun => Ok(()),
+            Hands::DryRun => Ok(None),
         }
     }
 }
@@ -659,6 +670,15 @@ impl Executor {
             }
         };
         let mut chosen = String::new();
+        if wanted.is_none() {
+            // The default, chosen: a voice note later does not change it.
+            if let Err(e) = self
+                .set(&caller.user, &[(Field::Voice, Some(DEFAULT_VOICE))])
+                .await
+            {
+                return Some((render, Err(e.into())));
+            }
+        }
         if let Some(voice) = wanted {
             let choose = Action::ChooseVoice { voice };
             match self.perform(caller, &choose).await {
@@ -682,18 +702,50 @@ impl Executor {
         Some((render, done))
     }
 
-    /// Notes a file the caller sent, as their latest photo or voice note.
-    pub async fn remember_upload(&self, caller: &Caller, upload: &Upload) -> Result<(), Declined> {
-        let (field, key) = match upload {
-            Upload::Photo { key } => (Field::LatestPhoto, key),
-            Upload::VoiceNote { key } => (Field::LatestVoiceNote, key),
+    /// Notes a file the caller sent, as their latest photo or voice note. A voice note from
+    /// someone who never chose a voice gives them the voice nearest to theirs (and they are
+    /// not asked which one): the voice, to tell them.
+    pub async fn remember_upload(
+        &self,
+        caller: &Caller,
+        upload: &Upload,
+    ) -> Result<Option<String>, Declined> {
+        let (field, key, timbre) = match upload {
+            Upload::Photo { key } => (Field::LatestPhoto, key, None),
+            Upload::VoiceNote { key, timbre } => (Field::LatestVoiceNote, key, timbre.as_ref()),
         };
         if !key.starts_with(&uploads_prefix(&caller.user)) {
             // Uploads are stored by the bot under the caller's own prefix; nothing else.
             return Err(not_found());
         }
-        self.set(&caller.user, &[(field, Some(key))]).await?;
-        Ok(())
+        let user = &caller.user;
+        self.set(user, &[(field, Some(key))]).await?;
+        let Some(note) = timbre else {
+            return Ok(None);
+        };
+        if self.state(user).await?.voice.is_some() {
+            return Ok(None);
+        }
+        let Some(nearest) = spinbot_core::timbre::nearest(note, &self.voices) else {
+            return Ok(None);
+        };
+        self.set(
+            user,
+            &[
+                (Field::Voice, Some(&nearest.name)),
+                (Field::VoiceAsked, Some("1")),
+            ],
+        )
+        .await?;
+        tracing::info!(
+            voice = %nearest.name,
+            pitch_hz = note.pitch_hz,
+            "a voice matched to the voice note"
+        );
+        Ok(Some(format!(
+            "Your typed messages will speak with {}, the voice nearest to yours (say \"voices\" to change it).",
+            nearest.describe()
+        )))
     }
 }
 

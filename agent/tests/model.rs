@@ -8,7 +8,7 @@ mod common;
 use common::*;
 use serde_json::json;
 use spinbot_agent::prompts::TOOL_NAMES;
-use spinbot_agent::{Action, Agent, Caller, DecidedBy};
+use spinbot_agent::{Action, Agent, Caller, DecidedBy, Message, Upload};
 use spinbot_core::JobState;
 use std::time::Duration;
 
@@ -716,4 +716,57 @@ async fn a_new_chat_user_is_asked_for_a_voice_once_before_the_first_video() {
     // The command line (no chat) is never asked.
     let voice = voice_of_the_video(&world, &agent, &cli, "say hello").await;
     assert_eq!(voice, "en_US-joe-medium");
+}
+
+/// A message carrying a voice note whose speaker has `pitch_hz`.
+fn voice_note(who: &Caller, pitch_hz: f32) -> Message {
+    let key = format!(
+        "{}voice-note-{}.ogg",
+        spinbot_jobs::keys::uploads_prefix(&who.user),
+        spinbot_core::JobId::new()
+    );
+    Message {
+        caller: who.clone(),
+        text: String::new(),
+        uploads: vec![Upload::VoiceNote {
+            key,
+            timbre: Some(spinbot_core::Timbre {
+                pitch_hz,
+                brightness_hz: 1000.0,
+            }),
+        }],
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_voice_note_gives_a_new_user_the_voice_nearest_theirs() {
+    let world = World::new().await;
+    let agent = world.agent(None);
+    let (kim, lou, max) = (chat_caller(41), chat_caller(42), chat_caller(43));
+    for who in [&kim, &lou, &max] {
+        world.send_photo(who).await;
+    }
+    // A high voice gets the nearest woman's voice, and is told so; no question follows.
+    let reply = agent.handle(voice_note(&kim, 205.0)).await;
+    assert!(reply.text.contains("en_US-amy-medium"), "{}", reply.text);
+    assert_eq!(
+        world.state(&kim).await.voice.as_deref(),
+        Some("en_US-amy-medium")
+    );
+    let voice = voice_of_the_video(&world, &agent, &kim, "say hello everyone").await;
+    assert_eq!(voice, "en_US-amy-medium");
+    // A low one the nearest man's.
+    agent.handle(voice_note(&lou, 95.0)).await;
+    assert_eq!(
+        world.state(&lou).await.voice.as_deref(),
+        Some("en_US-joe-medium")
+    );
+    // A voice they chose is kept.
+    agent.handle(message(&max, "use amy")).await;
+    let reply = agent.handle(voice_note(&max, 95.0)).await;
+    assert!(!reply.text.contains("nearest"), "{}", reply.text);
+    assert_eq!(
+        world.state(&max).await.voice.as_deref(),
+        Some("en_US-amy-medium")
+    );
 }

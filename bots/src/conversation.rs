@@ -10,10 +10,13 @@ use governor::{DefaultKeyedRateLimiter, Quota};
 use spinbot_agent::{Action, Agent, Ask, Caller, Message, Upload};
 use spinbot_core::job::ReplyTo;
 use spinbot_core::limits::{MAX_PHOTO_BYTES, MAX_VOICE_NOTE_BYTES};
-use spinbot_core::{sniff_audio, sniff_photo, InputError};
+use spinbot_core::{sniff_audio, sniff_photo, InputError, Timbre};
 use spinbot_jobs::{keys, Store};
 use std::num::NonZeroU32;
+use std::path::Path;
+use std::process::Stdio;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::io::AsyncReadExt;
 use tracing::Instrument;
 
@@ -190,12 +193,97 @@ impl<P: Platform> Conversation<P> {
             .map_err(|e| StoreError::Bot(e.into()))?;
         Ok(match kind {
             FileKind::Photo => Upload::Photo { key },
-            FileKind::VoiceNote => Upload::VoiceNote { key },
+            FileKind::VoiceNote => Upload::VoiceNote {
+                key,
+                timbre: timbre_of(path).await,
+            },
         })
     }
+}
+
+/// How long decoding a voice note to measure it may take.
+const MEASURE_TIME: Duration = Duration::from_secs(20);
+
+/// How the speaker of a voice note sounds: its first 30 s decoded by ffmpeg (mono, 16 kHz)
+/// and measured off the async threads; `None` when it cannot be (the render refuses a
+/// broken note with its own sentence).
+async fn timbre_of(path: &Path) -> Option<Timbre> {
+    const RATE: u32 = 16_000;
+    let decode = tokio::process::Command::new("ffmpeg")
+        .args(["-nostdin", "-hide_banner", "-v", "error", "-i"])
+        .arg(path)
+        .args([
+            "-t", "30", "-vn", "-ac", "1", "-ar", "16000", "-f", "s16le", "-",
+        ])
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(MEASURE_TIME, decode)
+        .await
+        .ok()?
+        .ok()?;
+    if !output.status.success() {
+        return None;
+    }
+    tokio::task::spawn_blocking(move || {
+        let samples: Vec<f32> = output
+            .stdout
+            .chunks_exact(2)
+            .map(|b| f32::from(i16::from_le_bytes([b[0], b[1]])) / 32768.0)
+            .collect();
+        spinbot_core::timbre::measure(&samples, RATE)
+    })
+    .await
+    .ok()
+    .flatten()
 }
 
 enum StoreError {
     Input(InputError),
     Bot(BotError),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::Command;
+
+    /// A voice note (OGG/Opus, as Telegram sends them) spoken by espeak-ng at a base pitch.
+    fn note(dir: &Path, variant: &str, pitch: &str) -> std::path::PathBuf {
+        let wav = dir.join(format!("{pitch}.wav"));
+        let ogg = dir.join(format!("{pitch}.ogg"));
+        let spoken = Command::new("espeak-ng")
+            .args(["-v", variant, "-p", pitch, "-w"])
+            .arg(&wav)
+            .arg("Good morning, this is a short voice note for my video.")
+            .status()
+            .expect("espeak-ng runs");
+        assert!(spoken.success());
+        let encoded = Command::new("ffmpeg")
+            .args(["-nostdin", "-v", "error", "-y", "-i"])
+            .arg(&wav)
+            .args(["-c:a", "libopus"])
+            .arg(&ogg)
+            .status()
+            .expect("ffmpeg runs");
+        assert!(encoded.success());
+        ogg
+    }
+
+    #[tokio::test]
+    async fn a_voice_note_is_measured_and_a_broken_one_is_not() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let high = timbre_of(&note(dir.path(), "en-us+f3", "80"))
+            .await
+            .expect("measured");
+        let low = timbre_of(&note(dir.path(), "en-us", "10"))
+            .await
+            .expect("measured");
+        assert!(high.pitch_hz > 1.5 * low.pitch_hz, "{high:?} {low:?}");
+        assert!((50.0..400.0).contains(&low.pitch_hz), "{low:?}");
+        let broken = dir.path().join("broken.ogg");
+        std::fs::write(&broken, b"OggS not really").expect("write");
+        assert_eq!(timbre_of(&broken).await, None);
+    }
 }

@@ -187,13 +187,27 @@ fn peak_rss_mb() -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
+/// What a render benchmark's lines share: the frame size, the device and the voice (none
+/// for a given audio file).
+struct Setting<'a> {
+    size: u32,
+    device: Device,
+    voice: Option<&'a str>,
+}
+
 /// Prints one stage's line.
-fn report(stage: &str, wall_s: f64, frames: usize, audio_s: f64, size: u32, device: Device) {
+fn report(stage: &str, wall_s: f64, frames: usize, audio_s: f64, setting: &Setting) {
+    let Setting {
+        size,
+        device,
+        voice,
+    } = *setting;
     println!(
         "{}",
         json!({
             "bench": "render",
             "stage": stage,
+            "voice": voice,
             "fps": frames as f64 / wall_s,
             "rtf": wall_s / audio_s,
             "seconds": wall_s,
@@ -211,19 +225,17 @@ fn time_render(
     image: &image::RgbImage,
     face: &FaceData,
     audio: &Audio,
-    size: u32,
-    device: Device,
+    setting: &Setting,
 ) -> anyhow::Result<(Vec<u8>, usize)> {
     let start = Instant::now();
-    let lipsync = LipSync::new(image, face, size, DEFAULT_FPS, device)?;
+    let lipsync = LipSync::new(image, face, setting.size, DEFAULT_FPS, setting.device)?;
     let (rgb, frames) = render_frames(&lipsync, audio, DEFAULT_FPS)?;
     report(
         "render",
         start.elapsed().as_secs_f64(),
         frames,
         audio.seconds(),
-        size,
-        device,
+        setting,
     );
     Ok((rgb, frames))
 }
@@ -245,7 +257,14 @@ fn render_frames(lipsync: &LipSync, audio: &Audio, fps: u32) -> anyhow::Result<(
 fn render(assets: Assets, args: &RenderBench) -> anyhow::Result<()> {
     let device = device::resolve(args.device.parse()?)?;
     let fps = DEFAULT_FPS;
+    let mut setting = Setting {
+        size: args.size,
+        device,
+        voice: Some(args.voice.as_str()),
+    };
     if args.stage == BenchStage::Render {
+        // The audio file's voice is not known.
+        setting.voice = None;
         let (audio, photo, face) = match (&args.audio, &args.photo, &args.face) {
             (Some(a), Some(p), Some(f)) => (a, p, f),
             _ => anyhow::bail!("--stage render needs --audio, --photo and --face"),
@@ -261,7 +280,7 @@ fn render(assets: Assets, args: &RenderBench) -> anyhow::Result<()> {
             0,
             BATCH,
         )?;
-        time_render(&image, &face, &audio, args.size, device)?;
+        time_render(&image, &face, &audio, &setting)?;
         return Ok(());
     }
 
@@ -302,7 +321,7 @@ fn render(assets: Assets, args: &RenderBench) -> anyhow::Result<()> {
     let tts_s = start.elapsed().as_secs_f64();
     drop(voice);
     let frames = ((audio.seconds() * f64::from(fps)).round() as usize).max(1);
-    report("tts", tts_s, frames, audio.seconds(), args.size, device);
+    report("tts", tts_s, frames, audio.seconds(), &setting);
 
     let start = Instant::now();
     let face = models.with_faces(|faces| faces.analyse(&image))?;
@@ -311,11 +330,10 @@ fn render(assets: Assets, args: &RenderBench) -> anyhow::Result<()> {
         start.elapsed().as_secs_f64(),
         frames,
         audio.seconds(),
-        args.size,
-        device,
+        &setting,
     );
 
-    let (rgb, frames) = time_render(&image, &face, &audio, args.size, device)?;
+    let (rgb, frames) = time_render(&image, &face, &audio, &setting)?;
 
     let dir = tempfile::Builder::new()
         .prefix("spinbot-bench-")
@@ -338,8 +356,7 @@ fn render(assets: Assets, args: &RenderBench) -> anyhow::Result<()> {
         start.elapsed().as_secs_f64(),
         frames,
         audio.seconds(),
-        args.size,
-        device,
+        &setting,
     );
     drop(rgb);
 
@@ -355,7 +372,7 @@ fn render(assets: Assets, args: &RenderBench) -> anyhow::Result<()> {
     let start = Instant::now();
     pipeline.run(&plan, &dir.path().join("job"), &mut |_, _| {})?;
     let total = start.elapsed().as_secs_f64();
-    report("total", total, frames, audio.seconds(), args.size, device);
+    report("total", total, frames, audio.seconds(), &setting);
     Ok(())
 }
 

@@ -15,12 +15,12 @@ pub use spinbot_testkit::{FakeOllama, RedisServer, Turn};
 use std::sync::Arc;
 
 pub const MODEL: &str = "qwen3:8b";
-/// The voices the executor knows: name, language, gender.
-pub const VOICES: [(&str, &str, &str); 4] = [
-    ("en_US-joe-medium", "en-US", "male"),
-    ("en_US-amy-medium", "en-US", "female"),
-    ("ef_dora", "es", "female"),
-    ("em_alex", "es", "male"),
+/// The voices the executor knows: name, language, gender, pitch (Hz).
+pub const VOICES: [(&str, &str, &str, f32); 4] = [
+    ("en_US-joe-medium", "en-US", "male", 100.0),
+    ("en_US-amy-medium", "en-US", "female", 200.0),
+    ("ef_dora", "es", "female", 240.0),
+    ("em_alex", "es", "male", 125.0),
 ];
 
 /// A job plane of its own: Redis, a store folder, and the executor over them.
@@ -72,14 +72,19 @@ impl World {
             record,
             VOICES
                 .iter()
-                .map(|(name, language, gender)| spinbot_core::VoiceEntry {
-                    name: name.to_string(),
-                    language: language.to_string(),
-                    accent: String::new(),
-                    gender: gender.to_string(),
-                    recommended: true,
-                    timbre: None,
-                })
+                .map(
+                    |(name, language, gender, pitch_hz)| spinbot_core::VoiceEntry {
+                        name: name.to_string(),
+                        language: language.to_string(),
+                        accent: String::new(),
+                        gender: gender.to_string(),
+                        recommended: true,
+                        timbre: Some(spinbot_core::Timbre {
+                            pitch_hz: *pitch_hz,
+                            brightness_hz: 1000.0,
+                        }),
+                    },
+                )
                 .collect(),
             Prompts::built_in().help,
         );
