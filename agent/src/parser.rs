@@ -1482,14 +1482,19 @@ fn after_colon(raw: &str) -> Option<&str> {
     // An English say word is asked for in the words before it ("make my avatar say:", not
     // "the last line of my favourite poem:").
     let english = [
-        "line", "talking", "telling", "say", "saying", "speak", "read", "record", "announce",
-        "tell", "talk", "recite", "render",
+        "line", "talking", "telling", "say", "says", "saying", "speak", "read", "record",
+        "announce", "tell", "talk", "recite", "render",
     ];
     let words = Words::new(&before);
     let says = words.lower.iter().enumerate().any(|(i, w)| {
         let w = w.as_str();
-        (SAY_ANY.contains(&w) || english.contains(&w))
-            && (!english.contains(&w) || is_asked(&before[..words.offsets[i]]))
+        let (start, end) = (words.offsets[i], words.offsets[i] + words.original(i).len());
+        if english.contains(&w) {
+            is_asked(&before[..start])
+        } else {
+            SAY_ANY.contains(&w)
+                && is_asked_abroad(&before[..start], &format!("{}:", &before[end..]))
+        }
     }) || [
         "clip of me",
         "video of me",
@@ -1547,12 +1552,32 @@ fn unquoted(raw: &str) -> String {
 fn speech_request(raw: &str, lower: &str) -> Option<Action> {
     // Say words are looked for outside quotes ("she keeps replying 'say less'").
     let masked = masked_quotes(raw, lower);
-    // Chinese: 让我的头像说“X”.
-    if let Some(q) = quoted(raw).filter(|q| raw[..q.open].ends_with('说')) {
+    // Chinese: 让我的头像说“X”, 請讓我的頭像說：「X」.
+    if let Some(q) = quoted(raw).filter(|q| {
+        let before = &raw[..q.open];
+        before
+            .trim_end_matches([':', '：', ' '])
+            .ends_with(['说', '說'])
+            && ["让", "讓", "叫", "帮", "幫", "请", "請", "头像", "頭像"]
+                .iter()
+                .any(|w| before.contains(w))
+    }) {
         return Some(Action::render(raw[q.start..q.end].trim()));
     }
-    // Japanese: 「X」と言わせて.
-    if raw.contains("言") {
+    // Japanese: 「X」と言わせて, 「X」って言って (not 「X」と言った, a report).
+    if [
+        "言わせ",
+        "言ってください",
+        "言って下さい",
+        "言ってほしい",
+        "言って！",
+    ]
+    .iter()
+    .any(|form| raw.contains(form))
+        || raw
+            .trim_end_matches(['w', '笑', '!', '！', '。', ' '])
+            .ends_with("言って")
+    {
         if let Some(q) = quoted(raw).filter(|q| raw[..q.start].ends_with('「')) {
             return Some(Action::render(raw[q.start..q.end].trim()));
         }
@@ -1608,7 +1633,12 @@ fn speech_request(raw: &str, lower: &str) -> Option<Action> {
     .filter(|&(at, len)| {
         let say = &masked[at..at + len];
         // "just saying hi": a greeting, not a request.
-        let greeting = say == "saying" && masked[..at].trim_end().ends_with("just");
+        let greeting = say == "saying" && masked[..at].trim_end().ends_with("just")
+            || is_idiom(
+                &masked[at..],
+                masked[..at].trim().is_empty(),
+                masked.trim_end().ends_with("for me"),
+            );
         if ENGLISH_SAY.contains(&say) {
             is_asked(&masked[..at]) && !greeting
         } else {
@@ -1623,8 +1653,6 @@ fn speech_request(raw: &str, lower: &str) -> Option<Action> {
         rest,
     }) = quoted(raw)
     {
-        let only_quote =
-            raw[..open].trim().is_empty() && rest.trim_matches(['.', '?', '!', ' ']).is_empty();
         let asks_render = [
             "again", "render", "make", "do", "video", "clip", "with", "avatar", "mouth", "face",
             "talking", "line for", "my line", "the line",
@@ -1670,10 +1698,10 @@ fn speech_request(raw: &str, lower: &str) -> Option<Action> {
                         .contains(&between)
                 }
             });
-        // Without a say word, a quote asks for a render only when it is most of the message.
+        // Without a say word, a quote asks for a render only when it is most of the message
+        // and the rest asks for a video (a quotation alone is not a request).
         let most = 2 * (end - start) >= raw.trim().len();
-        if !inside_words && !own_words && (trigger.is_some() || only_quote || (asks_render && most))
-        {
+        if !inside_words && !own_words && (trigger.is_some() || (asks_render && most)) {
             let (_, voice) = split_voice_suffix(rest);
             return Some(Action::Render {
                 text: Some(raw[start..end].trim().to_owned()),
@@ -2062,6 +2090,13 @@ fn is_asked(before: &str) -> bool {
             "used to",
             "made",
             "the way",
+            "let's just",
+            "lets just",
+            "needless to",
+            "that is to",
+            "called to",
+            "suffice to",
+            "so to",
         ],
     ) || words
         .lower
@@ -2079,6 +2114,39 @@ fn is_asked(before: &str) -> bool {
                     .any(|d| find_word(before, &format!("{d} {t}")).is_some())
         });
     asks && !story
+}
+
+/// `say less`, `say what??`, `say, are you free?`, `speak of the devil`, `say hi to your mom
+/// for me`: a say word in an idiom, or a greeting passed on to someone.
+fn is_idiom(from_say: &str, first: bool, for_me: bool) -> bool {
+    let ends = |phrase: &str| {
+        from_say.strip_prefix(phrase).is_some_and(|rest| {
+            rest.trim_start()
+                .chars()
+                .next()
+                .is_none_or(|c| !c.is_alphanumeric())
+        })
+    };
+    ["say what", "say my name", "say less", "say no more"]
+        .iter()
+        .any(|p| ends(p))
+        || (first && from_say.starts_with("say,"))
+        || starts_with_any(
+            from_say,
+            &[
+                "speak of the devil",
+                "say no more",
+                "say cheese",
+                "say sike",
+                "say hi to your",
+                "say hello to your",
+            ],
+        )
+        || (for_me && starts_with_any(from_say, &["say hi to", "say hello to", "tell "]))
+}
+
+fn starts_with_any(text: &str, starts: &[&str]) -> bool {
+    starts.iter().any(|s| text.starts_with(s))
 }
 
 /// Whether the words around a say word of another language ask for a video: the avatar, a
@@ -2123,10 +2191,17 @@ fn is_asked_abroad(before: &str, after: &str) -> bool {
         "ich möchte",
         "ich will",
         "아바타",
+        "خلي",
+        "اجعل",
+        "أفاتار",
+        "الأفاتار",
+        "صورتي",
+        "अवतार",
     ];
     const POLITE: &[&str] = &[
         "bitte", "por", "favor", "favore", "per", "s'il", "te", "plaît", "plait", "wey", "mano",
         "bro", "wsh", "digga", "ej", "kanka", "yaar", "hola", "salut", "ciao", "hallo", "oi",
+        "şunu",
     ];
     if contains_any(before, CONTEXT) {
         return true;
@@ -2534,7 +2609,11 @@ impl<'a> Words<'a> {
             "dale",
             "hazlo",
         ];
+        // "ok" alone acknowledges; it asks for nothing.
+        let acknowledgement =
+            matches!(self.lower.as_slice(), [w] if ["ok", "okay", "k"].contains(&w.as_str()));
         !self.lower.is_empty()
+            && !acknowledgement
             && self.lower.iter().any(|w| GO.contains(&w.as_str()))
             && self
                 .lower
@@ -2605,9 +2684,11 @@ mod tests {
         );
         assert_eq!(one("SAY GOOD NIGHT"), Action::render("GOOD NIGHT"));
         assert_eq!(
-            one("\"We ship on Friday.\""),
+            one("make a video: \"We ship on Friday.\""),
             Action::render("We ship on Friday.")
         );
+        // A quotation alone (a proverb, a friend's text pasted) asks for nothing.
+        assert_eq!(one("\"We ship on Friday.\""), Action::Unsupported);
         assert_eq!(
             one("say hi in the amy voice"),
             Action::Render {
