@@ -39,7 +39,7 @@ enum Command {
     Status(commands::queue::JobArgs),
     /// Cancel one of the user's jobs.
     Cancel(commands::queue::JobArgs),
-    /// Administration: retention and the dead-letter stream.
+    /// Administration: retention, the dead-letter stream, blocking users.
     Admin(commands::queue::AdminArgs),
     /// A user's jobs with their outcome and result (from Postgres).
     History(commands::queue::HistoryArgs),

@@ -452,6 +452,58 @@ fn a_new_user_is_asked_for_a_voice_once_before_the_first_video() {
 }
 
 #[test]
+fn a_blocked_user_gets_one_sentence_and_nothing_is_rendered_until_unblocked() {
+    let stack = Stack::with(
+        &[],
+        Services {
+            workers: 0,
+            ..Services::default()
+        },
+    );
+    let troll = Chat::private(1013, "Troll");
+    stack.send_selfie(&troll);
+    stack.wait(&troll, "photo answer", |s| !s.is_empty());
+    let admin = |args: &[&str]| {
+        let out = stack
+            .command()
+            .arg("admin")
+            .args(args)
+            .output()
+            .expect("admin");
+        assert!(out.status.success(), "{}", common::stderr(&out));
+    };
+    admin(&["block", "telegram:1013", "--reason", "abuse"]);
+    stack.telegram.send_text(&troll, "say you can't stop me");
+    let sent = stack.wait(&troll, "the blocked answer", |s| {
+        texts(s)
+            .iter()
+            .any(|t| t.contains("can't make videos here"))
+    });
+    let all = texts(&sent.iter().collect::<Vec<_>>());
+    assert!(!all.iter().any(|t| t.contains("queued")), "{all:?}");
+    assert!(!all.iter().any(|t| t.contains("abuse")), "{all:?}");
+    let user = spinbot_core::UserId::parse("telegram:1013").expect("user");
+    let mut con = redis::Client::open(stack.redis.url())
+        .and_then(|c| c.get_connection())
+        .expect("redis");
+    let key = common::block_on(async { stack.queue().keys().user_jobs(&user) });
+    let jobs: Vec<String> = redis::cmd("ZRANGE")
+        .arg(key)
+        .arg(0)
+        .arg(-1)
+        .query(&mut con)
+        .expect("the user's jobs");
+    assert!(jobs.is_empty(), "{jobs:?}");
+    // Unblocked, the same request works.
+    admin(&["unblock", "telegram:1013"]);
+    stack.telegram.send_text(&troll, "say hello again");
+    stack.wait(&troll, "the queued answer", |s| {
+        texts(s).iter().any(|t| t.contains("queued"))
+    });
+    assert_eq!(stack.telegram.violations(), Vec::<String>::new());
+}
+
+#[test]
 fn commands_refusals_and_a_photo_without_a_face_get_their_answers() {
     let stack = Stack::new(&[
         ("SPINBOT_RENDER_BURST", "2"),

@@ -351,6 +351,43 @@ async fn refusals_exit_3_with_json() {
     // Status of someone else's job: not found, exit 3.
     let out = farm.cli(&["status", &"0".repeat(32), "--user", "cli:quick"]);
     assert_eq!(out.status.code(), Some(3));
+    // A blocked user is refused whatever their rate; unblocked, they are not.
+    let blocked_submit = |farm: &Farm| {
+        farm.command()
+            .args([
+                "submit",
+                "--user",
+                "cli:rude",
+                "--photo",
+                photo.to_str().expect("utf-8"),
+                "--say",
+                "hi",
+                "--json",
+            ])
+            .output()
+            .expect("submit")
+    };
+    let out = farm.cli(&["admin", "block", "cli:rude", "--reason", "spam"]);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let listed = farm.cli(&["admin", "blocked", "--json"]);
+    let list: Value = serde_json::from_slice(&listed.stdout).expect("json");
+    assert_eq!(
+        list,
+        serde_json::json!([{"user": "cli:rude", "reason": "spam"}])
+    );
+    let refused = blocked_submit(&farm);
+    assert_eq!(
+        refused.status.code(),
+        Some(3),
+        "{}",
+        common::stderr(&refused)
+    );
+    let v: Value = serde_json::from_slice(&refused.stdout).expect("json");
+    assert_eq!(v["error"], "blocked");
+    assert!(farm.cli(&["admin", "unblock", "cli:rude"]).status.success());
+    assert!(blocked_submit(&farm).status.success());
+    // Unblocking someone who is not blocked says so.
+    assert!(!farm.cli(&["admin", "unblock", "cli:rude"]).status.success());
 }
 
 #[tokio::test(flavor = "multi_thread")]

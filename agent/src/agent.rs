@@ -10,7 +10,7 @@ use crate::prompts::Prompts;
 use crate::tools::{Run, Step};
 use spinbot_core::config::OllamaSettings;
 use spinbot_core::limits::MAX_MESSAGE_CHARS;
-use spinbot_core::JobId;
+use spinbot_core::{JobId, Refusal};
 use tracing::Instrument;
 
 /// A chat message: who sent it (from the platform), its text and the files that came with
@@ -88,6 +88,17 @@ impl Agent {
         async {
             let run = Run::new(self.hands.clone());
             let caller = &message.caller;
+            // A blocked user gets one sentence, and nothing is stored or done.
+            let blocked = match self.hands.is_blocked(caller).await {
+                Ok(true) => Some(Declined::from(Refusal::Blocked)),
+                Ok(false) => None,
+                Err(declined) => Some(declined),
+            };
+            if let Some(declined) = blocked {
+                tracing::info!("a message from a blocked user");
+                let step = Step { action: Action::Unsupported, result: Err(declined) };
+                return reply(vec![step], DecidedBy::Parser);
+            }
             let mut voice_note_sent = false;
             // A voice matched to a voice note, to tell them.
             let mut matched = None;

@@ -153,6 +153,14 @@ impl Hands {
         }
     }
 
+    /// Whether an admin blocked the caller (a dry run blocks no one).
+    pub async fn is_blocked(&self, caller: &Caller) -> Result<bool, Declined> {
+        match self {
+            Hands::Live(executor) => Ok(executor.queue.is_blocked(&caller.user).await?),
+            Hands::DryRun => Ok(false),
+        }
+    }
+
     /// Notes a file the caller sent (already in the object store); a sentence for them
     /// when it chose their voice.
     pub async fn remember_upload(

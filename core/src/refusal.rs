@@ -12,17 +12,20 @@ pub enum Refusal {
     Busy { retry_after_s: f64 },
     /// No such job of this user's (another user's job looks the same).
     NotFound,
+    /// An admin blocked this user (`spinbot admin block`).
+    Blocked,
 }
 
 impl Refusal {
     /// The reason as a short code (`--json`, metrics): `rate_limited`, `too_many_queued`,
-    /// `busy`, `not_found`.
+    /// `busy`, `not_found`, `blocked`.
     pub fn code(&self) -> &'static str {
         match self {
             Self::RateLimited { .. } => "rate_limited",
             Self::TooManyQueued => "too_many_queued",
             Self::Busy { .. } => "busy",
             Self::NotFound => "not_found",
+            Self::Blocked => "blocked",
         }
     }
 
@@ -30,7 +33,7 @@ impl Refusal {
     pub fn retry_after_s(&self) -> f64 {
         match self {
             Self::RateLimited { retry_after_s } | Self::Busy { retry_after_s } => *retry_after_s,
-            Self::TooManyQueued | Self::NotFound => 0.0,
+            Self::TooManyQueued | Self::NotFound | Self::Blocked => 0.0,
         }
     }
 
@@ -41,6 +44,7 @@ impl Refusal {
             "too_many_queued" => Self::TooManyQueued,
             "busy" => Self::Busy { retry_after_s },
             "not_found" => Self::NotFound,
+            "blocked" => Self::Blocked,
             _ => return None,
         })
     }
@@ -64,6 +68,10 @@ impl std::fmt::Display for Refusal {
                 human_wait(*retry_after_s)
             ),
             Self::NotFound => write!(f, "I can't find that video among yours."),
+            Self::Blocked => write!(
+                f,
+                "Sorry, you can't make videos here any more; the people who run this bot have turned it off for you."
+            ),
         }
     }
 }

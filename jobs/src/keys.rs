@@ -40,10 +40,12 @@ pub enum Key {
     Member,
     /// `forgotten:<digest>`: users who asked to be forgotten (a digest, not the id).
     Forgotten,
+    /// `blocked`: users an admin blocked -> the reason.
+    Blocked,
 }
 
 impl Key {
-    const ALL: [Key; 16] = [
+    const ALL: [Key; 17] = [
         Key::Job,
         Key::Pending,
         Key::Ring,
@@ -60,6 +62,7 @@ impl Key {
         Key::Expiring,
         Key::Member,
         Key::Forgotten,
+        Key::Blocked,
     ];
 
     pub fn name(self) -> &'static str {
@@ -80,6 +83,7 @@ impl Key {
             Key::Expiring => "expiring",
             Key::Member => "member",
             Key::Forgotten => "forgotten",
+            Key::Blocked => "blocked",
         }
     }
 }
@@ -136,6 +140,11 @@ impl Keys {
 
     pub fn workers(&self) -> String {
         self.key(Key::Workers, &[])
+    }
+
+    /// Blocked users -> the reason an admin gave.
+    pub fn blocked(&self) -> String {
+        self.key(Key::Blocked, &[])
     }
 
     pub fn count(&self, parts: &[&str]) -> String {

@@ -1,5 +1,5 @@
-//! The job plane from a terminal: `submit`, `status`, `cancel` and `admin dead-letter`, each
-//! as a given user (any `namespace:id` is accepted here).
+//! The job plane from a terminal: `submit`, `status`, `cancel`, each as a given user (any
+//! `namespace:id` is accepted here), and `admin` (retention, dead letters, blocking users).
 
 use crate::commands::{queue, required_record, Refused, RequestArgs};
 use clap::{Args, Subcommand};
@@ -57,6 +57,21 @@ enum AdminWhat {
     DeadLetter {
         #[command(subcommand)]
         action: DeadLetterAction,
+    },
+    /// Block a user (namespace:id): every message of theirs gets one sentence and nothing is
+    /// rendered, on every platform, until they are unblocked.
+    Block {
+        user: String,
+        /// Why (kept for the admins; never shown to the user).
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+    /// Unblock a user.
+    Unblock { user: String },
+    /// The blocked users and the reasons given.
+    Blocked {
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -227,6 +242,33 @@ pub async fn admin(args: AdminArgs, config: &Config) -> anyhow::Result<()> {
                 return Err(InputError::Option(format!("There is no dead letter {entry}.")).into())
             }
         },
+        AdminWhat::Block { user, reason } => {
+            let user = UserId::parse(&user)?;
+            queue.block(&user, &reason).await?;
+            println!("{user} blocked");
+        }
+        AdminWhat::Unblock { user } => {
+            let user = UserId::parse(&user)?;
+            if queue.unblock(&user).await? {
+                println!("{user} unblocked");
+            } else {
+                return Err(InputError::Option(format!("{user} is not blocked.")).into());
+            }
+        }
+        AdminWhat::Blocked { json } => {
+            let blocked = queue.blocked().await?;
+            if json {
+                let list: Vec<_> = blocked
+                    .iter()
+                    .map(|(user, reason)| json!({ "user": user, "reason": reason }))
+                    .collect();
+                println!("{}", serde_json::Value::Array(list));
+            } else {
+                for (user, reason) in blocked {
+                    println!("{user}\t{reason}");
+                }
+            }
+        }
     }
     Ok(())
 }

@@ -1,7 +1,7 @@
 -- ARGV: prefix, job, user, plan, class, interval_ms, burst, max_queued_user, max_queue,
 --       admin ('1' or '0'), reply platform, reply chat (empty: none)
--- Admits a job (per-user GCRA rate, per-user and farm caps) and records it with where its
--- progress and video go, in one step.
+-- Admits a job (not for a blocked user; per-user GCRA rate, per-user and farm caps) and
+-- records it with where its progress and video go, in one step.
 local job, user, plan, class = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local interval, burst = tonumber(ARGV[6]), tonumber(ARGV[7])
 local max_user, max_queue, admin = tonumber(ARGV[8]), tonumber(ARGV[9]), ARGV[10] == '1'
@@ -9,6 +9,10 @@ local reply_platform, reply_chat = ARGV[11], ARGV[12]
 local now = now_ms()
 -- The workers' group, for the first job of a farm (or one that lost its data).
 pcall(redis.call, 'XGROUP', 'CREATE', k(K.work), WORKERS, '$', 'MKSTREAM')
+if redis.call('HEXISTS', k(K.blocked), user) == 1 then
+  incr(k(K.count, 'refused', 'blocked'), 1)
+  return {'blocked', '0'}
+end
 if not admin then
   local queued = tonumber(redis.call('GET', k(K.count, 'queued')) or '0')
   if queued >= max_queue then incr(k(K.count, 'refused', 'busy'), 1); return {'busy', '60'} end

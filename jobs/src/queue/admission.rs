@@ -1,9 +1,10 @@
-//! Admission: a plan becomes a job when the user's rate, their caps and the farm's bound
-//! allow (one script, so it holds whichever process submits), recorded with the chat it
-//! answers; and cancel.
+//! Admission: a plan becomes a job when the user is not blocked and their rate, their caps
+//! and the farm's bound allow (one script, so it holds whichever process submits), recorded
+//! with the chat it answers; cancel; and the admins' block list.
 
 use super::Queue;
 use crate::error::JobsError;
+use redis::AsyncCommands;
 use spinbot_core::job::ReplyTo;
 use spinbot_core::{JobClass, JobId, JobState, Plan, Refusal, UserId};
 
@@ -87,6 +88,42 @@ impl Queue {
         Refusal::from_code(&answer, number)
             .map(Admission::Refused)
             .ok_or_else(|| JobsError::Record(format!("submit answered {answer:?}")))
+    }
+
+    /// Blocks `user`: every submission of theirs is refused (and the bots answer them with
+    /// one sentence) until they are unblocked. Their jobs already queued or running go on.
+    pub async fn block(&self, user: &UserId, reason: &str) -> Result<(), JobsError> {
+        let _: i64 = self
+            .con
+            .clone()
+            .hset(self.keys.blocked(), user.as_str(), reason)
+            .await?;
+        Ok(())
+    }
+
+    /// Unblocks `user`; false when they were not blocked.
+    pub async fn unblock(&self, user: &UserId) -> Result<bool, JobsError> {
+        let removed: i64 = self
+            .con
+            .clone()
+            .hdel(self.keys.blocked(), user.as_str())
+            .await?;
+        Ok(removed > 0)
+    }
+
+    pub async fn is_blocked(&self, user: &UserId) -> Result<bool, JobsError> {
+        Ok(self
+            .con
+            .clone()
+            .hexists(self.keys.blocked(), user.as_str())
+            .await?)
+    }
+
+    /// The blocked users with the reasons given, by user.
+    pub async fn blocked(&self) -> Result<Vec<(String, String)>, JobsError> {
+        let all: std::collections::BTreeMap<String, String> =
+            self.con.clone().hgetall(self.keys.blocked()).await?;
+        Ok(all.into_iter().collect())
     }
 
     /// Cancels `user`'s job: at once when queued, within a second when running.

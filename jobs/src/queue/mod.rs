@@ -278,7 +278,7 @@ impl Queue {
     /// The farm-wide figures the scripts keep, for the metrics.
     pub async fn figures(&self) -> Result<crate::metrics::PlaneFigures, JobsError> {
         const OUTCOMES: [&str; 5] = ["done", "failed", "cancelled", "dead_lettered", "retried"];
-        const REFUSALS: [&str; 3] = ["rate_limited", "too_many_queued", "busy"];
+        const REFUSALS: [&str; 4] = ["rate_limited", "too_many_queued", "busy", "blocked"];
         let mut names = vec![self.keys.count(&["queued"]), self.keys.count(&["running"])];
         names.extend(OUTCOMES.iter().map(|o| self.keys.count(&["outcome", o])));
         names.extend(REFUSALS.iter().map(|r| self.keys.count(&["refused", r])));
