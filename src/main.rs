@@ -51,6 +51,8 @@ enum Command {
     Bot(commands::bot::BotArgs),
     /// The configuration in effect: every variable, its value (secrets redacted) and source.
     Config(commands::config::ConfigArgs),
+    /// Check every configured service and asset, one line each; exit 1 naming what failed.
+    Doctor,
 }
 
 fn main() -> ExitCode {
@@ -95,6 +97,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Plan(args) => commands::plan::run(args, &config).await,
         Command::Bot(args) => commands::bot::run(args, config).await,
         Command::Config(args) => commands::config::run(args, &config),
+        Command::Doctor => commands::doctor::run(&config).await,
     }
 }
 

@@ -5,6 +5,7 @@ pub mod bench_e2e;
 pub mod bench_queue;
 pub mod bot;
 pub mod config;
+pub mod doctor;
 pub mod plan;
 pub mod queue;
 pub mod recorder;
