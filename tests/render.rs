@@ -243,3 +243,78 @@ fn lists_voices() {
         .collect();
     assert!(names.contains(&"en_US-joe-medium"), "{names:?}");
 }
+
+/// Frame `n` of `video` as RGB24 bytes.
+fn frame_rgb(video: &Path, n: u32) -> Vec<u8> {
+    let out = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(video)
+        .args(["-vf", &format!("select=eq(n\\,{n})"), "-frames:v", "1"])
+        .args(["-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
+        .output()
+        .expect("ffmpeg");
+    assert!(out.status.success(), "{}", stderr(&out));
+    out.stdout
+}
+
+#[test]
+fn every_video_is_marked_ai_generated_in_a_corner_and_in_its_tags() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let photo = face_photo();
+    let render = |name: &str, mark: &str| {
+        let path = dir.path().join(name);
+        let out = common::spinbot()
+            .args(["render", "--photo", photo.to_str().expect("utf-8")])
+            .args(["--say", "Hello there, this is marked."])
+            .args(["-o", path.to_str().expect("utf-8")])
+            .env("SPINBOT_MARK", mark)
+            .output()
+            .expect("render");
+        assert!(out.status.success(), "{}", stderr(&out));
+        path
+    };
+    let (marked, plain) = (render("marked.mp4", "on"), render("plain.mp4", "off"));
+    let side: u32 = stream_field(&marked, "v", "width").parse().expect("width");
+    let (a, b) = (frame_rgb(&marked, 10), frame_rgb(&plain, 10));
+    assert_eq!(a.len(), (side * side * 3) as usize);
+    assert_eq!(a.len(), b.len());
+    // Clear differences (beyond the encoder's noise) lie in the label's box (with one
+    // 16-pixel block around it for the encoder's own), and there are many of them.
+    let (left, top, right, bottom, _) = spinbot_farm::mark::label_box(side, side);
+    let near =
+        |x: usize, y: usize| x + 16 >= left && x < right + 16 && y + 16 >= top && y < bottom + 16;
+    let (mut inside, mut outside) = (0, Vec::new());
+    for (i, (p, q)) in a.chunks(3).zip(b.chunks(3)).enumerate() {
+        let diff = p
+            .iter()
+            .zip(q)
+            .map(|(x, y)| x.abs_diff(*y))
+            .max()
+            .unwrap_or(0);
+        if diff > 48 {
+            let (x, y) = (i % side as usize, i / side as usize);
+            if near(x, y) {
+                inside += 1;
+            } else {
+                outside.push((x, y));
+            }
+        }
+    }
+    assert!(
+        outside.is_empty(),
+        "changed outside the corner: {:?}",
+        &outside[..outside.len().min(10)]
+    );
+    assert!(inside > 200, "{inside} pixels marked");
+    // The tag is there with or without the visible label.
+    for video in [&marked, &plain] {
+        let out = std::process::Command::new("ffprobe")
+            .args(["-v", "error", "-show_entries", "format_tags=comment"])
+            .args(["-of", "default=nw=1:nk=1"])
+            .arg(video)
+            .output()
+            .expect("ffprobe");
+        let tag = String::from_utf8_lossy(&out.stdout);
+        assert!(tag.contains("AI-generated"), "{tag}");
+    }
+}

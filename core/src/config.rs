@@ -275,6 +275,8 @@ pub struct Config {
     pub bot_id: Option<String>,
     /// New chat users get the default voice without being asked which one first.
     pub skip_voice_question: bool,
+    /// Videos carry the visible "AI-GENERATED" label (their metadata tag always says so).
+    pub mark: bool,
     settings: Vec<Setting>,
 }
 
@@ -421,8 +423,19 @@ impl Reader {
     }
 
     fn flag(&self, name: &'static str, meaning: &'static str) -> Result<bool, ConfigError> {
-        match self.raw(name, meaning, Rule::Flag, false, "false")? {
-            None => Ok(false),
+        self.flag_or(name, meaning, false)
+    }
+
+    /// A flag that is `default` when unset.
+    fn flag_or(
+        &self,
+        name: &'static str,
+        meaning: &'static str,
+        default: bool,
+    ) -> Result<bool, ConfigError> {
+        let shown = if default { "on" } else { "false" };
+        match self.raw(name, meaning, Rule::Flag, false, shown)? {
+            None => Ok(default),
             Some(v) => match v.to_ascii_lowercase().as_str() {
                 "1" | "true" | "yes" | "on" => Ok(true),
                 "0" | "false" | "no" | "off" => Ok(false),
@@ -825,6 +838,11 @@ fn read(r: &Reader) -> Result<Config, ConfigError> {
         "SPINBOT_SKIP_VOICE_QUESTION",
         "new chat users get the default voice without being asked which one before their first video",
     )?;
+    let mark = r.flag_or(
+        "SPINBOT_MARK",
+        "videos carry a visible AI-GENERATED label (off: only the MP4's metadata tag says so)",
+        true,
+    )?;
     Ok(Config {
         assets,
         device,
@@ -847,6 +865,7 @@ fn read(r: &Reader) -> Result<Config, ConfigError> {
         },
         bot_id,
         skip_voice_question,
+        mark,
         settings: Vec::new(),
     })
 }

@@ -13,6 +13,7 @@ pub mod face;
 pub mod input;
 pub mod kokoro;
 pub mod lipsync;
+pub mod mark;
 pub mod onnx;
 pub mod phonemize;
 pub mod pipeline;

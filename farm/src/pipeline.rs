@@ -111,6 +111,8 @@ impl Models {
 pub struct Pipeline {
     models: Arc<Models>,
     device: Device,
+    /// The visible "AI-GENERATED" label on its videos.
+    mark: bool,
 }
 
 impl Pipeline {
@@ -121,7 +123,16 @@ impl Pipeline {
 
     /// A pipeline sharing `models` with others (a worker's render slots).
     pub fn with_models(models: Arc<Models>, device: Device) -> Self {
-        Self { models, device }
+        Self {
+            models,
+            device,
+            mark: true,
+        }
+    }
+
+    /// Its videos carry no visible label (`SPINBOT_MARK=off`; the tag stays).
+    pub fn with_mark(self, mark: bool) -> Self {
+        Self { mark, ..self }
     }
 
     pub fn device(&self) -> Device {
@@ -234,6 +245,7 @@ impl Pipeline {
             fps: plan.fps,
             seconds,
             max_bytes: plan.target.max_bytes,
+            mark: self.mark,
         };
         write_atomically(video_path, |tmp| {
             let mut encoder = Encoder::start(&settings, speech_path, tmp)?;

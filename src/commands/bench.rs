@@ -346,6 +346,7 @@ fn render(assets: Assets, args: &RenderBench) -> anyhow::Result<()> {
         fps,
         seconds: audio.seconds(),
         max_bytes: None,
+        mark: true,
     };
     let start = Instant::now();
     let mut encoder = Encoder::start(&settings, &wav, &dir.path().join("encode.mp4"))?;

@@ -55,7 +55,8 @@ fn render(args: RenderArgs, config: &Config) -> anyhow::Result<()> {
     };
     plan.validate()?;
     let choice = crate::commands::device_choice(args.device.as_deref(), config)?;
-    let pipeline = Pipeline::new(Assets::at(&config.assets), device::resolve(choice)?);
+    let pipeline =
+        Pipeline::new(Assets::at(&config.assets), device::resolve(choice)?).with_mark(config.mark);
 
     let temp;
     let work_dir = match &args.work_dir {
