@@ -313,14 +313,14 @@ async fn a_running_job_is_cancelled_from_the_command_line() {
 async fn refusals_exit_3_with_json() {
     let farm = Farm::new();
     let photo = common::face_photo();
-    let submit = |farm: &Farm| {
+    let submit_as = |farm: &Farm, user: &str| {
         farm.command()
             .env("SPINBOT_RENDERS_PER_HOUR", "60")
             .env("SPINBOT_RENDER_BURST", "2")
             .args([
                 "submit",
                 "--user",
-                "cli:quick",
+                user,
                 "--photo",
                 photo.to_str().expect("utf-8"),
                 "--say",
@@ -330,6 +330,7 @@ async fn refusals_exit_3_with_json() {
             .output()
             .expect("submit")
     };
+    let submit = |farm: &Farm| submit_as(farm, "cli:quick");
     assert!(submit(&farm).status.success());
     assert!(submit(&farm).status.success());
     let refused = submit(&farm);
@@ -352,21 +353,7 @@ async fn refusals_exit_3_with_json() {
     let out = farm.cli(&["status", &"0".repeat(32), "--user", "cli:quick"]);
     assert_eq!(out.status.code(), Some(3));
     // A blocked user is refused whatever their rate; unblocked, they are not.
-    let blocked_submit = |farm: &Farm| {
-        farm.command()
-            .args([
-                "submit",
-                "--user",
-                "cli:rude",
-                "--photo",
-                photo.to_str().expect("utf-8"),
-                "--say",
-                "hi",
-                "--json",
-            ])
-            .output()
-            .expect("submit")
-    };
+    let blocked_submit = |farm: &Farm| submit_as(farm, "cli:rude");
     let out = farm.cli(&["admin", "block", "cli:rude", "--reason", "spam"]);
     assert!(out.status.success(), "{}", common::stderr(&out));
     let listed = farm.cli(&["admin", "blocked", "--json"]);

@@ -1592,60 +1592,26 @@ fn speech_request(raw: &str, lower: &str) -> Option<Action> {
             });
         }
     }
-    let trigger = [
-        "say",
-        "saying",
-        "sayin",
-        "avatar said",
-        "face said",
-        "sayy",
-        "sya",
-        "sey",
-        "di que",
-        "dí",
-        "dis",
-        "diga",
-        "sagen",
-        "sag",
-        "fammi dire",
-        "dire",
-        "скажи",
-        "скажет",
-        "speak",
-        "read this",
-        "read out",
-        "read aloud",
-        "tell everyone",
-        "tell them",
-        "tell the team",
-        "announce",
-        "言わせて",
-        "말하게",
-        "dise",
-        "desin",
-        "where i go",
-        "face telling",
-        "avatar telling",
-        "me telling",
-    ]
-    .iter()
-    .filter_map(|t| find_trigger(&masked, t).map(|at| (at, t.len())))
-    .filter(|&(at, len)| {
-        let say = &masked[at..at + len];
-        // "just saying hi": a greeting, not a request.
-        let greeting = say == "saying" && masked[..at].trim_end().ends_with("just")
-            || is_idiom(
-                &masked[at..],
-                masked[..at].trim().is_empty(),
-                masked.trim_end().ends_with("for me"),
-            );
-        if ENGLISH_SAY.contains(&say) {
-            is_asked(&masked[..at]) && !greeting
-        } else {
-            is_asked_abroad(&masked[..at], &lower[at + len..])
-        }
-    })
-    .min();
+    let trigger = ENGLISH_SAY
+        .iter()
+        .chain(OTHER_SAY)
+        .filter_map(|t| find_trigger(&masked, t).map(|at| (at, t.len())))
+        .filter(|&(at, len)| {
+            let say = &masked[at..at + len];
+            // "just saying hi": a greeting, not a request.
+            let greeting = say == "saying" && masked[..at].trim_end().ends_with("just")
+                || is_idiom(
+                    &masked[at..],
+                    masked[..at].trim().is_empty(),
+                    masked.trim_end().ends_with("for me"),
+                );
+            if ENGLISH_SAY.contains(&say) {
+                is_asked(&masked[..at]) && !greeting
+            } else {
+                is_asked_abroad(&masked[..at], &lower[at + len..])
+            }
+        })
+        .min();
     if let Some(Quote {
         open,
         start,
@@ -1953,6 +1919,25 @@ fn is_voice_name(s: &str) -> bool {
         && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
+
+/// The say words of other languages (and "where i go"), whose request is read around them.
+const OTHER_SAY: &[&str] = &[
+    "di que",
+    "dí",
+    "dis",
+    "diga",
+    "sagen",
+    "sag",
+    "fammi dire",
+    "dire",
+    "скажи",
+    "скажет",
+    "言わせて",
+    "말하게",
+    "dise",
+    "desin",
+    "where i go",
+];
 
 /// The say words of English, whose request is read in the words before them.
 const ENGLISH_SAY: &[&str] = &[
