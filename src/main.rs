@@ -84,7 +84,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
     match command {
         Command::Up => commands::up::run(config).await,
         Command::Render(args) => commands::render::run(args, config).await,
-        Command::Voices(args) => commands::voices::run(args, &config),
+        Command::Voices(args) => commands::voices::run(args, &config).await,
         Command::Bench(args) => commands::bench::run(args, config).await,
         Command::Worker(args) => commands::worker::run(args, config).await,
         Command::Recorder(args) => commands::recorder::run(args, config).await,

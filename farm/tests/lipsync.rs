@@ -174,16 +174,24 @@ fn the_face_speaks_with(voice: &str) {
         );
     }
 
-    // Outside the face region the video is the photo's crop.
+    // Outside the face region (and the label) the video is the photo's crop.
     let face: FaceData =
         serde_json::from_slice(&std::fs::read(work.join("face.json")).expect("face.json"))
             .expect("json");
     let image = spinbot_farm::input::load_photo(&photo).expect("photo");
     let lipsync = LipSync::new(&image, &face, SIZE, FPS, Device::Cpu).expect("lipsync");
     let r = lipsync.rig().region;
+    // The "AI-GENERATED" label's corner (and one encoder block around it) is not the photo.
+    let (left, top, right, bottom, _) = spinbot_farm::mark::label_box(SIZE, SIZE);
+    let label = |x: i64, y: i64| {
+        x + 16 >= left as i64
+            && x < right as i64 + 16
+            && y + 16 >= top as i64
+            && y < bottom as i64 + 16
+    };
     let outside = |p: usize| {
         let (x, y) = ((p % SIZE as usize) as i64, (p / SIZE as usize) as i64);
-        x < r.x || y < r.y || x >= r.x + r.w || y >= r.y + r.h
+        (x < r.x || y < r.y || x >= r.x + r.w || y >= r.y + r.h) && !label(x, y)
     };
     let worst = frames
         .iter()

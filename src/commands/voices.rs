@@ -17,9 +17,14 @@ pub struct VoicesArgs {
     measure: bool,
 }
 
-pub fn run(args: VoicesArgs, config: &spinbot_core::Config) -> anyhow::Result<()> {
+pub async fn run(args: VoicesArgs, config: &spinbot_core::Config) -> anyhow::Result<()> {
     let assets = Assets::at(&config.assets);
-    let mut voices = voices::list_voices(&assets)?;
+    // Listing reads the assets folder; measuring runs every voice: off the async threads.
+    tokio::task::spawn_blocking(move || list_or_measure(&args, &assets)).await?
+}
+
+fn list_or_measure(args: &VoicesArgs, assets: &Assets) -> anyhow::Result<()> {
+    let mut voices = voices::list_voices(assets)?;
     if args.measure {
         let bar =
             ProgressBar::with_draw_target(Some(voices.len() as u64), ProgressDrawTarget::stderr());
@@ -37,8 +42,8 @@ pub fn run(args: VoicesArgs, config: &spinbot_core::Config) -> anyhow::Result<()
             bar.inc(1);
         })?;
         bar.finish_and_clear();
-        voices::save_figures(&assets, &figures)?;
-        voices = voices::list_voices(&assets)?;
+        voices::save_figures(assets, &figures)?;
+        voices = voices::list_voices(assets)?;
     }
     if args.json {
         println!("{}", serde_json::to_string(&voices)?);
