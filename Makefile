@@ -20,20 +20,17 @@ services:
 services-stop:
 	bash scripts/services.sh stop
 
-## Set up, start the services, build, render a sample clip to out/sample.mp4; then, with
-## TELEGRAM_BOT_TOKEN or DISCORD_BOT_TOKEN set, run the product (`spinbot up`: a worker
-## and every bot whose token is set).
+## Set up, start the services, build, render a sample clip to out/sample.mp4; then run the
+## product (`spinbot up`): the web chat on http://127.0.0.1:8080, a render worker, and every
+## bot whose token is set (TELEGRAM_BOT_TOKEN, DISCORD_BOT_TOKEN), until Ctrl-C.
 up: build services
 	mkdir -p out
 	@# Each voice's pitch and brightness, once, for matching voices to voice notes.
 	test -f "$(ASSETS)/voice-figures.json" || cargo run --release --quiet -- voices --measure > /dev/null
 	cargo run --release --quiet -- render --photo "$(ASSETS)/photos/t1.jpg" \
 		--say "$(SAMPLE_TEXT)" -o out/sample.mp4
-	@if [ -n "$$TELEGRAM_BOT_TOKEN$$DISCORD_BOT_TOKEN" ]; then \
-		source .dev/env && exec cargo run --release --quiet -- up; \
-	else \
-		echo "out/sample.mp4 is ready; set TELEGRAM_BOT_TOKEN or DISCORD_BOT_TOKEN and run 'make up' to chat with the bot"; \
-	fi
+	@echo "out/sample.mp4 is ready; starting the product (the web chat, a render worker, and the bots whose tokens are set)"
+	source .dev/env && exec cargo run --release --quiet -- up
 
 ## A render worker on the services of `make services`.
 worker: build

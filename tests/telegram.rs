@@ -454,7 +454,7 @@ fn a_new_user_is_asked_for_a_voice_once_before_the_first_video() {
 #[test]
 fn a_blocked_user_gets_one_sentence_and_nothing_is_rendered_until_unblocked() {
     let stack = Stack::with(
-        &[],
+        &[("SPINBOT_ADMINS", "telegram:1014")],
         Services {
             workers: 0,
             ..Services::default()
@@ -499,6 +499,40 @@ fn a_blocked_user_gets_one_sentence_and_nothing_is_rendered_until_unblocked() {
     stack.telegram.send_text(&troll, "say hello again");
     stack.wait(&troll, "the queued answer", |s| {
         texts(s).iter().any(|t| t.contains("queued"))
+    });
+    // An admin (SPINBOT_ADMINS) does the same from chat; nobody else can.
+    let (boss, nosy) = (Chat::private(1014, "Boss"), Chat::private(1015, "Nosy"));
+    stack.telegram.send_text(&nosy, "/block 1013");
+    stack.wait(&nosy, "the refusal", |s| {
+        texts(s)
+            .iter()
+            .any(|t| t.contains("Only this bot's admins"))
+    });
+    stack.telegram.send_text(&boss, "/block 1013 spam");
+    stack.wait(&boss, "the block", |s| {
+        texts(s).iter().any(|t| t.contains("Blocked telegram:1013"))
+    });
+    stack.telegram.send_text(&troll, "say I am back");
+    stack.wait(&troll, "the blocked answer again", |s| {
+        texts(s)
+            .iter()
+            .filter(|t| t.contains("can't make videos here"))
+            .count()
+            == 2
+    });
+    stack.telegram.send_text(&boss, "/blocked");
+    stack.wait(&boss, "the list", |s| {
+        texts(s).iter().any(|t| t.contains("telegram:1013: spam"))
+    });
+    stack.telegram.send_text(&boss, "/unblock 1013");
+    stack.wait(&boss, "the unblock", |s| {
+        texts(s)
+            .iter()
+            .any(|t| t.contains("Unblocked telegram:1013"))
+    });
+    stack.telegram.send_text(&troll, "say hello once more");
+    stack.wait(&troll, "the second queued answer", |s| {
+        texts(s).iter().filter(|t| t.contains("queued")).count() >= 2
     });
     assert_eq!(stack.telegram.violations(), Vec::<String>::new());
 }
@@ -1188,4 +1222,224 @@ fn buttons_cancel_a_running_video_and_confirm_forgetting() {
         texts(s).iter().any(|t| t.contains("I deleted"))
     });
     assert_eq!(stack.telegram.violations(), Vec::<String>::new());
+}
+
+/// A `127.0.0.1:port` free now.
+fn free_addr() -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    format!("127.0.0.1:{port}")
+}
+
+/// Every query of the Grafana dashboard: (panel title, expression), panels in rows too.
+fn dashboard_queries() -> Vec<(String, String)> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/deploy/grafana/dashboards/spinbot.json"
+    );
+    let text = std::fs::read_to_string(path).expect("the dashboard");
+    let dashboard: serde_json::Value = serde_json::from_str(&text).expect("dashboard JSON");
+    let mut panels: Vec<serde_json::Value> =
+        dashboard["panels"].as_array().cloned().unwrap_or_default();
+    let nested: Vec<serde_json::Value> = panels
+        .iter()
+        .flat_map(|p| p["panels"].as_array().cloned().unwrap_or_default())
+        .collect();
+    panels.extend(nested);
+    panels
+        .iter()
+        .flat_map(|panel| {
+            let title = panel["title"].as_str().unwrap_or_default().to_owned();
+            panel["targets"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(move |t| t["expr"].as_str().map(|e| (title.clone(), e.to_owned())))
+        })
+        .collect()
+}
+
+/// The admin's view: the bot and a worker, scraped by a real Prometheus (with the
+/// deployment's alert rules), while a chat gets a video, a failed render and a refusal;
+/// then every panel of the Grafana dashboard is evaluated through Prometheus's API, and
+/// the counts are what the chat did.
+#[test]
+fn the_dashboard_shows_what_the_chat_did() {
+    let (bot_addr, worker_addr) = (free_addr(), free_addr());
+    let mut stack = Stack::with(
+        &[
+            ("SPINBOT_METRICS_ADDR", &bot_addr),
+            ("SPINBOT_RENDER_BURST", "2"),
+            ("SPINBOT_RENDERS_PER_HOUR", "2"),
+        ],
+        Services {
+            record_and_s3: true,
+            workers: 0,
+            ..Services::default()
+        },
+    );
+    let log = stack.log("worker.log");
+    let worker = stack
+        .command()
+        .env("SPINBOT_METRICS_ADDR", &worker_addr)
+        .args(["worker", "--device", "cpu", "--name", "w1"])
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("worker");
+    stack.workers.push(worker);
+    let alerts = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/prometheus/alerts.yml");
+    let prometheus = spinbot_testkit::PrometheusServer::start(
+        &[
+            spinbot_testkit::ScrapeJob {
+                name: "spinbot-bots",
+                targets: vec![bot_addr.clone()],
+            },
+            spinbot_testkit::ScrapeJob {
+                name: "spinbot-workers",
+                targets: vec![worker_addr.clone()],
+            },
+        ],
+        &[std::path::Path::new(alerts)],
+    );
+
+    // Both targets scraped once before the chat starts, so every rate sees its first step.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while prometheus.value("sum(up)") != Some(2.0) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(
+        prometheus.value("sum(up)"),
+        Some(2.0),
+        "{}",
+        prometheus.targets()
+    );
+
+    // Four messages: a selfie, a video, a photo with no face (a failed render), and one
+    // render over the hour's limit (a refusal).
+    let gus = Chat::private(1020, "Gus");
+    stack.send_selfie(&gus);
+    stack.wait(&gus, "photo answer", |s| {
+        texts(s).iter().any(|t| t.contains("Got your photo"))
+    });
+    stack.telegram.send_text(&gus, "say hello there");
+    stack.wait(&gus, "video", |s| !videos(s).is_empty());
+    let fruits = std::fs::read(common::photo("fruits.jpg")).expect("photo");
+    stack
+        .telegram
+        .send_photo(&gus, &[(512, 512, fruits)], Some("say hi"));
+    stack.wait(&gus, "no-face answer", |s| {
+        texts(s).iter().any(|t| t.contains("couldn't find a face"))
+    });
+    stack.telegram.send_text(&gus, "say one more");
+    stack.wait(&gus, "rate limit answer", |s| {
+        texts(s).iter().any(|t| t.contains("try again in"))
+    });
+    stack.assert_running();
+
+    // What the chat did, as Prometheus has it once both targets were scraped after it.
+    let expected = [
+        ("max(spinbot_jobs_total{outcome=\"done\"})", 1.0),
+        ("max(spinbot_jobs_total{outcome=\"failed\"})", 1.0),
+        ("max(spinbot_refusals_total{reason=\"rate_limited\"})", 1.0),
+        (
+            "sum(spinbot_chat_messages_total{platform=\"telegram\"})",
+            4.0,
+        ),
+        (
+            "sum(spinbot_agent_decisions_total{decider=\"parser\"})",
+            3.0,
+        ),
+        ("sum(spinbot_agent_decision_seconds_count)", 3.0),
+        (
+            "sum(spinbot_deliveries_total{platform=\"telegram\",outcome=\"posted\"})",
+            1.0,
+        ),
+        ("sum(spinbot_deliveries_total{outcome=\"failed\"})", 0.0),
+        (
+            "sum(spinbot_delivery_seconds_count{platform=\"telegram\"})",
+            1.0,
+        ),
+        ("sum(spinbot_job_wait_seconds_count)", 2.0),
+        ("max(spinbot_queue_jobs{state=\"queued\"})", 0.0),
+        ("max(spinbot_workers_live)", 1.0),
+        ("sum(up)", 2.0),
+    ];
+    let seen = || -> Vec<(&str, Option<f64>)> {
+        expected
+            .iter()
+            .map(|(expr, _)| (*expr, prometheus.value(expr)))
+            .collect()
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut got = seen();
+    while got
+        .iter()
+        .zip(&expected)
+        .any(|((_, v), (_, want))| *v != Some(*want))
+        && Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(500));
+        got = seen();
+    }
+    let want: Vec<(&str, Option<f64>)> = expected.iter().map(|(e, v)| (*e, Some(*v))).collect();
+    assert_eq!(
+        got,
+        want,
+        "targets: {}\n{}",
+        prometheus.targets(),
+        stack.bot_log()
+    );
+    // A render happened on this worker: its stages were timed.
+    assert!(prometheus.value("sum(spinbot_stage_seconds_count{stage=\"render\"})") >= Some(1.0));
+
+    // Every panel's query answers (the GPU panels have nothing: no GPU here).
+    let queries = dashboard_queries();
+    let titles: std::collections::BTreeSet<&str> =
+        queries.iter().map(|(t, _)| t.as_str()).collect();
+    assert!(titles.len() >= 10, "{titles:?}");
+    for (title, expr) in &queries {
+        let expr = expr
+            .replace("$__rate_interval", "5m")
+            .replace("$__interval", "1m")
+            .replace("$__range", "5m");
+        let result = prometheus.query(&expr);
+        if title.contains("GPU") {
+            assert!(
+                result.is_empty(),
+                "{title}: {expr} gave {result:?} without a GPU"
+            );
+        } else {
+            assert!(!result.is_empty(), "{title}: {expr} gave no data");
+        }
+    }
+    // The per-minute panels show the chat's outcomes.
+    let labels = |title: &str, label: &str| -> Vec<String> {
+        queries
+            .iter()
+            .filter(|(t, _)| t == title)
+            .flat_map(|(_, e)| prometheus.query(&e.replace("$__rate_interval", "5m")))
+            .filter(|s| s["value"][1].as_str().and_then(|v| v.parse::<f64>().ok()) > Some(0.0))
+            .filter_map(|s| s["metric"][label].as_str().map(str::to_owned))
+            .collect()
+    };
+    let outcomes = labels("Renders per minute by outcome", "outcome");
+    assert!(
+        outcomes.contains(&"done".to_owned()) && outcomes.contains(&"failed".to_owned()),
+        "{outcomes:?}"
+    );
+    assert!(labels("Refusals by reason", "reason").contains(&"rate_limited".to_owned()));
+    assert!(
+        labels("Chat messages per minute by platform", "platform").contains(&"telegram".to_owned())
+    );
+    // The deployment's alert rules loaded, and none of the chat's events set one off.
+    let rules = prometheus.alert_rules();
+    assert!(rules.len() >= 6, "{rules:?}\n{}", prometheus.log());
+    assert!(prometheus.query("ALERTS{alertstate=\"firing\"}").is_empty());
+    // No per-user label anywhere.
+    let users = prometheus.query("count by (__name__) ({__name__=~\"spinbot_.+\", user!=\"\"})");
+    assert!(users.is_empty(), "{users:?}");
 }

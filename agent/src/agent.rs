@@ -3,6 +3,7 @@
 //! configured and usable; otherwise the built-in parser does, so there is always an answer.
 
 use crate::action::Action;
+use crate::admin;
 use crate::executor::{Caller, Declined, Hands, Upload};
 use crate::model::{run_model, Model};
 use crate::parser;
@@ -28,6 +29,16 @@ pub struct Message {
 pub enum DecidedBy {
     Model,
     Parser,
+}
+
+impl DecidedBy {
+    /// `model` or `parser`, as in the metrics.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Model => "model",
+            Self::Parser => "parser",
+        }
+    }
 }
 
 /// What the agent did with a message.
@@ -99,6 +110,18 @@ impl Agent {
                 let step = Step { action: Action::Unsupported, result: Err(declined) };
                 return reply(vec![step], DecidedBy::Parser);
             }
+            if let Some(command) = admin::parse(&message.text) {
+                let text = match admin::run(&self.hands, caller, command).await {
+                    Ok(said) => said,
+                    Err(declined) => declined.0,
+                };
+                return Reply {
+                    text,
+                    jobs: Vec::new(),
+                    steps: Vec::new(),
+                    decided_by: DecidedBy::Parser,
+                };
+            }
             let mut voice_note_sent = false;
             // A voice matched to a voice note, to tell them.
             let mut matched = None;
@@ -132,7 +155,10 @@ impl Agent {
                 // A yes to the question asked before: that, and nothing else.
                 steps.push(Step { action, result });
             } else if !message.text.trim().is_empty() {
+                let began = std::time::Instant::now();
                 let decided = self.act(caller, &message.text).await;
+                spinbot_jobs::metrics::process()
+                    .decision(decided.by.name(), began.elapsed().as_secs_f64());
                 steps.extend(decided.steps);
                 by = decided.by;
                 said = decided.said;

@@ -188,6 +188,11 @@ pub struct Executor {
 }
 
 impl Executor {
+    /// The job plane it acts on.
+    pub fn queue(&self) -> &Queue {
+        &self.queue
+    }
+
     pub fn new(
         queue: Queue,
         store: Store,

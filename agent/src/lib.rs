@@ -4,6 +4,7 @@
 //! It owns the conversation state kept between messages, and the prompts.
 
 pub mod action;
+pub mod admin;
 pub mod agent;
 pub mod conversation;
 pub mod error;

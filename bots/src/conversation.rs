@@ -58,6 +58,7 @@ impl<P: Platform> Conversation<P> {
     /// platform can still be reached.
     pub async fn handle(&self, incoming: Incoming) {
         let span = tracing::info_span!("chat", user = %incoming.user, chat = %incoming.chat);
+        spinbot_jobs::metrics::process().chat_message(P::NAME);
         async {
             if let Err(e) = self.answer(&incoming).await {
                 tracing::error!(error = %e, "a message was not answered");

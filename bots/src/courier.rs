@@ -11,11 +11,12 @@ use crate::error::BotError;
 use crate::platform::{Control, Platform};
 use crate::status;
 use spinbot_core::{JobEvent, JobId, JobState};
+use spinbot_jobs::metrics::{self, DeliveryOutcome};
 use spinbot_jobs::retry::Backoff;
 use spinbot_jobs::{Claim, Delivery, Member, Queue, Store};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -173,7 +174,8 @@ impl<P: Platform> Courier<P> {
                 }
             }
             if news.event.is_final() {
-                self.conclude(&job, &news.watch, &news.event, &mut shown)
+                let ended = news.entry.as_deref().and_then(entry_time);
+                self.conclude(&job, &news.watch, &news.event, ended, &mut shown)
                     .await;
                 self.ack(news.entry.as_deref()).await;
                 break;
@@ -221,7 +223,15 @@ impl<P: Platform> Courier<P> {
     }
 
     /// The job's last event, tried a few times; then the chat is told.
-    async fn conclude(&self, job: &JobId, watch: &Watch, event: &JobEvent, shown: &mut Shown) {
+    /// `ended`: when the event was written, for the delivery's latency.
+    async fn conclude(
+        &self,
+        job: &JobId,
+        watch: &Watch,
+        event: &JobEvent,
+        ended: Option<SystemTime>,
+        shown: &mut Shown,
+    ) {
         let mut backoff = Backoff::default();
         for attempt in 1..=MAX_TRIES {
             let done = match event {
@@ -232,7 +242,7 @@ impl<P: Platform> Courier<P> {
                         user,
                         chat: &watch.chat,
                     };
-                    self.deliver(&delivery, watch, result, shown).await
+                    self.deliver(&delivery, watch, result, ended, shown).await
                 }
                 JobEvent::Failed { reason, .. } => {
                     let reason = if reason.is_empty() {
@@ -253,6 +263,9 @@ impl<P: Platform> Courier<P> {
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "giving up on a job's last event");
+                    if matches!(event, JobEvent::Done { .. }) {
+                        metrics::process().delivery(P::NAME, DeliveryOutcome::Failed, None);
+                    }
                     let text = "❌ Sorry, I couldn't post your video here; please ask again.";
                     if let Err(e) = self.show(job, watch, text, shown).await {
                         tracing::warn!(error = %e, "the chat was not told");
@@ -347,6 +360,7 @@ impl<P: Platform> Courier<P> {
         delivery: &Delivery<'_>,
         watch: &Watch,
         result: &str,
+        ended: Option<SystemTime>,
         shown: &mut Shown,
     ) -> Result<(), BotError> {
         let dir = tempfile::tempdir()?;
@@ -381,6 +395,10 @@ impl<P: Platform> Courier<P> {
                 return Err(e);
             }
         };
+        let latency = ended
+            .and_then(|at| SystemTime::now().duration_since(at).ok())
+            .map(|d| d.as_secs_f64());
+        metrics::process().delivery(P::NAME, DeliveryOutcome::Posted, latency);
         // The platform has the video: from here only the mark is retried, never the post.
         let mut backoff = Backoff::default();
         loop {
@@ -509,6 +527,12 @@ impl<P: Platform> Courier<P> {
 }
 
 /// A queued, started, progress or retrying event as the status message's text.
+/// When a stream entry was written: its id is `milliseconds-sequence`.
+fn entry_time(entry: &str) -> Option<SystemTime> {
+    let ms = entry.split('-').next()?.parse::<u64>().ok()?;
+    Some(UNIX_EPOCH + Duration::from_millis(ms))
+}
+
 fn progress_text(event: &JobEvent, shown: &mut Shown) -> Option<String> {
     Some(match event {
         JobEvent::Queued { position, .. } => status::queued(Some(*position)),

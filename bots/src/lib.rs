@@ -9,6 +9,7 @@ pub mod error;
 pub mod platform;
 pub mod status;
 pub mod telegram;
+pub mod web;
 
 pub use conversation::Conversation;
 pub use courier::Courier;

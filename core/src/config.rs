@@ -252,6 +252,9 @@ pub struct DiscordSettings {
 }
 
 /// Everything spinbot reads from its environment.
+/// Where the web chat is served unless `SPINBOT_WEB_ADDR` says otherwise.
+pub const DEFAULT_WEB_ADDR: &str = "127.0.0.1:8080";
+
 #[derive(Debug, Clone)]
 pub struct Config {
     /// The assets folder (libtorch, ONNX Runtime, voices, face models).
@@ -262,6 +265,8 @@ pub struct Config {
     pub redis_prefix: String,
     pub database_url: Option<SecretUrl>,
     pub metrics_addr: Option<SocketAddr>,
+    /// Where the web chat is served.
+    pub web_addr: SocketAddr,
     pub s3: Option<S3Settings>,
     /// The object store folder when there is no S3.
     pub store_dir: PathBuf,
@@ -608,7 +613,7 @@ fn read(r: &Reader) -> Result<Config, ConfigError> {
         let rule = Rule::Addr;
         match r.raw(
             "SPINBOT_METRICS_ADDR",
-            "where workers serve Prometheus /metrics (unset: nowhere)",
+            "where this process serves Prometheus /metrics (unset: nowhere)",
             rule.clone(),
             false,
             "",
@@ -619,6 +624,19 @@ fn read(r: &Reader) -> Result<Config, ConfigError> {
                     .map_err(|_| invalid("SPINBOT_METRICS_ADDR", &rule, Some(&v)))?,
             ),
         }
+    };
+    let web_addr = {
+        let rule = Rule::Addr;
+        let raw = r.raw(
+            "SPINBOT_WEB_ADDR",
+            "where the web chat is served (bot web, up)",
+            rule.clone(),
+            false,
+            DEFAULT_WEB_ADDR,
+        )?;
+        let v = raw.as_deref().unwrap_or(DEFAULT_WEB_ADDR);
+        v.parse::<SocketAddr>()
+            .map_err(|_| invalid("SPINBOT_WEB_ADDR", &rule, Some(v)))?
     };
     let s3_endpoint = r.url(
         "S3_ENDPOINT",
@@ -702,7 +720,7 @@ fn read(r: &Reader) -> Result<Config, ConfigError> {
             let rule = Rule::Users;
             match r.raw(
                 "SPINBOT_ADMINS",
-                "users the limits do not apply to (comma-separated)",
+                "users the limits do not apply to, who can block users from chat (comma-separated)",
                 rule.clone(),
                 false,
                 "",
@@ -851,6 +869,7 @@ fn read(r: &Reader) -> Result<Config, ConfigError> {
         redis_prefix,
         database_url,
         metrics_addr,
+        web_addr,
         s3,
         store_dir,
         limits,

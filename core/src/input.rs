@@ -27,7 +27,7 @@ pub enum InputError {
     TextEmpty,
     #[error("That text is {chars} characters long; the limit is {MAX_TEXT_CHARS}.")]
     TextTooLong { chars: usize },
-    #[error("That voice note isn't OGG/Opus, MP3, M4A or WAV audio.")]
+    #[error("That voice note isn't OGG/Opus, WebM, MP3, M4A or WAV audio.")]
     AudioFormat,
     #[error("That voice note is {mb:.1} MB; the limit is {} MB.", MAX_VOICE_NOTE_BYTES / 1_000_000)]
     AudioTooLarge { mb: f64 },
@@ -96,7 +96,7 @@ pub fn sniff_photo(head: &[u8]) -> Result<&'static str, InputError> {
     }
 }
 
-/// The file extension a voice note's first bytes call for (OGG, MP3, M4A/MP4 or WAV).
+/// The file extension a voice note's first bytes call for (OGG, MP3, M4A/MP4, WAV or WebM).
 pub fn sniff_audio(head: &[u8]) -> Result<&'static str, InputError> {
     if head.starts_with(b"OggS") {
         Ok("ogg")
@@ -108,6 +108,9 @@ pub fn sniff_audio(head: &[u8]) -> Result<&'static str, InputError> {
         Ok("m4a")
     } else if head.len() >= 12 && &head[..4] == b"RIFF" && &head[8..12] == b"WAVE" {
         Ok("wav")
+    } else if head.starts_with(&[0x1a, 0x45, 0xdf, 0xa3]) {
+        // Matroska/WebM: what browsers record (Opus inside).
+        Ok("webm")
     } else {
         Err(InputError::AudioFormat)
     }

@@ -42,10 +42,12 @@ pub enum Key {
     Forgotten,
     /// `blocked`: users an admin blocked -> the reason.
     Blocked,
+    /// `transcript:<user>`: a web chat's messages, edits and videos (a stream).
+    Transcript,
 }
 
 impl Key {
-    const ALL: [Key; 17] = [
+    const ALL: [Key; 18] = [
         Key::Job,
         Key::Pending,
         Key::Ring,
@@ -63,6 +65,7 @@ impl Key {
         Key::Member,
         Key::Forgotten,
         Key::Blocked,
+        Key::Transcript,
     ];
 
     pub fn name(self) -> &'static str {
@@ -84,6 +87,7 @@ impl Key {
             Key::Member => "member",
             Key::Forgotten => "forgotten",
             Key::Blocked => "blocked",
+            Key::Transcript => "transcript",
         }
     }
 }
@@ -163,6 +167,16 @@ impl Keys {
     /// The question waiting for a user's yes (an action to carry out), until it expires.
     pub fn question(&self, user: &UserId) -> String {
         self.key(Key::Conversation, &[user.as_str(), "question"])
+    }
+
+    /// A web chat's transcript (forgotten with its user).
+    pub fn transcript(&self, user: &UserId) -> String {
+        self.key(Key::Transcript, &[user.as_str()])
+    }
+
+    /// The secret that signs the web chat's cookies, shared by every web process.
+    pub fn web_cookie_key(&self) -> String {
+        self.key(Key::Bot, &["web", "cookie-key"])
     }
 
     /// The claim on posting a job's video into a chat.

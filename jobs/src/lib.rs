@@ -8,6 +8,7 @@
 
 pub mod config;
 pub mod error;
+pub mod gpu;
 pub mod housekeeping;
 pub mod keys;
 pub mod members;

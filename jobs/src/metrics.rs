@@ -16,12 +16,111 @@ pub struct StageLabel {
     pub stage: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PlatformLabel {
+    pub platform: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DeciderLabel {
+    /// `model` or `parser`.
+    pub decider: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DeliveryLabel {
+    pub platform: String,
+    /// `posted` or `failed`.
+    pub outcome: String,
+}
+
+/// How a delivery ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryOutcome {
+    Posted,
+    Failed,
+}
+
 /// This process's metrics.
 pub struct ProcessMetrics {
     pub stage_seconds: Family<StageLabel, Histogram>,
     pub wait_seconds: Histogram,
     pub renders_in_flight: Gauge,
     pub flood_refusals: Counter,
+    pub chat_messages: Family<PlatformLabel, Counter>,
+    pub decisions: Family<DeciderLabel, Counter>,
+    pub decision_seconds: Family<DeciderLabel, Histogram>,
+    pub deliveries: Family<DeliveryLabel, Counter>,
+    pub delivery_seconds: Family<PlatformLabel, Histogram>,
+    /// Set on workers that render on a GPU: their GPUs are then reported.
+    pub gpus_watched: std::sync::atomic::AtomicBool,
+}
+
+impl ProcessMetrics {
+    /// A bot on `platform` starts: its series exist from the start (at 0), so that rates
+    /// see their first increment.
+    pub fn bot_started(&self, platform: &str) {
+        self.chat_messages
+            .get_or_create(&platform_label(platform))
+            .inc_by(0);
+        for outcome in [DeliveryOutcome::Posted, DeliveryOutcome::Failed] {
+            self.deliveries
+                .get_or_create(&delivery_label(platform, outcome))
+                .inc_by(0);
+        }
+        self.decisions
+            .get_or_create(&decider_label("parser"))
+            .inc_by(0);
+    }
+
+    /// A chat message came in on `platform`.
+    pub fn chat_message(&self, platform: &str) {
+        self.chat_messages
+            .get_or_create(&platform_label(platform))
+            .inc();
+    }
+
+    /// The agent decided what a message asks (`decider`: `model` or `parser`) in `seconds`.
+    pub fn decision(&self, decider: &str, seconds: f64) {
+        let label = decider_label(decider);
+        self.decisions.get_or_create(&label).inc();
+        self.decision_seconds.get_or_create(&label).observe(seconds);
+    }
+
+    /// A video's delivery on `platform` ended; `latency` from the job's end to the post.
+    pub fn delivery(&self, platform: &str, outcome: DeliveryOutcome, latency: Option<f64>) {
+        self.deliveries
+            .get_or_create(&delivery_label(platform, outcome))
+            .inc();
+        if let (DeliveryOutcome::Posted, Some(seconds)) = (outcome, latency) {
+            self.delivery_seconds
+                .get_or_create(&platform_label(platform))
+                .observe(seconds);
+        }
+    }
+}
+
+fn platform_label(platform: &str) -> PlatformLabel {
+    PlatformLabel {
+        platform: platform.to_owned(),
+    }
+}
+
+fn decider_label(decider: &str) -> DeciderLabel {
+    DeciderLabel {
+        decider: decider.to_owned(),
+    }
+}
+
+fn delivery_label(platform: &str, outcome: DeliveryOutcome) -> DeliveryLabel {
+    DeliveryLabel {
+        platform: platform.to_owned(),
+        outcome: match outcome {
+            DeliveryOutcome::Posted => "posted",
+            DeliveryOutcome::Failed => "failed",
+        }
+        .to_owned(),
+    }
 }
 
 /// The process's metrics, created on first use.
@@ -34,6 +133,16 @@ pub fn process() -> &'static ProcessMetrics {
         wait_seconds: Histogram::new(exponential_buckets(0.01, 2.0, 16)),
         renders_in_flight: Gauge::default(),
         flood_refusals: Counter::default(),
+        chat_messages: Family::default(),
+        decisions: Family::default(),
+        decision_seconds: Family::new_with_constructor(|| {
+            Histogram::new(exponential_buckets(0.001, 2.0, 16))
+        }),
+        deliveries: Family::default(),
+        delivery_seconds: Family::new_with_constructor(|| {
+            Histogram::new(exponential_buckets(0.05, 2.0, 14))
+        }),
+        gpus_watched: std::sync::atomic::AtomicBool::new(false),
     })
 }
 
@@ -75,6 +184,37 @@ pub async fn render(queue: &Queue) -> Result<String, JobsError> {
         "Submissions refused in-process as a flood",
         p.flood_refusals.clone(),
     );
+    registry.register(
+        "chat_messages",
+        "Chat messages this bot received, by platform",
+        p.chat_messages.clone(),
+    );
+    registry.register(
+        "agent_decisions",
+        "Messages the agent decided on, by decider (model or parser)",
+        p.decisions.clone(),
+    );
+    registry.register(
+        "agent_decision_seconds",
+        "Time the agent took to decide and carry out a message, by decider",
+        p.decision_seconds.clone(),
+    );
+    registry.register(
+        "deliveries",
+        "Videos this bot posted or gave up posting, by platform and outcome",
+        p.deliveries.clone(),
+    );
+    registry.register(
+        "delivery_seconds",
+        "From a job's end to its video posted in the chat, by platform",
+        p.delivery_seconds.clone(),
+    );
+    if p.gpus_watched.load(std::sync::atomic::Ordering::Relaxed) {
+        let gpus = tokio::task::spawn_blocking(crate::gpu::read)
+            .await
+            .unwrap_or_default();
+        register_gpus(&mut registry, &gpus);
+    }
 
     let queue_jobs = Family::<Vec<(String, String)>, Gauge>::default();
     queue_jobs
@@ -130,6 +270,30 @@ pub async fn render(queue: &Queue) -> Result<String, JobsError> {
     prometheus_client::encoding::text::encode(&mut text, &registry)
         .map_err(|e| JobsError::Record(format!("metrics: {e}")))?;
     Ok(text)
+}
+
+/// Each GPU's utilisation and memory, labelled by its index only.
+fn register_gpus(registry: &mut Registry, gpus: &[crate::gpu::GpuFigures]) {
+    let utilization =
+        Family::<Vec<(String, String)>, Gauge<f64, std::sync::atomic::AtomicU64>>::default();
+    let used = Family::<Vec<(String, String)>, Gauge>::default();
+    let total = Family::<Vec<(String, String)>, Gauge>::default();
+    for gpu in gpus {
+        let label = vec![("gpu".to_owned(), gpu.index.to_string())];
+        utilization.get_or_create(&label).set(gpu.utilization);
+        used.get_or_create(&label)
+            .set(i64::try_from(gpu.memory_used).unwrap_or(i64::MAX));
+        total
+            .get_or_create(&label)
+            .set(i64::try_from(gpu.memory_total).unwrap_or(i64::MAX));
+    }
+    registry.register(
+        "gpu_utilization_ratio",
+        "Share of time each GPU was busy over NVML's last sample period",
+        utilization,
+    );
+    registry.register("gpu_memory_used_bytes", "GPU memory in use", used);
+    registry.register("gpu_memory_total_bytes", "GPU memory in all", total);
 }
 
 fn resident_bytes() -> i64 {

@@ -1,13 +1,16 @@
-//! `spinbot bot telegram|discord`: one chat front end, with the agent in-process; renders happen on
+//! `spinbot bot telegram|discord|web`: one chat front end, with the agent in-process; renders happen on
 //! the workers, and the videos come back through the job events. Runs until SIGINT or
-//! SIGTERM, then stops taking messages and finishes what it started.
+//! SIGTERM, then stops taking messages and finishes what it started. With
+//! `SPINBOT_METRICS_ADDR`, it serves the metrics; with `DATABASE_URL`, it brings the record's
+//! schema up to date first (waiting while Postgres is away).
 
-use crate::commands::{queue, record};
+use crate::commands::{migrate_when_up, queue, record};
 use clap::{Args, ValueEnum};
 use secrecy::ExposeSecret;
 use spinbot_agent::{Agent, Executor, Prompts};
 use spinbot_bots::discord::{self, Discord};
 use spinbot_bots::telegram::{self, Telegram};
+use spinbot_bots::web::{self, Web};
 use spinbot_bots::{courier, BotError, Conversation, Courier, Platform};
 use spinbot_core::config::Rule;
 use spinbot_core::limits::DEFAULT_VOICE;
@@ -29,6 +32,8 @@ pub struct BotArgs {
 enum BotPlatform {
     Telegram,
     Discord,
+    /// The web chat, served on SPINBOT_WEB_ADDR.
+    Web,
 }
 
 /// The agent's texts: the configured folder's, else the built-in ones.
@@ -62,10 +67,23 @@ fn voices(config: &Config) -> Vec<VoiceEntry> {
 
 pub async fn run(args: BotArgs, config: Config) -> anyhow::Result<()> {
     let stop = crate::shutdown::on_signal()?;
+    // A bot records users and jobs: their tables exist before the first message.
+    if !migrate_when_up(&config, &stop).await? {
+        return Ok(());
+    }
     let mut roles = JoinSet::new();
+    if let Some(addr) = config.metrics_addr {
+        let served = spinbot_jobs::metrics::serve(addr, queue(&config)?, stop.clone()).await?;
+        tracing::info!(%addr, "metrics on /metrics");
+        roles.spawn(async move { Ok(served.await?) });
+    }
     match args.platform {
         BotPlatform::Telegram => start_telegram(&config, &stop, &mut roles).await?,
         BotPlatform::Discord => start_discord(&config, &stop, &mut roles).await?,
+        BotPlatform::Web => {
+            let addr = start_web(&config, &stop, &mut roles).await?;
+            eprintln!("the web chat is on http://{addr} (Ctrl-C stops it)");
+        }
     }
     while let Some(role) = roles.join_next().await {
         role??;
@@ -116,6 +134,31 @@ pub async fn start_discord(
     start(config, stop, roles, platform, discord::listen).await
 }
 
+/// Starts the web chat (its server and its courier) into `roles`; the address it serves on.
+pub async fn start_web(
+    config: &Config,
+    stop: &CancellationToken,
+    roles: &mut JoinSet<anyhow::Result<()>>,
+) -> anyhow::Result<std::net::SocketAddr> {
+    let listener = tokio::net::TcpListener::bind(config.web_addr)
+        .await
+        .map_err(|e| {
+            ConfigError(format!(
+                "The web chat can't listen on {} (SPINBOT_WEB_ADDR): {e}.",
+                config.web_addr
+            ))
+        })?;
+    let addr = listener.local_addr()?;
+    let platform = Arc::new(Web::new(web::Settings {
+        listener,
+        queue: queue(config)?,
+        store: Store::from_config(config),
+        voices: voices(config),
+    }));
+    start(config, stop, roles, platform, web::listen).await?;
+    Ok(addr)
+}
+
 /// Starts a bot on `platform` into `roles`: its conversation loop fed by `listen`, and its
 /// courier.
 async fn start<P, L, F>(
@@ -130,6 +173,7 @@ where
     L: FnOnce(Arc<P>, Arc<Conversation<P>>, CancellationToken) -> F + Send + 'static,
     F: Future<Output = Result<(), BotError>> + Send + 'static,
 {
+    spinbot_jobs::metrics::process().bot_started(P::NAME);
     let queue = queue(config)?;
     let store = Store::from_config(config);
     let record = record(config)?;

@@ -19,6 +19,7 @@ use spinbot_core::limits::{DEFAULT_SIZE, DEFAULT_VOICE};
 use spinbot_core::{Config, ConfigError, DeviceChoice, InputError, Refusal, Speech, SpeechText};
 use spinbot_jobs::{Queue, QueueConfig, Record};
 use std::path::PathBuf;
+use tokio_util::sync::CancellationToken;
 
 /// What to render, as `render` and `submit` both take it.
 #[derive(Args)]
@@ -89,6 +90,23 @@ pub fn record(config: &Config) -> anyhow::Result<Option<Record>> {
         Some(url) => Some(Record::connect(url)?),
         None => None,
     })
+}
+
+/// Brings the record's schema up to date when the configuration names one, waiting while
+/// Postgres is away; false when `stop` came first.
+pub async fn migrate_when_up(config: &Config, stop: &CancellationToken) -> anyhow::Result<bool> {
+    let Some(record) = record(config)? else {
+        return Ok(true);
+    };
+    let mut backoff = spinbot_jobs::retry::Backoff::default();
+    while let Err(e) = record.migrate().await {
+        tracing::warn!(error = %e, "the record is not ready; waiting");
+        if !backoff.wait(stop).await {
+            return Ok(false);
+        }
+    }
+    tracing::info!("the record is up to date");
+    Ok(true)
 }
 
 /// The record, which this command needs.

@@ -68,6 +68,11 @@ pub async fn start(
     let base = args
         .name
         .unwrap_or_else(|| format!("{host}-{}", std::process::id()));
+    if devices.iter().any(|d| d.is_cuda()) {
+        spinbot_jobs::metrics::process()
+            .gpus_watched
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
     if let Some(addr) = config.metrics_addr {
         let served = spinbot_jobs::metrics::serve(addr, queue.clone(), stop.clone()).await?;
         tracing::info!(%addr, "metrics on /metrics");

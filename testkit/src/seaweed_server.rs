@@ -88,14 +88,42 @@ impl SeaweedServer {
             child,
             _dir: dir,
         };
-        let deadline = Instant::now() + Duration::from_secs(60);
+        // Ready when a signed write goes through: the S3 port opens before the volume
+        // server can take files.
+        let probe = server._dir.path().join("ready.txt");
+        std::fs::write(&probe, "ready").expect("probe file");
+        let deadline = Instant::now() + Duration::from_secs(120);
         while Instant::now() < deadline {
-            if std::net::TcpStream::connect(("127.0.0.1", s3)).is_ok() {
+            if std::net::TcpStream::connect(("127.0.0.1", s3)).is_ok()
+                && server.curl(&["-T", &probe.display().to_string()], ".ready")
+                && server.curl(&["-X", "DELETE"], ".ready")
+            {
                 return server;
             }
-            std::thread::sleep(Duration::from_millis(100));
+            std::thread::sleep(Duration::from_millis(200));
         }
         panic!("SeaweedFS S3 did not start on {s3}");
+    }
+
+    /// A signed request (`args`: the method or the file to put) for `key` of the bucket;
+    /// whether it succeeded.
+    fn curl(&self, args: &[&str], key: &str) -> bool {
+        Command::new("curl")
+            .args([
+                "-sf",
+                "--max-time",
+                "10",
+                "--aws-sigv4",
+                "aws:amz:us-east-1:s3",
+                "--user",
+            ])
+            .arg(format!("{ACCESS_KEY}:{SECRET_KEY}"))
+            .args(args)
+            .arg(format!("{}/{BUCKET}/{key}", self.endpoint()))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
     }
 
     pub fn endpoint(&self) -> String {

@@ -25,6 +25,6 @@ for _, job in ipairs(jobs) do
   end
 end
 redis.call('DEL', k(K.user_jobs, user), k(K.count, 'queued', user), k(K.gcra, user),
-  k(K.conv, user))
+  k(K.conv, user), k(K.transcript, user))
 redis.call('SET', marker, '1', 'PX', ttl)
 return jobs

@@ -1,0 +1,494 @@
+//! The web chat's HTTP side (axum): the page, and the API it uses (which scripts can use too):
+//! `POST /api/messages` (text and one file, as multipart), `GET /api/history`, `GET
+//! /api/events` (Server-Sent Events), `GET /api/videos/{name}`, `GET /api/jobs/{job}`, `GET
+//! /api/voices`. Every
+//! endpoint answers for the browser's own user only, named by a signed, HttpOnly,
+//! SameSite=Strict cookie (a missing or forged one gets a new user); cross-site writes are
+//! refused; files are checked for size and type before anything is stored.
+
+use super::page;
+use super::transcript::{valid_id, Entry, Numbered};
+use super::Web;
+use crate::conversation::Conversation;
+use crate::error::BotError;
+use crate::platform::{FileKind, Incoming, IncomingFile};
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, FromRef, Multipart, Path, Query, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use axum_extra::extract::cookie::{Cookie, Key, SameSite, SignedCookieJar};
+use redis::AsyncCommands;
+use spinbot_core::limits::{MAX_MESSAGE_CHARS, MAX_PHOTO_BYTES, MAX_VOICE_NOTE_BYTES};
+use spinbot_core::{sniff_audio, sniff_photo, UserId};
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::AsyncWriteExt;
+use tokio_util::sync::CancellationToken;
+use tower::ServiceExt;
+
+/// The cookie that names the browser's user.
+const COOKIE: &str = "spinbot_id";
+/// The largest request: one file at its limit, and the text.
+const MAX_BODY: usize = (MAX_PHOTO_BYTES as usize) + 1_000_000;
+/// Entries the page gets back after a reload.
+const HISTORY: usize = 500;
+/// How long a follower waits before looking again for what other processes appended.
+const FOLLOW_PATIENCE: Duration = Duration::from_secs(2);
+
+#[derive(Clone)]
+struct App {
+    web: Arc<Web>,
+    conversation: Arc<Conversation<Web>>,
+    key: Key,
+    stop: CancellationToken,
+}
+
+impl FromRef<App> for Key {
+    fn from_ref(app: &App) -> Key {
+        app.key.clone()
+    }
+}
+
+/// Serves the web chat on the listener the platform was made with until `stop`; open event
+/// streams end with it.
+pub async fn listen(
+    web: Arc<Web>,
+    conversation: Arc<Conversation<Web>>,
+    stop: CancellationToken,
+) -> Result<(), BotError> {
+    let listener = web
+        .listener
+        .lock()
+        .map_err(|_| BotError::Config("the web listener is poisoned".into()))?
+        .take()
+        .ok_or_else(|| BotError::Config("the web chat is already served".into()))?;
+    let key = cookie_key(&web).await?;
+    let app = App {
+        web,
+        conversation,
+        key,
+        stop: stop.clone(),
+    };
+    let router = Router::new()
+        .route("/", get(index))
+        .route("/app.js", get(script))
+        .route("/style.css", get(style))
+        .route("/api/messages", post(send))
+        .route("/api/history", get(history))
+        .route("/api/events", get(events))
+        .route("/api/videos/{name}", get(video))
+        .route("/api/jobs/{job}", get(job))
+        .route("/api/voices", get(voices))
+        .fallback(|| async { refuse(StatusCode::NOT_FOUND, "There is nothing here.") })
+        .layer(middleware::from_fn(same_origin))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(app);
+    axum::serve(listener, router)
+        .with_graceful_shutdown(async move { stop.cancelled().await })
+        .await?;
+    Ok(())
+}
+
+/// The key that signs cookies: one for every web process of the deployment, made once and
+/// kept in Redis (so cookies outlive restarts).
+async fn cookie_key(web: &Web) -> Result<Key, BotError> {
+    let name = web.queue.keys().web_cookie_key();
+    let mut con = web.queue.connection();
+    let fresh: String = (0..4)
+        .map(|_| uuid::Uuid::new_v4().simple().to_string())
+        .collect();
+    let _: bool = con.set_nx(&name, &fresh).await?;
+    let secret: String = con.get(&name).await?;
+    Key::try_from(secret.as_bytes())
+        .map_err(|_| BotError::Config("the web cookie key is too short".into()))
+}
+
+/// A chat id as this server makes them.
+fn valid_chat(id: &str) -> bool {
+    id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// The browser's user from its signed cookie; a new one (with its cookie) when it has none
+/// or one this server did not sign.
+fn identity(jar: SignedCookieJar) -> (SignedCookieJar, String, UserId) {
+    let known = jar
+        .get(COOKIE)
+        .map(|c| c.value().to_owned())
+        .filter(|id| valid_chat(id));
+    let (jar, chat) = match known {
+        Some(chat) => (jar, chat),
+        None => {
+            let chat = uuid::Uuid::new_v4().simple().to_string();
+            let cookie = Cookie::build((COOKIE, chat.clone()))
+                .http_only(true)
+                .same_site(SameSite::Strict)
+                .path("/")
+                .permanent()
+                .build();
+            (jar.add(cookie), chat)
+        }
+    };
+    let user = UserId::parse(&format!("web:{chat}")).unwrap_or_else(|_| unreachable!());
+    (jar, chat, user)
+}
+
+/// One clear sentence, as JSON.
+fn refuse(status: StatusCode, sentence: &str) -> Response {
+    (status, Json(serde_json::json!({ "error": sentence }))).into_response()
+}
+
+fn failed(e: BotError) -> Response {
+    tracing::error!(error = %e, "a web request failed");
+    refuse(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Something went wrong on my side; please try again in a minute.",
+    )
+}
+
+/// Writes from another site are refused: a browser says where a request comes from.
+async fn same_origin(request: Request, next: Next) -> Response {
+    if matches!(*request.method(), Method::GET | Method::HEAD) {
+        return next.run(request).await;
+    }
+    let headers = request.headers();
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    let origin = headers.get(header::ORIGIN).and_then(|h| h.to_str().ok());
+    let site = headers.get("sec-fetch-site").and_then(|h| h.to_str().ok());
+    let from_elsewhere = match (origin, host) {
+        (Some(origin), Some(host)) => {
+            origin != format!("http://{host}") && origin != format!("https://{host}")
+        }
+        (Some(_), None) => true,
+        (None, _) => site.is_some_and(|s| s != "same-origin" && s != "none"),
+    };
+    if from_elsewhere {
+        tracing::info!("a cross-site request refused");
+        return refuse(
+            StatusCode::FORBIDDEN,
+            "Requests from other sites are refused.",
+        );
+    }
+    next.run(request).await
+}
+
+fn file(content_type: &'static str, body: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+async fn index(jar: SignedCookieJar) -> Response {
+    let (jar, _, _) = identity(jar);
+    let mut response = (jar, file("text/html; charset=utf-8", page::INDEX)).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(page::CONTENT_SECURITY_POLICY),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    response
+}
+
+async fn script() -> Response {
+    file("text/javascript; charset=utf-8", page::SCRIPT)
+}
+
+async fn style() -> Response {
+    file("text/css; charset=utf-8", page::STYLE)
+}
+
+/// What a message's request carried.
+struct Sent {
+    text: String,
+    file: Option<IncomingFile>,
+    _dir: tempfile::TempDir,
+}
+
+/// Reads the text and the file of a message, checking the file's size and type before
+/// anything is kept. A refusal is the sentence to answer with.
+async fn read_message(mut multipart: Multipart) -> Result<Sent, Response> {
+    let too_big = || {
+        refuse(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &format!(
+                "That file is too big: send one up to {} MB.",
+                MAX_PHOTO_BYTES / 1_000_000
+            ),
+        )
+    };
+    let unreadable = |e: axum::extract::multipart::MultipartError| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            too_big()
+        } else {
+            refuse(StatusCode::BAD_REQUEST, "That message could not be read.")
+        }
+    };
+    let dir = tempfile::tempdir().map_err(|e| failed(e.into()))?;
+    let mut text = String::new();
+    let mut file = None;
+    while let Some(mut field) = multipart.next_field().await.map_err(unreadable)? {
+        match field.name() {
+            Some("text") => {
+                text = field.text().await.map_err(unreadable)?;
+                if text.chars().count() > MAX_MESSAGE_CHARS {
+                    return Err(refuse(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        &format!("That message is too long; please keep it under {MAX_MESSAGE_CHARS} characters."),
+                    ));
+                }
+            }
+            Some("file") if file.is_none() => {
+                let path = dir.path().join("upload");
+                let mut out = tokio::fs::File::create(&path)
+                    .await
+                    .map_err(|e| failed(e.into()))?;
+                let mut size = 0u64;
+                let mut head = Vec::new();
+                while let Some(chunk) = field.chunk().await.map_err(unreadable)? {
+                    size += chunk.len() as u64;
+                    if size > MAX_PHOTO_BYTES.max(MAX_VOICE_NOTE_BYTES) {
+                        return Err(too_big());
+                    }
+                    if head.len() < 16 {
+                        head.extend(chunk.iter().take(16 - head.len()));
+                    }
+                    out.write_all(&chunk).await.map_err(|e| failed(e.into()))?;
+                }
+                out.flush().await.map_err(|e| failed(e.into()))?;
+                if size == 0 {
+                    continue;
+                }
+                let kind = if sniff_photo(&head).is_ok() {
+                    FileKind::Photo
+                } else if sniff_audio(&head).is_ok() {
+                    FileKind::VoiceNote
+                } else {
+                    return Err(refuse(
+                        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                        "That file is neither a photo (JPEG, PNG or WebP) nor a voice note (OGG, WebM, MP3, M4A or WAV).",
+                    ));
+                };
+                file = Some(IncomingFile { kind, path });
+            }
+            _ => {}
+        }
+    }
+    if text.trim().is_empty() && file.is_none() {
+        return Err(refuse(
+            StatusCode::BAD_REQUEST,
+            "Write a message, or attach a selfie or a voice note.",
+        ));
+    }
+    Ok(Sent {
+        text,
+        file,
+        _dir: dir,
+    })
+}
+
+/// A message in: it goes into the transcript, the loop answers it; the answers come back
+/// (and to every open page, by the events).
+async fn send(
+    State(app): State<App>,
+    jar: SignedCookieJar,
+    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Response {
+    let (jar, chat, user) = identity(jar);
+    let span = tracing::info_span!("web", user = %user);
+    let answered = async {
+        let multipart = multipart.map_err(|_| {
+            refuse(
+                StatusCode::BAD_REQUEST,
+                "Send the message as multipart/form-data with a text field and an optional file.",
+            )
+        })?;
+        let sent = read_message(multipart).await?;
+        let attachment = sent.file.as_ref().map(|f| match f.kind {
+            FileKind::Photo => "photo",
+            FileKind::VoiceNote => "voice note",
+        });
+        let mine = app
+            .web
+            .transcripts
+            .append(&user, &Entry::user(&sent.text, attachment))
+            .await
+            .map_err(failed)?;
+        let incoming = Incoming {
+            user: user.clone(),
+            chat,
+            text: sent.text.clone(),
+            files: sent.file.iter().cloned().collect(),
+            refusal: None,
+            answering: None,
+            awaited: true,
+        };
+        app.conversation.handle(incoming).await;
+        let after = app
+            .web
+            .transcripts
+            .after(&user, Some(&mine), 50)
+            .await
+            .map_err(failed)?;
+        let answers: Vec<String> = after
+            .iter()
+            .filter(|n| n.entry.kind == "message" && n.entry.from == "bot")
+            .map(|n| n.entry.text.clone())
+            .collect();
+        Ok::<_, Response>(
+            Json(serde_json::json!({ "message": mine, "answers": answers })).into_response(),
+        )
+    };
+    let response = tracing::Instrument::instrument(answered, span)
+        .await
+        .unwrap_or_else(|refused| refused);
+    (jar, response).into_response()
+}
+
+/// The transcript so far (its last entries).
+async fn history(State(app): State<App>, jar: SignedCookieJar) -> Response {
+    let (jar, _, user) = identity(jar);
+    match app.web.transcripts.last(&user, HISTORY).await {
+        Ok(events) => (jar, Json(serde_json::json!({ "events": events }))).into_response(),
+        Err(e) => (jar, failed(e)).into_response(),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct After {
+    after: Option<String>,
+}
+
+/// The transcript as it grows, by Server-Sent Events (`chat` events whose id is the entry's);
+/// a reconnecting browser goes on after the last it got.
+async fn events(
+    State(app): State<App>,
+    jar: SignedCookieJar,
+    headers: HeaderMap,
+    Query(query): Query<After>,
+) -> Response {
+    let (jar, _, user) = identity(jar);
+    let last = headers
+        .get("last-event-id")
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_owned)
+        .or(query.after)
+        .filter(|id| valid_id(id));
+    let start = match last {
+        Some(id) => id,
+        // From now: the page read the history first.
+        None => match app.web.transcripts.last(&user, 1).await {
+            Ok(entries) => entries
+                .last()
+                .map_or_else(|| "0-0".to_owned(), |e| e.id.clone()),
+            Err(e) => return (jar, failed(e)).into_response(),
+        },
+    };
+    let state = (app, user, start, Vec::<Numbered>::new());
+    let stream = futures::stream::unfold(state, |(app, user, mut last, mut ready)| async move {
+        loop {
+            if let Some(next) = (!ready.is_empty()).then(|| ready.remove(0)) {
+                last = next.id.clone();
+                let event = Event::default()
+                    .event("chat")
+                    .id(next.id.clone())
+                    .json_data(&next)
+                    .unwrap_or_default();
+                return Some((Ok::<_, Infallible>(event), (app, user, last, ready)));
+            }
+            if app.stop.is_cancelled() {
+                return None;
+            }
+            match app.web.transcripts.after(&user, Some(&last), 100).await {
+                Ok(found) if !found.is_empty() => ready = found,
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "reading a transcript failed; retrying"),
+            }
+            if ready.is_empty() {
+                tokio::select! {
+                    _ = app.web.transcripts.appended(FOLLOW_PATIENCE) => {}
+                    _ = app.stop.cancelled() => return None,
+                }
+            }
+        }
+    });
+    (jar, Sse::new(stream).keep_alive(KeepAlive::default())).into_response()
+}
+
+/// A video of the browser's user (ranges too, for seeking); any other is not found.
+async fn video(
+    State(app): State<App>,
+    jar: SignedCookieJar,
+    Path(name): Path<String>,
+    request: Request,
+) -> Response {
+    let (jar, _, user) = identity(jar);
+    let not_found = || refuse(StatusCode::NOT_FOUND, "There is no such video.");
+    if !valid_chat(&name) {
+        return (jar, not_found()).into_response();
+    }
+    let served = async {
+        let dir = tempfile::tempdir()?;
+        let local = dir.path().join("video.mp4");
+        if !app
+            .web
+            .store
+            .get_file(&Web::video_key(&user, &name), &local)
+            .await?
+        {
+            return Ok::<_, BotError>(not_found());
+        }
+        let file = tower_http::services::ServeFile::new(&local);
+        // The file is open once served: the folder may go.
+        let response = match file.oneshot(request).await {
+            Ok(response) => response.map(Body::new),
+            Err(never) => match never {},
+        };
+        Ok(response)
+    };
+    match served.await {
+        Ok(response) => (jar, response).into_response(),
+        Err(e) => (jar, failed(e)).into_response(),
+    }
+}
+
+/// How one of the browser's user's jobs is doing; any other job is not found.
+async fn job(State(app): State<App>, jar: SignedCookieJar, Path(job): Path<String>) -> Response {
+    let (jar, _, user) = identity(jar);
+    let not_found = || refuse(StatusCode::NOT_FOUND, "There is no such job.");
+    let Ok(job) = spinbot_core::JobId::parse(&job) else {
+        return (jar, not_found()).into_response();
+    };
+    match app.web.queue.status(&job, Some(&user)).await {
+        Ok(Some(status)) => (jar, Json(status)).into_response(),
+        Ok(None) => (jar, not_found()).into_response(),
+        Err(e) => (jar, failed(e.into())).into_response(),
+    }
+}
+
+/// The voices the menu offers: the name to send, and how it sounds.
+async fn voices(State(app): State<App>) -> Response {
+    let voices: Vec<serde_json::Value> = app
+        .web
+        .voices
+        .iter()
+        .map(|v| serde_json::json!({ "name": v.name, "label": format!("{} ({})", v.describe(), v.name) }))
+        .collect();
+    Json(voices).into_response()
+}
