@@ -150,15 +150,7 @@ impl Transcripts {
             .clone()
             .xrange_count(self.keys.transcript(user), start, "+", count)
             .await?;
-        Ok(reply
-            .ids
-            .into_iter()
-            .filter_map(|item| {
-                let json: String = item.get("entry")?;
-                let entry = serde_json::from_str(&json).ok()?;
-                Some(Numbered { id: item.id, entry })
-            })
-            .collect())
+        Ok(numbered(reply))
     }
 
     /// The last `count` entries, oldest first.
@@ -168,15 +160,7 @@ impl Transcripts {
             .clone()
             .xrevrange_count(self.keys.transcript(user), "+", "-", count)
             .await?;
-        let mut entries: Vec<Numbered> = reply
-            .ids
-            .into_iter()
-            .filter_map(|item| {
-                let json: String = item.get("entry")?;
-                let entry = serde_json::from_str(&json).ok()?;
-                Some(Numbered { id: item.id, entry })
-            })
-            .collect();
+        let mut entries = numbered(reply);
         entries.reverse();
         Ok(entries)
     }
@@ -185,6 +169,19 @@ impl Transcripts {
     pub async fn appended(&self, patience: std::time::Duration) {
         let _ = tokio::time::timeout(patience, self.appended.notified()).await;
     }
+}
+
+/// The entries of a range's reply (one that does not parse is skipped).
+fn numbered(reply: StreamRangeReply) -> Vec<Numbered> {
+    reply
+        .ids
+        .into_iter()
+        .filter_map(|item| {
+            let json: String = item.get("entry")?;
+            let entry = serde_json::from_str(&json).ok()?;
+            Some(Numbered { id: item.id, entry })
+        })
+        .collect()
 }
 
 /// A stream id: `milliseconds-sequence`.
