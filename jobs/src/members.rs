@@ -143,7 +143,7 @@ impl Queue {
     ) -> Result<usize, JobsError> {
         let idle = TAKE_OVER_IDLE.as_millis() as u64;
         let mut con = self.connection();
-        let pending: Vec<(String, String, u64, u64)> = redis::cmd("XPENDING")
+        let pending: redis::RedisResult<Vec<(String, String, u64, u64)>> = redis::cmd("XPENDING")
             .arg(self.keys().events())
             .arg(group)
             .arg("IDLE")
@@ -152,7 +152,13 @@ impl Queue {
             .arg("+")
             .arg(1000)
             .query_async(&mut con)
-            .await?;
+            .await;
+        let pending = match pending {
+            Ok(pending) => pending,
+            // The group is made by its first read: before it, nothing can be orphaned.
+            Err(e) if e.code() == Some("NOGROUP") => return Ok(0),
+            Err(e) => return Err(e.into()),
+        };
         let mut orphans = Vec::new();
         let mut gone = std::collections::HashMap::new();
         for (id, consumer, _, _) in pending {
