@@ -526,13 +526,13 @@ impl<P: Platform> Courier<P> {
     }
 }
 
-/// A queued, started, progress or retrying event as the status message's text.
 /// When a stream entry was written: its id is `milliseconds-sequence`.
 fn entry_time(entry: &str) -> Option<SystemTime> {
     let ms = entry.split('-').next()?.parse::<u64>().ok()?;
     Some(UNIX_EPOCH + Duration::from_millis(ms))
 }
 
+/// A queued, started, progress or retrying event as the status message's text.
 fn progress_text(event: &JobEvent, shown: &mut Shown) -> Option<String> {
     Some(match event {
         JobEvent::Queued { position, .. } => status::queued(Some(*position)),
