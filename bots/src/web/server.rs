@@ -214,6 +214,17 @@ async fn style() -> Response {
     file("text/css; charset=utf-8", page::STYLE)
 }
 
+/// The answer to a file over the limit.
+fn too_big() -> Response {
+    refuse(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        &format!(
+            "That file is too big: send one up to {} MB.",
+            MAX_PHOTO_BYTES / 1_000_000
+        ),
+    )
+}
+
 /// What a message's request carried.
 struct Sent {
     text: String,
@@ -224,15 +235,6 @@ struct Sent {
 /// Reads the text and the file of a message, checking the file's size and type before
 /// anything is kept. A refusal is the sentence to answer with.
 async fn read_message(mut multipart: Multipart) -> Result<Sent, Response> {
-    let too_big = || {
-        refuse(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            &format!(
-                "That file is too big: send one up to {} MB.",
-                MAX_PHOTO_BYTES / 1_000_000
-            ),
-        )
-    };
     let unreadable = |e: axum::extract::multipart::MultipartError| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             too_big()
@@ -308,11 +310,21 @@ async fn read_message(mut multipart: Multipart) -> Result<Sent, Response> {
 async fn send(
     State(app): State<App>,
     jar: SignedCookieJar,
+    headers: HeaderMap,
     multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Response {
     let (jar, chat, user) = identity(jar);
     let span = tracing::info_span!("web", user = %user);
     let answered = async {
+        // A body announced too big is refused before any of it is read (a client that
+        // asked to continue then sends nothing, and gets the answer rather than a reset).
+        let announced = headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        if announced.is_some_and(|n| n > MAX_BODY) {
+            return Err(too_big());
+        }
         let multipart = multipart.map_err(|_| {
             refuse(
                 StatusCode::BAD_REQUEST,
