@@ -24,10 +24,6 @@ fn as_postgres(program: &str, args: &[&str]) -> std::process::Output {
 
 impl PostgresServer {
     pub fn start() -> Self {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .expect("a free port");
         let dir = tempfile::tempdir().expect("tempdir");
         let status = Command::new("chown")
             .arg("postgres:postgres")
@@ -57,11 +53,25 @@ impl PostgresServer {
             String::from_utf8_lossy(&out.stderr)
         );
         let mut server = Self {
-            port,
+            port: free_port(),
             dir,
             running: false,
         };
-        server.resume();
+        // The free port was released before PostgreSQL binds it, so a parallel test can
+        // take it in between: the first start moves to another free port when it fails.
+        for _ in 0..4 {
+            match server.try_resume() {
+                Ok(()) => break,
+                Err(why) => {
+                    eprintln!("PostgreSQL did not start on port {}: {why}", server.port);
+                    server.port = free_port();
+                }
+            }
+        }
+        if !server.running {
+            server.resume();
+        }
+        let port = server.port;
         let out = Command::new("psql")
             .args([
                 "-q",
@@ -105,6 +115,14 @@ impl PostgresServer {
 
     /// Starts the server again on the same data and port.
     pub fn resume(&mut self) {
+        if let Err(why) = self.try_resume() {
+            panic!("pg_ctl start: {why}");
+        }
+    }
+
+    /// Starts the server on `self.port`; the error holds pg_ctl's words and the end of
+    /// the server's log.
+    fn try_resume(&mut self) -> Result<(), String> {
         let data = self.dir.path().join("data");
         let log = self.dir.path().join("pg.log");
         let opts = format!(
@@ -126,13 +144,25 @@ impl PostgresServer {
                 "start",
             ],
         );
-        assert!(
-            out.status.success(),
-            "pg_ctl start: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        if !out.status.success() {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            let tail: Vec<&str> = text.lines().rev().take(5).collect();
+            return Err(format!(
+                "{} / log: {}",
+                String::from_utf8_lossy(&out.stderr).trim(),
+                tail.into_iter().rev().collect::<Vec<_>>().join(" | ")
+            ));
+        }
         self.running = true;
+        Ok(())
     }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
 }
 
 fn path(p: &Path) -> &str {
@@ -148,5 +178,23 @@ impl Drop for PostgresServer {
                 &["-D", path(&data), "-m", "immediate", "-w", "-s", "stop"],
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_taken_port_is_reported_with_the_servers_own_words_and_a_free_one_works() {
+        let mut server = PostgresServer::start();
+        server.pause();
+        let taken = TcpListener::bind(("127.0.0.1", server.port)).expect("the stopped port");
+        let why = server.try_resume().expect_err("the port is taken");
+        assert!(why.contains("could not bind"), "{why}");
+        assert!(!server.running);
+        drop(taken);
+        server.try_resume().expect("the port is free again");
+        assert!(server.running);
     }
 }
