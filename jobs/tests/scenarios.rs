@@ -346,12 +346,13 @@ async fn accepted_jobs_survive_a_redis_restart_under_load() {
         .expect("dispatch")
         .expect("a job");
     // A client keeps submitting while Redis shuts down and comes back; every submission
-    // that was acknowledged must still be there afterwards.
+    // that was acknowledged must still be there afterwards. The restart waits for ten
+    // acceptances and the end for ten more after it, so a slow machine changes nothing.
     let stop = tokio_util::sync::CancellationToken::new();
+    let accepted = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let submitter = {
-        let (q, stop) = (q.clone(), stop.clone());
+        let (q, stop, accepted) = (q.clone(), stop.clone(), accepted.clone());
         tokio::spawn(async move {
-            let mut accepted = Vec::new();
             let mut i = 0;
             while !stop.is_cancelled() {
                 i += 1;
@@ -360,28 +361,39 @@ async fn accepted_jobs_survive_a_redis_restart_under_load() {
                     .submit(&who, &plan(&format!("during {i}")), JobClass::Any)
                     .await
                 {
-                    Ok(Admission::Accepted { job, .. }) => accepted.push(job),
+                    Ok(Admission::Accepted { job, .. }) => {
+                        accepted.lock().expect("accepted").push(job)
+                    }
                     _ => tokio::time::sleep(Duration::from_millis(20)).await,
                 }
             }
-            accepted
         })
     };
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let count = || accepted.lock().expect("accepted").len();
+    let wait_for = |n: usize| async move {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        while count() < n {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "only {} submissions went through, waiting for {n}",
+                count()
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    };
+    wait_for(10).await;
     let _redis = tokio::task::spawn_blocking(move || {
         redis.restart();
         redis
     })
     .await
     .expect("restart");
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let after_restart = count();
+    wait_for(after_restart + 10).await;
     stop.cancel();
-    let during = submitter.await.expect("submitter");
-    assert!(
-        during.len() > 20,
-        "only {} submissions went through",
-        during.len()
-    );
+    submitter.await.expect("submitter");
+    let during = accepted.lock().expect("accepted").clone();
+    assert!(during.len() >= 20, "{} submissions", during.len());
     let q = queue(config);
     let mut all: Vec<_> = q
         .events("0", 1_000_000)

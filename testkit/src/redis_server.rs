@@ -1,7 +1,7 @@
 //! A Redis server of the test's own on a free loopback port, stopped when dropped.
 
 use std::net::TcpListener;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -38,11 +38,29 @@ impl RedisServer {
             dir: tempfile::tempdir().expect("tempdir"),
             aof,
         };
+        // The free port was released before redis-server binds it, so a parallel test can
+        // take it in between: the first start moves to another free port when it fails.
+        for _ in 0..4 {
+            match server.try_launch() {
+                Ok(()) => return server,
+                Err(why) => {
+                    eprintln!("{why}");
+                    server.port = free_port();
+                }
+            }
+        }
         server.launch();
         server
     }
 
     fn launch(&mut self) {
+        if let Err(why) = self.try_launch() {
+            panic!("{why}");
+        }
+    }
+
+    /// Starts redis-server on `self.port` and waits until it answers PING.
+    fn try_launch(&mut self) -> Result<(), String> {
         let mut cmd = Command::new("redis-server");
         cmd.args([
             "--bind",
@@ -60,22 +78,47 @@ impl RedisServer {
             Some(sync) => cmd.args(["--appendonly", "yes", "--appendfsync", sync]),
             None => cmd.args(["--appendonly", "no"]),
         };
-        self.child = Some(
-            cmd.spawn()
-                .expect("redis-server (apt-get install redis-server)"),
-        );
+        let mut child = cmd
+            .spawn()
+            .expect("redis-server (apt-get install redis-server)");
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
+            if let Ok(Some(status)) = child.try_wait() {
+                return Err(format!(
+                    "redis-server exited ({status}) on port {}",
+                    self.port
+                ));
+            }
             if let Ok(client) = redis::Client::open(self.url().as_str()) {
                 if let Ok(mut con) = client.get_connection() {
-                    if redis::cmd("PING").query::<String>(&mut con).is_ok() {
-                        return;
+                    // Another test's server on this port would answer too: ours keeps its
+                    // files in our folder.
+                    let dir: Option<(String, String)> = redis::cmd("CONFIG")
+                        .arg("GET")
+                        .arg("dir")
+                        .query(&mut con)
+                        .ok();
+                    if let Some((_, dir)) = dir {
+                        let ours = std::fs::canonicalize(self.dir.path())
+                            .unwrap_or_else(|_| self.dir.path().to_owned());
+                        if Path::new(&dir) != ours {
+                            let _ = child.kill();
+                            let _ = child.wait();
+                            return Err(format!(
+                                "another redis-server answers on port {}",
+                                self.port
+                            ));
+                        }
+                        self.child = Some(child);
+                        return Ok(());
                     }
                 }
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        panic!("redis-server did not start on port {}", self.port);
+        let _ = child.kill();
+        let _ = child.wait();
+        Err(format!("redis-server did not start on port {}", self.port))
     }
 
     pub fn url(&self) -> String {
