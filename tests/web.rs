@@ -405,6 +405,10 @@ fn bad_input_gets_one_sentence_and_nothing_is_stored() {
         cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
         "{cookie}"
     );
+    // The store is looked at in the right place: a real selfie lands there.
+    let answer = user.send(&chat, "", Some(&common::face_photo()));
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    assert!(!chat.stored("users").is_empty());
     chat.assert_up();
 }
 

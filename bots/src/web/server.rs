@@ -24,6 +24,7 @@ use axum_extra::extract::cookie::{Cookie, Key, SameSite, SignedCookieJar};
 use redis::AsyncCommands;
 use spinbot_core::limits::{MAX_MESSAGE_CHARS, MAX_PHOTO_BYTES, MAX_VOICE_NOTE_BYTES};
 use spinbot_core::{sniff_audio, sniff_photo, UserId};
+use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
@@ -412,10 +413,10 @@ async fn events(
             Err(e) => return (jar, failed(e)).into_response(),
         },
     };
-    let state = (app, user, start, Vec::<Numbered>::new());
+    let state = (app, user, start, VecDeque::<Numbered>::new());
     let stream = futures::stream::unfold(state, |(app, user, mut last, mut ready)| async move {
         loop {
-            if let Some(next) = (!ready.is_empty()).then(|| ready.remove(0)) {
+            if let Some(next) = ready.pop_front() {
                 last = next.id.clone();
                 let event = Event::default()
                     .event("chat")
@@ -427,14 +428,17 @@ async fn events(
             if app.stop.is_cancelled() {
                 return None;
             }
+            // Listening before reading: an append in between still wakes the wait.
+            let appended = app.web.transcripts.appended();
+            tokio::pin!(appended);
+            appended.as_mut().enable();
             match app.web.transcripts.after(&user, Some(&last), 100).await {
-                Ok(found) if !found.is_empty() => ready = found,
-                Ok(_) => {}
+                Ok(found) => ready.extend(found),
                 Err(e) => tracing::warn!(error = %e, "reading a transcript failed; retrying"),
             }
             if ready.is_empty() {
                 tokio::select! {
-                    _ = app.web.transcripts.appended(FOLLOW_PATIENCE) => {}
+                    _ = tokio::time::timeout(FOLLOW_PATIENCE, appended) => {}
                     _ = app.stop.cancelled() => return None,
                 }
             }

@@ -165,9 +165,10 @@ impl Transcripts {
         Ok(entries)
     }
 
-    /// Waits until something is appended here (or a while, for other processes' appends).
-    pub async fn appended(&self, patience: std::time::Duration) {
-        let _ = tokio::time::timeout(patience, self.appended.notified()).await;
+    /// Resolves when something is next appended here. Made (and enabled) before a read, it
+    /// also sees an append that lands between the read and the wait.
+    pub fn appended(&self) -> tokio::sync::futures::Notified<'_> {
+        self.appended.notified()
     }
 }
 
