@@ -38,10 +38,7 @@ fn make_services_keeps_redis_durable_and_starts_it_again_after_a_kill() {
         root.path().join("scripts/services.sh"),
     )
     .expect("copy");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port");
+    let port = spinbot_testkit::free_port();
     services(root.path(), port, &[]);
     let url = format!("redis://127.0.0.1:{port}/");
     let connect = || {

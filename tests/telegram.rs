@@ -32,8 +32,6 @@ struct Services {
     record_and_s3: bool,
     /// Worker processes (0: the test plays the worker).
     workers: usize,
-    /// Render slots of each worker.
-    concurrency: Option<usize>,
 }
 
 impl Default for Services {
@@ -42,7 +40,6 @@ impl Default for Services {
             redis: Durability::None,
             record_and_s3: false,
             workers: 1,
-            concurrency: None,
         }
     }
 }
@@ -84,9 +81,6 @@ impl Stack {
         for w in 1..=services.workers {
             let mut worker = stack.command();
             worker.args(["worker", "--device", "cpu", "--name", &format!("w{w}")]);
-            if let Some(n) = services.concurrency {
-                worker.args(["--concurrency", &n.to_string()]);
-            }
             let log = stack.log("worker.log");
             stack.workers.push(
                 worker
@@ -731,13 +725,7 @@ fn since<'a>(sent: &'a [Sent], chat: &Chat, since: Instant) -> Vec<&'a Sent> {
 
 #[test]
 fn a_held_upload_in_one_chat_delays_no_other_chat() {
-    let stack = Stack::with(
-        &[],
-        Services {
-            concurrency: Some(2),
-            ..Services::default()
-        },
-    );
+    let stack = Stack::new(&[]);
     let (ada, bo) = (Chat::private(1021, "Ada"), Chat::private(1022, "Bo"));
     for chat in [&ada, &bo] {
         stack.send_selfie(chat);
@@ -827,7 +815,6 @@ fn redis_killed_and_restarted_under_a_running_farm_loses_nothing() {
             redis: Durability::EverySec,
             record_and_s3: true,
             workers: 2,
-            ..Services::default()
         },
     );
     let chats: Vec<Chat> = (0..5)

@@ -7,19 +7,12 @@ mod common;
 
 use fantoccini::{ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
-use spinbot_testkit::RedisServer;
+use spinbot_testkit::{free_port, RedisServer};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const RENDER_WAIT: Duration = Duration::from_secs(180);
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
-}
 
 /// `spinbot bot web` (and a worker, when asked) on a Redis and a store folder of its own.
 struct WebChat {

@@ -493,10 +493,7 @@ fn scrape(addr: &str) -> String {
 #[tokio::test(flavor = "multi_thread")]
 async fn metrics_count_exactly_what_happened() {
     let mut farm = Farm::new();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("port");
+    let port = spinbot_testkit::free_port();
     let addr = format!("127.0.0.1:{port}");
     let worker = farm
         .command()

@@ -19,3 +19,11 @@ pub use postgres_server::PostgresServer;
 pub use prometheus_server::{PrometheusServer, ScrapeJob};
 pub use redis_server::RedisServer;
 pub use seaweed_server::SeaweedServer;
+
+/// A loopback port that was free a moment ago (released again, so a server can bind it).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}

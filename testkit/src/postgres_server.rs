@@ -2,7 +2,7 @@
 //! that a test can stop and start again; stopped when dropped. Runs as the `postgres` user
 //! (PostgreSQL refuses root).
 
-use std::net::TcpListener;
+use crate::free_port;
 use std::path::Path;
 use std::process::Command;
 
@@ -158,13 +158,6 @@ impl PostgresServer {
     }
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
 fn path(p: &Path) -> &str {
     p.to_str().expect("a UTF-8 path")
 }
@@ -189,7 +182,8 @@ mod tests {
     fn a_taken_port_is_reported_with_the_servers_own_words_and_a_free_one_works() {
         let mut server = PostgresServer::start();
         server.pause();
-        let taken = TcpListener::bind(("127.0.0.1", server.port)).expect("the stopped port");
+        let taken =
+            std::net::TcpListener::bind(("127.0.0.1", server.port)).expect("the stopped port");
         let why = server.try_resume().expect_err("the port is taken");
         assert!(why.contains("could not bind"), "{why}");
         assert!(!server.running);

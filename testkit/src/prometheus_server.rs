@@ -32,10 +32,7 @@ impl PrometheusServer {
         // JSON is YAML.
         let config_path = dir.path().join("prometheus.yml");
         std::fs::write(&config_path, config.to_string()).expect("prometheus.yml");
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
+        let port = crate::free_port();
         let log = std::fs::File::create(dir.path().join("prometheus.log")).expect("log");
         let child = Command::new("prometheus")
             .arg(format!("--config.file={}", config_path.display()))

@@ -1,6 +1,6 @@
 //! A Redis server of the test's own on a free loopback port, stopped when dropped.
 
-use std::net::TcpListener;
+use crate::free_port;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -10,13 +10,6 @@ pub struct RedisServer {
     child: Option<Child>,
     dir: tempfile::TempDir,
     aof: Option<&'static str>,
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
 }
 
 impl RedisServer {
@@ -59,7 +52,7 @@ impl RedisServer {
         }
     }
 
-    /// Starts redis-server on `self.port` and waits until it answers PING.
+    /// Starts redis-server on `self.port` and waits until it answers, from our folder.
     fn try_launch(&mut self) -> Result<(), String> {
         let mut cmd = Command::new("redis-server");
         cmd.args([
