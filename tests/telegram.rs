@@ -467,6 +467,24 @@ fn a_blocked_user_gets_one_sentence_and_nothing_is_rendered_until_unblocked() {
         assert!(out.status.success(), "{}", common::stderr(&out));
     };
     admin(&["block", "telegram:1013", "--reason", "abuse"]);
+    // A blocked user's file is never downloaded, so never stored: the sentence comes first.
+    let downloads = |stack: &Stack| {
+        stack
+            .telegram
+            .calls()
+            .iter()
+            .filter(|c| *c == "getfile")
+            .count()
+    };
+    let before = downloads(&stack);
+    assert!(before >= 1, "the first selfie was downloaded");
+    stack.send_selfie(&troll);
+    stack.wait(&troll, "the blocked answer to a selfie", |s| {
+        texts(s)
+            .iter()
+            .any(|t| t.contains("can't make videos here"))
+    });
+    assert_eq!(downloads(&stack), before);
     stack.telegram.send_text(&troll, "say you can't stop me");
     let sent = stack.wait(&troll, "the blocked answer", |s| {
         texts(s)
@@ -512,7 +530,7 @@ fn a_blocked_user_gets_one_sentence_and_nothing_is_rendered_until_unblocked() {
             .iter()
             .filter(|t| t.contains("can't make videos here"))
             .count()
-            == 2
+            == 3
     });
     stack.telegram.send_text(&boss, "/blocked");
     stack.wait(&boss, "the list", |s| {
@@ -1021,7 +1039,7 @@ fn a_50_mb_video_over_a_slow_link_is_posted_once() {
         };
         let job = JobId::new();
         let admitted = queue
-            .submit_as(job.clone(), &user, &plan, JobClass::Any, Some(&chat))
+            .submit_as(job.clone(), &user, &plan, JobClass::Any, Some(&chat), None)
             .await
             .expect("submit");
         assert!(matches!(admitted, spinbot_jobs::Admission::Accepted { .. }));
@@ -1436,4 +1454,119 @@ fn the_dashboard_shows_what_the_chat_did() {
     // No per-user label anywhere.
     let users = prometheus.query("count by (__name__) ({__name__=~\"spinbot_.+\", user!=\"\"})");
     assert!(users.is_empty(), "{users:?}");
+}
+
+/// The jobs `user` has in Redis.
+fn jobs_of(stack: &Stack, user: &str) -> Vec<String> {
+    let user = spinbot_core::UserId::parse(user).expect("user");
+    let mut con = redis::Client::open(stack.redis.url())
+        .and_then(|c| c.get_connection())
+        .expect("redis");
+    let key = common::block_on(async { stack.queue().keys().user_jobs(&user) });
+    redis::cmd("ZRANGE")
+        .arg(key)
+        .arg(0)
+        .arg(-1)
+        .query(&mut con)
+        .expect("the user's jobs")
+}
+
+#[test]
+fn an_anonymous_admin_in_two_groups_is_two_users() {
+    let stack = Stack::with(
+        &[],
+        Services {
+            workers: 0,
+            ..Services::default()
+        },
+    );
+    // Both arrive from Telegram's one GroupAnonymousBot account; each is their group.
+    let alpha = Chat::anonymous_admin(-100_601, "Alpha");
+    let beta = Chat::anonymous_admin(-100_602, "Beta");
+    let bytes = std::fs::read(common::face_photo()).expect("photo");
+    stack.telegram.send_photo(
+        &alpha,
+        &[(512, 512, bytes)],
+        Some("@spinbot_test_bot here is my selfie"),
+    );
+    stack.wait(&alpha, "the photo answer", |s| !s.is_empty());
+    stack.telegram.send_text(
+        &beta,
+        "@spinbot_test_bot make my avatar say hello from beta",
+    );
+    stack.wait(&beta, "the answer in beta", |s| {
+        texts(s)
+            .iter()
+            .any(|t| t.contains("Send me a selfie first"))
+    });
+    stack.telegram.send_text(
+        &alpha,
+        "@spinbot_test_bot make my avatar say hello from alpha",
+    );
+    stack.wait(&alpha, "the queued answer in alpha", |s| {
+        texts(s).iter().any(|t| t.contains("queued"))
+    });
+    assert_eq!(jobs_of(&stack, "telegram:-100601").len(), 1);
+    assert!(jobs_of(&stack, "telegram:-100602").is_empty());
+    let shared = format!(
+        "telegram:{}",
+        spinbot_testkit::fake_telegram::GROUP_ANONYMOUS_BOT
+    );
+    assert!(jobs_of(&stack, &shared).is_empty());
+    assert_eq!(stack.telegram.violations(), Vec::<String>::new());
+}
+
+#[test]
+fn a_playlist_sent_as_a_voice_note_is_refused_and_its_file_never_read() {
+    let stack = Stack::with(
+        &[],
+        Services {
+            workers: 0,
+            ..Services::default()
+        },
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    // The neighbour: a loud tone that would make a perfectly good voice note.
+    let secret = dir.path().join("secret.wav");
+    let made = std::process::Command::new("ffmpeg")
+        .args([
+            "-nostdin",
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=f=440:d=3",
+        ])
+        .arg(&secret)
+        .status()
+        .expect("ffmpeg");
+    assert!(made.success());
+    let chat = Chat::private(1031, "Mallory");
+    stack.send_selfie(&chat);
+    stack.wait(&chat, "the photo answer", |s| !s.is_empty());
+    let bodies = [
+        format!("ffconcat version 1.0\nfile '{}'\n", secret.display()),
+        format!(
+            "#EXTM3U\n#EXT-X-TARGETDURATION:3\n#EXTINF:3,\n{}\n#EXT-X-ENDLIST\n",
+            secret.display()
+        ),
+    ];
+    for (n, body) in bodies.iter().enumerate() {
+        let mut bytes = b"ID3\x04\0\0\0\0\0\0".to_vec();
+        bytes.extend_from_slice(body.as_bytes());
+        stack.telegram.send_voice(&chat, bytes, 3);
+        stack.wait(&chat, "the refusal", |s| {
+            texts(s)
+                .iter()
+                .filter(|t| t.contains("damaged or truncated") || t.contains("silent or empty"))
+                .count()
+                > n
+        });
+    }
+    assert!(jobs_of(&stack, "telegram:1031").is_empty());
+    let all = stack.telegram.sent();
+    let said = texts(&all.iter().collect::<Vec<_>>());
+    assert!(!said.iter().any(|t| t.contains("queued")), "{said:?}");
 }

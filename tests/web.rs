@@ -16,7 +16,7 @@ const RENDER_WAIT: Duration = Duration::from_secs(180);
 
 /// `spinbot bot web` (and a worker, when asked) on a Redis and a store folder of its own.
 struct WebChat {
-    _redis: RedisServer,
+    redis: RedisServer,
     store: tempfile::TempDir,
     port: u16,
     processes: Vec<Child>,
@@ -35,6 +35,8 @@ impl WebChat {
                 .env("SPINBOT_STORE", store.path())
                 .env("SPINBOT_WEB_ADDR", format!("127.0.0.1:{port}"))
                 .env("SPINBOT_SKIP_VOICE_QUESTION", "1")
+                // Requests may name a visitor's address, as a proxy in front would.
+                .env("SPINBOT_WEB_TRUSTED_PROXIES", "127.0.0.1")
                 .env("RUST_LOG", "info")
                 .env_remove("OLLAMA_API_BASE_URL")
                 .env_remove("OLLAMA_MODEL")
@@ -53,7 +55,7 @@ impl WebChat {
             ));
         }
         let chat = Self {
-            _redis: redis,
+            redis,
             store,
             port,
             processes,
@@ -89,6 +91,40 @@ impl WebChat {
             matches!(self.processes[0].try_wait(), Ok(None)),
             "the web chat exited:\n{log}"
         );
+    }
+
+    /// The jobs Redis holds, of every user.
+    fn jobs(&self) -> usize {
+        let mut con = redis::Client::open(self.redis.url())
+            .and_then(|c| c.get_connection())
+            .expect("redis");
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg("spinbot:user_jobs:*")
+            .query(&mut con)
+            .expect("keys");
+        keys.iter()
+            .map(|k| {
+                redis::cmd("ZCARD")
+                    .arg(k)
+                    .query::<usize>(&mut con)
+                    .expect("zcard")
+            })
+            .sum()
+    }
+
+    /// The commands Redis has processed so far.
+    fn redis_commands(&self) -> u64 {
+        let mut con = redis::Client::open(self.redis.url())
+            .and_then(|c| c.get_connection())
+            .expect("redis");
+        let info: String = redis::cmd("INFO")
+            .arg("stats")
+            .query(&mut con)
+            .expect("info");
+        info.lines()
+            .find_map(|l| l.strip_prefix("total_commands_processed:"))
+            .and_then(|n| n.trim().parse().ok())
+            .expect("total_commands_processed")
     }
 
     /// Files the store holds under `prefix` (relative paths).
@@ -179,7 +215,17 @@ impl User {
     }
 
     fn send(&self, chat: &WebChat, text: &str, file: Option<&Path>) -> Answer {
-        let mut args = vec!["-F".to_owned(), format!("text={text}")];
+        self.send_from(chat, "127.0.0.1", text, file)
+    }
+
+    /// [`User::send`] from `address`, as the trusted proxy in front says.
+    fn send_from(&self, chat: &WebChat, address: &str, text: &str, file: Option<&Path>) -> Answer {
+        let mut args = vec![
+            "-H".to_owned(),
+            format!("X-Forwarded-For: {address}"),
+            "-F".to_owned(),
+            format!("text={text}"),
+        ];
         if let Some(file) = file {
             args.push("-F".into());
             args.push(format!("file=@{}", file.display()));
@@ -213,6 +259,18 @@ impl User {
             );
             std::thread::sleep(Duration::from_millis(500));
         }
+    }
+
+    /// The cookie as a browser sends it back (`spinbot_id=...`).
+    fn cookie(&self) -> String {
+        let jar = std::fs::read_to_string(&self.jar).expect("cookie jar");
+        let value = jar
+            .lines()
+            .find(|l| l.contains("spinbot_id"))
+            .and_then(|l| l.split('\t').next_back())
+            .expect("the cookie")
+            .to_owned();
+        format!("spinbot_id={value}")
     }
 
     /// The chat id in this user's signed cookie (its last 32 characters).
@@ -345,6 +403,45 @@ fn bad_input_gets_one_sentence_and_nothing_is_stored() {
     assert!(answer.json()["error"]
         .as_str()
         .is_some_and(|e| e.contains("too big")));
+    // Playlists behind an ID3 tag, naming a neighbouring file whose sound would pass.
+    let secret = dir.path().join("secret.wav");
+    let made = Command::new("ffmpeg")
+        .args([
+            "-nostdin",
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=f=440:d=3",
+        ])
+        .arg(&secret)
+        .status()
+        .expect("ffmpeg");
+    assert!(made.success());
+    for body in [
+        format!("ffconcat version 1.0\nfile '{}'\n", secret.display()),
+        format!(
+            "#EXTM3U\n#EXT-X-TARGETDURATION:3\n#EXTINF:3,\n{}\n#EXT-X-ENDLIST\n",
+            secret.display()
+        ),
+    ] {
+        let note = dir.path().join("note.mp3");
+        let mut bytes = b"ID3\x04\0\0\0\0\0\0".to_vec();
+        bytes.extend_from_slice(body.as_bytes());
+        std::fs::write(&note, bytes).expect("write");
+        let answer = user.send(&chat, "", Some(&note));
+        assert_eq!(answer.status, 422, "{}", answer.text());
+        let said = answer.json()["error"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        assert!(
+            said.contains("damaged or truncated") || said.contains("silent or empty"),
+            "{said}"
+        );
+    }
     // Nothing at all.
     let answer = user.send(&chat, "   ", None);
     assert_eq!(answer.status, 400);
@@ -385,7 +482,8 @@ fn bad_input_gets_one_sentence_and_nothing_is_stored() {
         .as_str()
         .is_some_and(|e| e.contains("other sites")));
     assert_eq!(user.history(&chat).len(), before);
-    // The cookie is HttpOnly and SameSite=Strict; the server is still up.
+    // The cookie is HttpOnly and SameSite=Lax (a link from another site keeps the chat);
+    // the server is still up.
     let page = User::new().curl(&[&chat.url("/")]);
     assert_eq!(page.status, 200);
     let cookie = page
@@ -395,7 +493,9 @@ fn bad_input_gets_one_sentence_and_nothing_is_stored() {
         .expect("a cookie")
         .to_owned();
     assert!(
-        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        cookie.contains("HttpOnly")
+            && cookie.contains("SameSite=Lax")
+            && !cookie.contains("Secure"),
         "{cookie}"
     );
     // The store is looked at in the right place: a real selfie lands there.
@@ -567,5 +667,348 @@ async fn a_browser_sends_a_selfie_and_words_and_gets_the_video_after_a_reload_to
     assert_eq!(again, source);
     let page = client.source().await.expect("page source");
     assert!(page.contains("hello from the browser"), "{page}");
+    client.close().await.expect("close");
+}
+
+#[test]
+fn cookie_less_visitors_from_one_network_get_one_visitors_share() {
+    let chat = WebChat::start(false);
+    let selfie = common::face_photo();
+    let mut statuses = Vec::new();
+    for n in 0..40 {
+        // A fresh cookie jar each time: a script that drops its cookie.
+        let visitor = User::new();
+        let answer = visitor.send_from(
+            &chat,
+            "203.0.113.7",
+            &format!("make my avatar say: visitor number {n}"),
+            Some(&selfie),
+        );
+        statuses.push(answer.status);
+    }
+    let jobs = chat.jobs();
+    let burst = spinbot_core::limits::DEFAULT_RENDER_BURST as usize;
+    assert!(
+        (1..=2 * burst).contains(&jobs),
+        "{jobs} jobs from one network; statuses {statuses:?}\n{}",
+        chat.log()
+    );
+    let new_ones = spinbot_core::limits::NEW_WEB_IDENTITIES_PER_HOUR as usize;
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 429).count(),
+        40 - new_ones,
+        "{statuses:?}"
+    );
+    // Someone elsewhere who kept their cookie is served as usual.
+    let kept = User::new();
+    let page = kept.curl(&["-H", "X-Forwarded-For: 198.51.100.2", &chat.url("/")]);
+    assert_eq!(page.status, 200);
+    let answer = kept.send_from(&chat, "198.51.100.2", "here is my selfie", Some(&selfie));
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    let answer = kept.send_from(
+        &chat,
+        "198.51.100.2",
+        "make my avatar say: still served",
+        None,
+    );
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    assert!(
+        answer.json()["answers"].as_array().is_some_and(|a| a
+            .iter()
+            .any(|t| t.as_str().is_some_and(|t| t.contains("queued")))),
+        "{}",
+        answer.text()
+    );
+    assert_eq!(chat.jobs(), jobs + 1);
+}
+
+#[test]
+fn three_hundred_idle_pages_cost_redis_almost_nothing() {
+    use std::io::{Read, Write};
+    let mut chat = WebChat::start(false);
+    // 30 networks, two visitors each, five open pages each.
+    let mut pages = Vec::new();
+    let mut first = None;
+    for net in 1..=30 {
+        let address = format!("203.0.113.{net}");
+        for _ in 0..2 {
+            let visitor = User::new();
+            let page =
+                visitor.curl(&["-H", &format!("X-Forwarded-For: {address}"), &chat.url("/")]);
+            assert_eq!(page.status, 200, "{}", page.text());
+            let cookie = visitor.cookie();
+            let open = || {
+                let mut stream =
+                    std::net::TcpStream::connect(("127.0.0.1", chat.port)).expect("connect");
+                write!(
+                    stream,
+                    "GET /api/events HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: {cookie}\r\n\
+                     X-Forwarded-For: {address}\r\nAccept: text/event-stream\r\n\r\n"
+                )
+                .expect("request");
+                stream
+                    .set_read_timeout(Some(Duration::from_secs(10)))
+                    .expect("timeout");
+                let mut head = [0u8; 12];
+                stream.read_exact(&mut head).expect("status line");
+                (stream, String::from_utf8_lossy(&head).into_owned())
+            };
+            for _ in 0..5 {
+                let (stream, status) = open();
+                assert_eq!(status, "HTTP/1.1 200", "{}", chat.log());
+                pages.push(stream);
+            }
+            if first.is_none() {
+                // One identity may have only so many pages open.
+                for _ in 5..spinbot_core::limits::EVENT_STREAMS_PER_IDENTITY {
+                    let (stream, status) = open();
+                    assert_eq!(status, "HTTP/1.1 200");
+                    pages.push(stream);
+                }
+                let (_, status) = open();
+                assert_eq!(status, "HTTP/1.1 429");
+                first = Some(visitor);
+            }
+        }
+    }
+    assert!(pages.len() >= 300, "{}", pages.len());
+    std::thread::sleep(Duration::from_secs(2));
+    let (before, began) = (chat.redis_commands(), Instant::now());
+    std::thread::sleep(Duration::from_secs(10));
+    let spent = chat.redis_commands() - before - 1;
+    let per_second = spent as f64 / began.elapsed().as_secs_f64();
+    eprintln!(
+        "{} idle pages: {per_second:.1} Redis commands a second",
+        pages.len()
+    );
+    assert!(per_second <= 20.0, "{per_second:.1} commands a second");
+    // The chat still answers, and the pages of the one who wrote hear of it.
+    let writer = first.expect("a visitor");
+    let began = Instant::now();
+    let answer = writer.send_from(&chat, "203.0.113.1", "hello", None);
+    let took = began.elapsed();
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    assert!(took < Duration::from_secs(2), "{took:?}");
+    let mut heard = String::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !heard.contains("hello") && Instant::now() < deadline {
+        let mut buf = vec![0u8; 4096];
+        let got = pages[0].read(&mut buf).expect("an event");
+        heard.push_str(&String::from_utf8_lossy(&buf[..got]));
+    }
+    assert!(heard.contains("hello"), "{heard}");
+    chat.assert_up();
+}
+
+/// How much of `samples` (mono, `rate`) is at `hz`: Goertzel's power, per sample.
+fn power_at(samples: &[f32], rate: f32, hz: f32) -> f32 {
+    let w = 2.0 * std::f32::consts::PI * hz / rate;
+    let (mut s1, mut s2) = (0f32, 0f32);
+    for &x in samples {
+        let s = x + 2.0 * w.cos() * s1 - s2;
+        s2 = s1;
+        s1 = s;
+    }
+    (s1 * s1 + s2 * s2 - 2.0 * w.cos() * s1 * s2) / samples.len().max(1) as f32
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_browser_records_a_voice_note_and_a_link_from_elsewhere_keeps_the_chat() {
+    let chat = WebChat::start(true);
+    let dir = tempfile::tempdir().expect("tempdir");
+    // The microphone hears a 440 Hz tone: the video must carry it.
+    let tone = dir.path().join("tone.wav");
+    let made = Command::new("ffmpeg")
+        .args([
+            "-nostdin",
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=f=440:d=10",
+        ])
+        .args(["-ac", "1", "-ar", "48000", "-c:a", "pcm_s16le"])
+        .arg(&tone)
+        .status()
+        .expect("ffmpeg");
+    assert!(made.success());
+    let driver = Driver::start();
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({
+            "binary": "/usr/bin/chromium",
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     "--window-size=430,900", "--use-fake-ui-for-media-stream",
+                     "--use-fake-device-for-media-stream",
+                     format!("--use-file-for-fake-audio-capture={}", tone.display())],
+        }),
+    );
+    let client = ClientBuilder::new(HttpConnector::new())
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{}", driver.port))
+        .await
+        .expect("a browser session");
+    client.goto(&chat.url("/")).await.expect("the page");
+    let bot_bubbles = || async {
+        client
+            .execute(
+                "return document.querySelectorAll('.bubble.bot').length;",
+                vec![],
+            )
+            .await
+            .ok()
+            .and_then(|v| v.as_u64())
+            .unwrap_or(0)
+    };
+    // A selfie sent with words about it gets one answer, not one for each.
+    client
+        .find(Locator::Id("file"))
+        .await
+        .expect("file input")
+        .send_keys(&common::face_photo().display().to_string())
+        .await
+        .expect("attach");
+    client
+        .find(Locator::Id("text"))
+        .await
+        .expect("text box")
+        .send_keys("here is my selfie")
+        .await
+        .expect("type");
+    client
+        .find(Locator::Id("send"))
+        .await
+        .expect("send")
+        .click()
+        .await
+        .expect("click");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while bot_bubbles().await == 0 {
+        assert!(Instant::now() < deadline, "no answer:\n{}", chat.log());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let answers: Vec<String> = client
+        .execute(
+            "return [...document.querySelectorAll('.bubble.bot .text')].map(e => e.textContent);",
+            vec![],
+        )
+        .await
+        .ok()
+        .and_then(|v| serde_json::from_value(v).ok())
+        .unwrap_or_default();
+    assert_eq!(answers.len(), 1, "{answers:#?}");
+    let lines: Vec<&str> = answers[0].lines().collect();
+    let mut once = lines.clone();
+    once.sort_unstable();
+    once.dedup();
+    assert_eq!(
+        once.len(),
+        lines.len(),
+        "a sentence said twice: {answers:#?}"
+    );
+
+    // Three seconds from the microphone, with the page's own button.
+    let record = client.find(Locator::Id("record")).await.expect("record");
+    record.click().await.expect("start recording");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    record.click().await.expect("stop recording");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let attached: String = client
+            .execute(
+                "return document.getElementById('attached').textContent;",
+                vec![],
+            )
+            .await
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        if attached.contains("voice note") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "nothing recorded: {attached:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    client
+        .find(Locator::Id("send"))
+        .await
+        .expect("send")
+        .click()
+        .await
+        .expect("click");
+    let deadline = Instant::now() + RENDER_WAIT;
+    let result = loop {
+        let results: Vec<PathBuf> = chat
+            .stored("results")
+            .into_iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "mp4"))
+            .collect();
+        if let Some(result) = results.into_iter().next() {
+            break result;
+        }
+        let said: Vec<String> = client
+            .execute(
+                "return [...document.querySelectorAll('.bubble.bot .text')].map(e => e.textContent);",
+                vec![],
+            )
+            .await
+            .ok()
+            .and_then(|v| serde_json::from_value(v).ok())
+            .unwrap_or_default();
+        assert!(
+            Instant::now() < deadline,
+            "no video: {said:#?}\n{}",
+            chat.log()
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    // The video's sound is the microphone's tone.
+    let decoded = Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-i"])
+        .arg(&result)
+        .args(["-vn", "-ac", "1", "-ar", "16000", "-f", "s16le", "-"])
+        .output()
+        .expect("ffmpeg");
+    let samples: Vec<f32> = decoded
+        .stdout
+        .chunks_exact(2)
+        .map(|b| f32::from(i16::from_le_bytes([b[0], b[1]])) / 32768.0)
+        .collect();
+    assert!(samples.len() > 16_000, "{} samples", samples.len());
+    let tone_power = power_at(&samples, 16_000.0, 440.0);
+    for other in [250.0, 700.0, 1_000.0, 2_000.0] {
+        let power = power_at(&samples, 16_000.0, other);
+        assert!(
+            tone_power > 20.0 * power,
+            "440 Hz {tone_power} against {other} Hz {power}"
+        );
+    }
+
+    // Following a link to the chat from another site keeps it: history, photo and video.
+    let elsewhere = format!(
+        "data:text/html,<a id=go href='{}'>my chat</a>",
+        chat.url("/")
+    );
+    client.goto(&elsewhere).await.expect("another site");
+    client
+        .find(Locator::Id("go"))
+        .await
+        .expect("the link")
+        .click()
+        .await
+        .expect("follow");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let page = client.source().await.unwrap_or_default();
+        if page.contains("here is my selfie") && page.contains("/api/videos/") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the chat is gone:\n{page}");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
     client.close().await.expect("close");
 }

@@ -11,7 +11,7 @@ use crate::prompts::Prompts;
 use crate::tools::{Run, Step};
 use spinbot_core::config::OllamaSettings;
 use spinbot_core::limits::MAX_MESSAGE_CHARS;
-use spinbot_core::{JobId, Refusal};
+use spinbot_core::{JobId, Refusal, UserId};
 use tracing::Instrument;
 
 /// A chat message: who sent it (from the platform), its text and the files that came with
@@ -91,6 +91,22 @@ impl Agent {
             decided.steps.into_iter().map(|s| s.action).collect(),
             decided.by,
         )
+    }
+
+    /// The sentence a message from `user` is answered with when they may not be served at
+    /// all (an admin blocked them); `None` when they may.
+    pub async fn declines(&self, user: &UserId) -> Option<String> {
+        let caller = Caller {
+            user: user.clone(),
+            max_bytes: None,
+            reply: None,
+            network: None,
+        };
+        match self.hands.is_blocked(&caller).await {
+            Ok(true) => Some(Declined::from(Refusal::Blocked).0),
+            Ok(false) => None,
+            Err(declined) => Some(declined.0),
+        }
     }
 
     /// Carries out a message and answers it.
@@ -271,14 +287,19 @@ const UNCLEAR: &str = "Sorry, I didn't get that. /help shows what I can do.";
 const MAX_MODEL_REPLY_CHARS: usize = 1500;
 
 fn reply(steps: Vec<Step>, decided_by: DecidedBy) -> Reply {
-    let text = steps
-        .iter()
-        .map(|s| match &s.result {
+    // A sentence is said once, even when two steps said it (a selfie sent with "here is my
+    // selfie" is taken by the upload and asked for by the words).
+    let mut said: Vec<String> = Vec::new();
+    for step in &steps {
+        let sentence = match &step.result {
             Ok(done) => done.say.clone(),
             Err(declined) => declined.0.clone(),
-        })
-        .collect::<Vec<_>>()
-        .join("\n");
+        };
+        if !said.contains(&sentence) {
+            said.push(sentence);
+        }
+    }
+    let text = said.join("\n");
     let jobs = steps
         .iter()
         .filter_map(|s| s.result.as_ref().ok().and_then(|d| d.job.clone()))

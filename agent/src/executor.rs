@@ -24,6 +24,10 @@ pub struct Caller {
     pub max_bytes: Option<u64>,
     /// The chat that answers them (none from a terminal).
     pub reply: Option<ReplyTo>,
+    /// For an anonymous user (the web chat's), the network they came from: what they start
+    /// also counts against its limits.
+    #[serde(default)]
+    pub network: Option<String>,
 }
 
 impl rig_core::tool::ContextValue for Caller {
@@ -413,7 +417,14 @@ impl Executor {
         let reply = caller.reply.as_ref();
         match self
             .queue
-            .submit_as(JobId::new(), user, &plan, JobClass::Any, reply)
+            .submit_as(
+                JobId::new(),
+                user,
+                &plan,
+                JobClass::Any,
+                reply,
+                caller.network.as_deref(),
+            )
             .await?
         {
             Admission::Accepted { job, position } => {

@@ -6,6 +6,7 @@ pub mod conversation;
 pub mod courier;
 pub mod discord;
 pub mod error;
+pub mod media;
 pub mod platform;
 pub mod status;
 pub mod telegram;

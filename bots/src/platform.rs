@@ -166,6 +166,8 @@ pub struct Incoming {
     /// The sender sees an answer pending (a Discord interaction): it is always answered,
     /// even when flood control would drop it.
     pub awaited: bool,
+    /// For an anonymous sender (the web chat's), the network they came from.
+    pub network: Option<String>,
 }
 
 #[cfg(test)]

@@ -30,7 +30,7 @@ async fn a_replayed_done_event_posts_the_video_once() {
         message: None,
     };
     let Admission::Accepted { job, .. } = queue
-        .submit_as(JobId::new(), &user, &plan, JobClass::Any, Some(&chat))
+        .submit_as(JobId::new(), &user, &plan, JobClass::Any, Some(&chat), None)
         .await
         .expect("submit")
     else {

@@ -267,6 +267,11 @@ pub struct Config {
     pub metrics_addr: Option<SocketAddr>,
     /// Where the web chat is served.
     pub web_addr: SocketAddr,
+    /// The web chat's public address as browsers see it (behind a proxy): requests must come
+    /// from its origin, and its cookie is `Secure` when it is https.
+    pub web_public_url: Option<String>,
+    /// Proxies in front of the web chat whose `X-Forwarded-For` names the visitor's address.
+    pub web_trusted_proxies: Vec<std::net::IpAddr>,
     pub s3: Option<S3Settings>,
     /// The object store folder when there is no S3.
     pub store_dir: PathBuf,
@@ -638,6 +643,33 @@ fn read(r: &Reader) -> Result<Config, ConfigError> {
         v.parse::<SocketAddr>()
             .map_err(|_| invalid("SPINBOT_WEB_ADDR", &rule, Some(v)))?
     };
+    let web_public_url = r
+        .url(
+            "SPINBOT_WEB_PUBLIC_URL",
+            "the web chat's address as browsers see it, e.g. https://chat.example.com (unset: the Host header's)",
+            &["http", "https"],
+            None,
+        )?
+        .map(|u| u.expose().trim_end_matches('/').to_owned());
+    let web_trusted_proxies = {
+        let rule = Rule::Name { extra: ".:," };
+        let raw = r.raw(
+            "SPINBOT_WEB_TRUSTED_PROXIES",
+            "addresses of proxies in front of the web chat, comma-separated (unset: none)",
+            rule.clone(),
+            false,
+            "",
+        )?;
+        raw.unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(|v| {
+                v.parse::<std::net::IpAddr>()
+                    .map_err(|_| invalid("SPINBOT_WEB_TRUSTED_PROXIES", &rule, Some(v)))
+            })
+            .collect::<Result<Vec<_>, _>>()?
+    };
     let s3_endpoint = r.url(
         "S3_ENDPOINT",
         "S3 endpoint for inputs, stage outputs and results (unset: a local folder)",
@@ -870,6 +902,8 @@ fn read(r: &Reader) -> Result<Config, ConfigError> {
         database_url,
         metrics_addr,
         web_addr,
+        web_public_url,
+        web_trusted_proxies,
         s3,
         store_dir,
         limits,

@@ -96,24 +96,82 @@ pub fn sniff_photo(head: &[u8]) -> Result<&'static str, InputError> {
     }
 }
 
+/// The container of a voice note, recognised by its first bytes (never by its name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AudioKind {
+    Ogg,
+    Mp3,
+    M4a,
+    Wav,
+    /// Matroska/WebM: what browsers record (Opus inside).
+    WebM,
+}
+
+/// Longest CPU time one ffmpeg run on a user's file may take, in seconds (a 5-minute note
+/// decodes in about one).
+pub const FFMPEG_CPU_SECONDS: u32 = 30;
+
+impl AudioKind {
+    /// The kind a voice note's first bytes call for; anything else is refused.
+    pub fn sniff(head: &[u8]) -> Result<Self, InputError> {
+        if head.starts_with(b"OggS") {
+            Ok(Self::Ogg)
+        } else if head.starts_with(b"ID3")
+            || (head.len() >= 2 && head[0] == 0xff && head[1] & 0xe0 == 0xe0)
+        {
+            Ok(Self::Mp3)
+        } else if head.len() >= 8 && &head[4..8] == b"ftyp" {
+            Ok(Self::M4a)
+        } else if head.len() >= 12 && &head[..4] == b"RIFF" && &head[8..12] == b"WAVE" {
+            Ok(Self::Wav)
+        } else if head.starts_with(&[0x1a, 0x45, 0xdf, 0xa3]) {
+            Ok(Self::WebM)
+        } else {
+            Err(InputError::AudioFormat)
+        }
+    }
+
+    /// The file extension it is stored under.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Self::Ogg => "ogg",
+            Self::Mp3 => "mp3",
+            Self::M4a => "m4a",
+            Self::Wav => "wav",
+            Self::WebM => "webm",
+        }
+    }
+
+    /// ffmpeg's demuxer for it.
+    pub fn demuxer(self) -> &'static str {
+        match self {
+            Self::Ogg => "ogg",
+            Self::Mp3 => "mp3",
+            Self::M4a => "mov",
+            Self::Wav => "wav",
+            Self::WebM => "matroska",
+        }
+    }
+
+    /// The ffmpeg options that go before `-i` to open a user's file of this kind and
+    /// nothing else: the demuxer pinned to the sniffed kind (no probing, so no playlist,
+    /// concat or HLS demuxer can be reached, whatever follows a tag), local files only (no
+    /// URL), and a CPU-time limit.
+    pub fn ffmpeg_input(self) -> [String; 6] {
+        [
+            "-protocol_whitelist".into(),
+            "file".into(),
+            "-timelimit".into(),
+            FFMPEG_CPU_SECONDS.to_string(),
+            "-f".into(),
+            self.demuxer().into(),
+        ]
+    }
+}
+
 /// The file extension a voice note's first bytes call for (OGG, MP3, M4A/MP4, WAV or WebM).
 pub fn sniff_audio(head: &[u8]) -> Result<&'static str, InputError> {
-    if head.starts_with(b"OggS") {
-        Ok("ogg")
-    } else if head.starts_with(b"ID3")
-        || (head.len() >= 2 && head[0] == 0xff && head[1] & 0xe0 == 0xe0)
-    {
-        Ok("mp3")
-    } else if head.len() >= 8 && &head[4..8] == b"ftyp" {
-        Ok("m4a")
-    } else if head.len() >= 12 && &head[..4] == b"RIFF" && &head[8..12] == b"WAVE" {
-        Ok("wav")
-    } else if head.starts_with(&[0x1a, 0x45, 0xdf, 0xa3]) {
-        // Matroska/WebM: what browsers record (Opus inside).
-        Ok("webm")
-    } else {
-        Err(InputError::AudioFormat)
-    }
+    AudioKind::sniff(head).map(AudioKind::extension)
 }
 
 #[cfg(test)]
@@ -144,6 +202,38 @@ mod tests {
         assert!(bad.is_err());
         let good: SpeechText = serde_json::from_str("\"hello\"").expect("valid text");
         assert_eq!(good.as_str(), "hello");
+    }
+
+    #[test]
+    fn audio_is_known_by_its_first_bytes() {
+        assert_eq!(AudioKind::sniff(b"OggS\0\x02rest"), Ok(AudioKind::Ogg));
+        assert_eq!(
+            AudioKind::sniff(b"RIFF\0\0\0\0WAVEfmt "),
+            Ok(AudioKind::Wav)
+        );
+        assert_eq!(
+            AudioKind::sniff(b"\0\0\0\x20ftypM4A \0\0"),
+            Ok(AudioKind::M4a)
+        );
+        assert_eq!(AudioKind::sniff(b"ID3\x04\0\0"), Ok(AudioKind::Mp3));
+        assert_eq!(
+            AudioKind::sniff(b"\x1a\x45\xdf\xa3\x9f"),
+            Ok(AudioKind::WebM)
+        );
+        assert_eq!(AudioKind::sniff(b"#EXTM3U\n"), Err(InputError::AudioFormat));
+        assert_eq!(
+            AudioKind::sniff(b"ffconcat version 1.0"),
+            Err(InputError::AudioFormat)
+        );
+        // An ID3 tag in front of a playlist is still opened as MP3, never probed.
+        let args = AudioKind::sniff(b"ID3\x04\0\0\0\0\0\x10ffconcat")
+            .map(AudioKind::ffmpeg_input)
+            .expect("mp3");
+        assert_eq!(args[4..], ["-f".to_owned(), "mp3".to_owned()]);
+        assert_eq!(
+            args[..2],
+            ["-protocol_whitelist".to_owned(), "file".to_owned()]
+        );
     }
 
     #[test]

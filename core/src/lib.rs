@@ -13,7 +13,7 @@ pub mod timbre;
 pub mod voices;
 
 pub use config::{Config, ConfigError, DeviceChoice};
-pub use input::{sniff_audio, sniff_photo, InputError, SpeechText};
+pub use input::{sniff_audio, sniff_photo, AudioKind, InputError, SpeechText};
 pub use job::{Job, JobClass, JobEvent, JobId, JobState, UserId};
 pub use plan::{Plan, Speech, Stage, Target};
 pub use refusal::Refusal;

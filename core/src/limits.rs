@@ -64,3 +64,18 @@ pub const DEFAULT_RETRY_BACKOFF_MS: u64 = 2_000;
 pub const DEFAULT_RETENTION_S: u64 = 2 * 24 * 3600;
 /// Submissions per second per user that one process passes on to Redis.
 pub const DEFAULT_FLOOD_PER_SECOND: u32 = 5;
+
+/// Anonymous users (the web chat's, whose identity costs nothing to make) also count against
+/// their network's limit (the same rate and burst as one user) and against this bound for all
+/// of them together: renders per hour...
+pub const ANONYMOUS_RENDERS_PER_HOUR: u32 = 120;
+/// ...and back to back.
+pub const ANONYMOUS_RENDER_BURST: u32 = 20;
+/// New web identities one network may make per hour (a visitor without a cookie).
+pub const NEW_WEB_IDENTITIES_PER_HOUR: u32 = 10;
+/// Open event streams (live pages) per web identity, and per network.
+pub const EVENT_STREAMS_PER_IDENTITY: usize = 8;
+pub const EVENT_STREAMS_PER_NETWORK: usize = 64;
+/// An anonymous user's transcript and uploads are forgotten after this long without a visit
+/// (30 days), in seconds.
+pub const ANONYMOUS_KEEP_S: u64 = 30 * 24 * 3600;

@@ -103,14 +103,18 @@ impl Audio {
     }
 }
 
-/// Decodes a voice note (OGG/Opus, MP3, M4A or WAV) to mono audio at `rate` with ffmpeg,
-/// refusing files that are damaged, silent or longer than the limit.
+/// Decodes a voice note (OGG/Opus, WebM, MP3, M4A or WAV) to mono audio at `rate` with
+/// ffmpeg, opened as the kind its bytes show and nothing else (see
+/// [`spinbot_core::AudioKind::ffmpeg_input`]), refusing files that are damaged, silent or longer than the
+/// limit.
 pub fn decode_voice_note(path: &Path, rate: u32) -> Result<Audio, FarmError> {
-    check_voice_note(path)?;
+    let kind = check_voice_note(path)?;
     // Decode a little past the limit, never the whole of a very long file.
     let cap = format!("{:.1}", MAX_VOICE_NOTE_SECONDS + 1.0);
     let output = Command::new("ffmpeg")
-        .args(["-nostdin", "-hide_banner", "-v", "error", "-xerror", "-i"])
+        .args(["-nostdin", "-hide_banner", "-v", "error", "-xerror"])
+        .args(kind.ffmpeg_input())
+        .arg("-i")
         .arg(path)
         .args([
             "-t",

@@ -4,7 +4,7 @@
 use crate::error::FarmError;
 use image::{ImageDecoder, ImageFormat, ImageReader, RgbImage};
 use spinbot_core::limits::{MAX_PHOTO_BYTES, MAX_PHOTO_PIXELS, MAX_VOICE_NOTE_BYTES};
-use spinbot_core::InputError;
+use spinbot_core::{AudioKind, InputError};
 use std::io::Cursor;
 use std::path::Path;
 
@@ -109,38 +109,13 @@ pub fn decode_photo(bytes: &[u8]) -> Result<RgbImage, InputError> {
     Ok(image.to_rgb8())
 }
 
-/// The container of a voice note, recognised by its content.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AudioKind {
-    Ogg,
-    Mp3,
-    M4a,
-    Wav,
-}
-
-fn audio_kind(bytes: &[u8]) -> Option<AudioKind> {
-    if bytes.starts_with(b"OggS") {
-        Some(AudioKind::Ogg)
-    } else if bytes.len() >= 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WAVE" {
-        Some(AudioKind::Wav)
-    } else if bytes.len() >= 12 && &bytes[4..8] == b"ftyp" {
-        Some(AudioKind::M4a)
-    } else if bytes.starts_with(b"ID3")
-        || (bytes.len() >= 2 && bytes[0] == 0xFF && bytes[1] & 0xE0 == 0xE0)
-    {
-        Some(AudioKind::Mp3)
-    } else {
-        None
-    }
-}
-
 /// Checks a voice note's size, type and (for Ogg) completeness; its length is checked when
 /// it is decoded.
 pub fn check_voice_note(path: &Path) -> Result<AudioKind, FarmError> {
     let bytes = read_limited(path, MAX_VOICE_NOTE_BYTES, |mb| InputError::AudioTooLarge {
         mb,
     })?;
-    let kind = audio_kind(&bytes).ok_or(InputError::AudioFormat)?;
+    let kind = AudioKind::sniff(&bytes)?;
     if kind == AudioKind::Ogg && !ogg_is_complete(&bytes) {
         // ffmpeg drops a cut-off Ogg page without a word.
         return Err(InputError::AudioCorrupt.into());
@@ -272,14 +247,5 @@ mod tests {
         assert!(!ogg_is_complete(&whole[..whole.len() - 10]));
         let no_end = [ogg_page(2, b"head"), ogg_page(0, &[7; 100])].concat();
         assert!(!ogg_is_complete(&no_end));
-    }
-
-    #[test]
-    fn recognises_audio_containers() {
-        assert_eq!(audio_kind(b"OggS\0\x02rest"), Some(AudioKind::Ogg));
-        assert_eq!(audio_kind(b"RIFF\0\0\0\0WAVEfmt "), Some(AudioKind::Wav));
-        assert_eq!(audio_kind(b"\0\0\0\x20ftypM4A \0\0"), Some(AudioKind::M4a));
-        assert_eq!(audio_kind(b"ID3\x04\0\0"), Some(AudioKind::Mp3));
-        assert_eq!(audio_kind(b"\x89PNG\r\n"), None);
     }
 }

@@ -179,6 +179,16 @@ impl Keys {
         self.key(Key::Bot, &["web", "cookie-key"])
     }
 
+    /// How many new web identities `network` made in the current hour.
+    pub fn web_new_identities(&self, network: &str) -> String {
+        self.key(Key::Bot, &["web", "new-identities", network])
+    }
+
+    /// The channel on which every web process hears which transcript grew.
+    pub fn web_appended(&self) -> String {
+        self.key(Key::Bot, &["web", "appended"])
+    }
+
     /// The claim on posting a job's video into a chat.
     pub fn delivery(&self, platform: &str, job: &JobId, chat: &str) -> String {
         self.key(Key::Bot, &[platform, "delivered", job.as_str(), chat])

@@ -416,6 +416,7 @@ async fn agent(
         user: spinbot_core::UserId::parse("cli:bench")?,
         max_bytes: None,
         reply: None,
+        network: None,
     };
     for (part, cases) in &parts {
         let cases = &cases[..limit.unwrap_or(cases.len()).min(cases.len())];

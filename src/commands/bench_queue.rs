@@ -110,7 +110,7 @@ async fn measure(
             let job = JobId::new();
             lock(&submitted).insert(job.clone(), Instant::now());
             match queue
-                .submit_as(job, &user, &plan, JobClass::Any, None)
+                .submit_as(job, &user, &plan, JobClass::Any, None, None)
                 .await?
             {
                 Admission::Accepted { .. } => Ok(()),

@@ -154,6 +154,9 @@ pub async fn start_web(
         queue: queue(config)?,
         store: Store::from_config(config),
         voices: voices(config),
+        redis_url: config.redis_url.expose().to_owned(),
+        public_url: config.web_public_url.clone(),
+        trusted_proxies: config.web_trusted_proxies.clone(),
     }));
     start(config, stop, roles, platform, web::listen).await?;
     Ok(addr)

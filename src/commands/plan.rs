@@ -23,6 +23,7 @@ pub async fn run(args: PlanArgs, config: &Config) -> anyhow::Result<()> {
         user: UserId::parse(&args.user)?,
         max_bytes: None,
         reply: None,
+        network: None,
     };
     let agent = Agent::planner(config.ollama.clone(), prompts(config)?);
     let (actions, decided_by) = agent.plan(&caller, &args.text).await;

@@ -117,7 +117,7 @@ pub async fn submit(args: SubmitArgs, config: &Config) -> anyhow::Result<()> {
         JobClass::Any
     };
     match queue(config)?
-        .submit_as(job.clone(), &user, &plan, class, None)
+        .submit_as(job.clone(), &user, &plan, class, None, None)
         .await?
     {
         Admission::Accepted { job, position } => {

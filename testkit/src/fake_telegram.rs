@@ -26,6 +26,8 @@ pub const UPLOAD_LIMIT: usize = 50 * 1_000_000;
 /// Longest text message.
 pub const MAX_TEXT: usize = 4096;
 const BOT_ID: i64 = 7_000_000_001;
+/// The account Telegram shows as the sender of every anonymous group admin's message.
+pub const GROUP_ANONYMOUS_BOT: i64 = 1_087_968_824;
 
 /// A chat a fake user writes in.
 #[derive(Debug, Clone)]
@@ -35,6 +37,9 @@ pub struct Chat {
     pub first_name: String,
     /// `None` for a private chat, else the group's title.
     pub group: Option<String>,
+    /// The writer is an anonymous admin of the group: Telegram sends their messages from
+    /// its shared `GroupAnonymousBot` account, with the group as `sender_chat`.
+    pub anonymous: bool,
 }
 
 impl Chat {
@@ -44,6 +49,7 @@ impl Chat {
             user_id,
             first_name: first_name.to_owned(),
             group: None,
+            anonymous: false,
         }
     }
 
@@ -53,6 +59,18 @@ impl Chat {
             user_id,
             first_name: first_name.to_owned(),
             group: Some(title.to_owned()),
+            anonymous: false,
+        }
+    }
+
+    /// The group `id` as its anonymous admin writes in it.
+    pub fn anonymous_admin(id: i64, title: &str) -> Self {
+        Self {
+            id,
+            user_id: GROUP_ANONYMOUS_BOT,
+            first_name: "Group".to_owned(),
+            group: Some(title.to_owned()),
+            anonymous: true,
         }
     }
 
@@ -64,6 +82,9 @@ impl Chat {
     }
 
     fn from(&self) -> Value {
+        if self.anonymous {
+            return json!({"id": GROUP_ANONYMOUS_BOT, "is_bot": true, "first_name": "Group", "username": "GroupAnonymousBot"});
+        }
         json!({"id": self.user_id, "is_bot": false, "first_name": self.first_name, "language_code": "en"})
     }
 }
@@ -219,6 +240,9 @@ impl FakeTelegram {
         let message_id = api.message_id(chat.id);
         let mut message = json!({"message_id": message_id, "date": now_s(), "chat": chat.json(), "from": chat.from()});
         if let Some(m) = message.as_object_mut() {
+            if chat.anonymous {
+                m.insert("sender_chat".into(), chat.json());
+            }
             m.extend(content);
         }
         let update_id = api.next_update;

@@ -209,6 +209,7 @@ pub fn caller(id: u32) -> Caller {
         user: UserId::parse(&format!("telegram:{id}")).expect("user"),
         max_bytes: Some(50_000_000),
         reply: None,
+        network: None,
     }
 }
 

@@ -66,7 +66,9 @@ pub async fn listen(
         tasks: TaskTracker::new(),
         people: Mutex::new(HashMap::new()),
         seen: Mutex::new(Seen::default()),
+        // An attachment's URL is Discord's CDN; a redirect elsewhere is not followed.
         downloads: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(Duration::from_secs(10))
             .build()
             .map_err(|e| BotError::Config(format!("HTTP client: {e}")))?,
@@ -183,15 +185,21 @@ impl Handler {
         super::lock(&self.seen).first(id)
     }
 
-    /// Answers `incoming` after the sender's earlier messages.
-    async fn answer(&self, incoming: Incoming) {
+    /// Waits for the sender's earlier messages to be answered; their next waits while the
+    /// guard is held.
+    async fn turn(&self, incoming: &Incoming) -> tokio::sync::OwnedMutexGuard<()> {
         let key = incoming.user.to_string();
         let turn = {
             let mut people = super::lock(&self.people);
             people.retain(|_, l| Arc::strong_count(l) > 1);
             people.entry(key).or_default().clone()
         };
-        let _turn = turn.lock().await;
+        turn.lock_owned().await
+    }
+
+    /// Answers `incoming` after the sender's earlier messages.
+    async fn answer(&self, incoming: Incoming) {
+        let _turn = self.turn(&incoming).await;
         self.conversation.handle(incoming).await;
     }
 
@@ -223,10 +231,15 @@ impl Handler {
             refusal: None,
             answering: Some(format!("m:{}", message.id)),
             awaited: false,
+            network: None,
         };
         let voice_message = message
             .flags
             .is_some_and(|f| f.contains(MessageFlags::IS_VOICE_MESSAGE));
+        let turn = self.turn(&incoming).await;
+        if !self.conversation.admit(&incoming).await {
+            return;
+        }
         let dir = match tempfile::tempdir() {
             Ok(dir) => dir,
             Err(e) => {
@@ -241,7 +254,8 @@ impl Handler {
             dir.path(),
         )
         .await;
-        self.answer(incoming).await;
+        self.conversation.respond(&incoming).await;
+        drop(turn);
     }
 
     /// DMs; in guilds, mentions, and replies to the bot when messages can be read.
@@ -301,7 +315,12 @@ impl Handler {
             refusal: None,
             answering: Some(format!("i:{}", command.id)),
             awaited: true,
+            network: None,
         };
+        let turn = self.turn(&incoming).await;
+        if !self.conversation.admit(&incoming).await {
+            return;
+        }
         let dir = match tempfile::tempdir() {
             Ok(dir) => dir,
             Err(e) => {
@@ -318,7 +337,8 @@ impl Handler {
             )
             .await;
         }
-        self.answer(incoming).await;
+        self.conversation.respond(&incoming).await;
+        drop(turn);
     }
 
     async fn on_component(&self, component: ComponentInteraction) {
@@ -352,6 +372,7 @@ impl Handler {
             refusal: None,
             answering: Some(format!("i:{}", component.id)),
             awaited: true,
+            network: None,
         })
         .await;
     }

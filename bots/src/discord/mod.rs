@@ -39,7 +39,7 @@ const MAX_OPTIONS: usize = 25;
 const EPHEMERAL: u64 = 1 << 6;
 
 /// How the adapter is set up.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Settings {
     pub token: String,
     /// Another server than discord.com (a local one, or a test fake).
@@ -77,6 +77,19 @@ struct Answered {
 }
 
 /// The bot's user and application, from READY.
+/// The token is never shown.
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("token", &"[redacted]")
+            .field("api_url", &self.api_url)
+            .field("guild", &self.guild)
+            .field("message_content", &self.message_content)
+            .field("voices", &self.voices.len())
+            .finish()
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 struct Me {
     user: UserId,
@@ -494,6 +507,20 @@ impl Platform for Discord {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn settings_never_show_the_token() {
+        let settings = Settings {
+            token: "MTIz.secret-token".into(),
+            api_url: None,
+            guild: None,
+            message_content: false,
+            voices: Vec::new(),
+        };
+        let shown = format!("{settings:?}");
+        assert!(!shown.contains("secret-token"), "{shown}");
+        assert!(shown.contains("[redacted]"), "{shown}");
+    }
 
     #[test]
     fn texts_are_clipped_to_what_discord_takes() {

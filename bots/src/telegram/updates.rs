@@ -2,7 +2,10 @@
 //! deleted at start, messages and callback queries asked for, exponential back-off while the
 //! Bot API is away) and its per-chat workers (a chat's messages in order, bounded queues,
 //! idle workers dropped). Each message the bot should answer (private chats; in groups, when
-//! mentioned or replied to) becomes an [`Incoming`] with its file downloaded.
+//! mentioned or replied to) becomes an [`Incoming`]; its file is downloaded only once the
+//! loop's cheap checks let it through. The sender is the chat a message was sent as when
+//! there is one (an anonymous group admin, a post sent as a channel): `from` is then one of
+//! Telegram's shared bot accounts, the same in every group.
 
 use super::{api_error, Telegram, DOWNLOAD_LIMIT};
 use crate::conversation::Conversation;
@@ -104,11 +107,16 @@ async fn on_message(
     if !for_me(&message, &me) {
         return Ok(());
     }
-    let dir = tempfile::tempdir()?;
     let username = me.username.clone().unwrap_or_default();
-    if let Some(incoming) = incoming(&bot, &message, &username, dir.path()).await {
-        conversation.handle(incoming).await;
+    let Some(mut incoming) = incoming(&message, &username) else {
+        return Ok(());
+    };
+    if !conversation.admit(&incoming).await {
+        return Ok(());
     }
+    let dir = tempfile::tempdir()?;
+    take_file(&bot, &message, &mut incoming, dir.path()).await;
+    conversation.respond(&incoming).await;
     Ok(())
 }
 
@@ -136,6 +144,7 @@ async fn on_callback(bot: Bot, query: CallbackQuery, conversation: Shared) -> Re
             refusal: None,
             answering: None,
             awaited: false,
+            network: None,
         })
         .await;
     Ok(())
@@ -157,10 +166,19 @@ fn for_me(message: &Message, me: &Me) -> bool {
             .is_some_and(|from| from.id == me.id)
 }
 
-/// The message as the loop takes it, with its file downloaded into `dir`.
-async fn incoming(bot: &Bot, message: &Message, username: &str, dir: &Path) -> Option<Incoming> {
-    let from = message.from.as_ref()?;
-    let user = UserId::parse(&format!("telegram:{}", from.id.0)).ok()?;
+/// Who sent `message`: the chat it was sent as, when it was (an anonymous admin is their
+/// group, a post sent as a channel is that channel), else the person.
+fn sender(message: &Message) -> Option<UserId> {
+    let id = match &message.sender_chat {
+        Some(chat) => chat.id.0.to_string(),
+        None => message.from.as_ref()?.id.0.to_string(),
+    };
+    UserId::parse(&format!("telegram:{id}")).ok()
+}
+
+/// The message as the loop takes it, its file not yet downloaded.
+fn incoming(message: &Message, username: &str) -> Option<Incoming> {
+    let user = sender(message)?;
     let mut text = message
         .text()
         .or(message.caption())
@@ -169,7 +187,7 @@ async fn incoming(bot: &Bot, message: &Message, username: &str, dir: &Path) -> O
     if !username.is_empty() {
         text = text.replace(&format!("@{username}"), "").trim().to_owned();
     }
-    let mut incoming = Incoming {
+    Some(Incoming {
         user,
         chat: message.chat.id.0.to_string(),
         text,
@@ -177,7 +195,12 @@ async fn incoming(bot: &Bot, message: &Message, username: &str, dir: &Path) -> O
         refusal: None,
         answering: None,
         awaited: false,
-    };
+        network: None,
+    })
+}
+
+/// Downloads the message's file into `dir` for `incoming`, or says why not.
+async fn take_file(bot: &Bot, message: &Message, incoming: &mut Incoming, dir: &Path) {
     let file: Option<(FileKind, &FileMeta)> = if let Some(sizes) = message.photo() {
         // The largest size Telegram lets a bot download.
         sizes
@@ -217,7 +240,7 @@ async fn incoming(bot: &Bot, message: &Message, username: &str, dir: &Path) -> O
         if meta.size > DOWNLOAD_LIMIT {
             incoming.refusal =
                 Some("That file is too big for me to download (the limit is 20 MB).".into());
-            return Some(incoming);
+            return;
         }
         match download(bot, meta, dir).await {
             Ok(path) => incoming.files.push(IncomingFile { kind, path }),
@@ -228,7 +251,6 @@ async fn incoming(bot: &Bot, message: &Message, username: &str, dir: &Path) -> O
             }
         }
     }
-    Some(incoming)
 }
 
 async fn download(bot: &Bot, meta: &FileMeta, dir: &Path) -> Result<std::path::PathBuf, BotError> {

@@ -33,6 +33,13 @@ pub struct Settings {
     pub store: Store,
     /// The voices the menu offers.
     pub voices: Vec<VoiceEntry>,
+    /// Redis, for the channel that announces transcript appends (may carry a password).
+    pub redis_url: String,
+    /// The address browsers use, when set (behind a proxy): the only origin writes may come
+    /// from; its cookie is `Secure` when it is https.
+    pub public_url: Option<String>,
+    /// Proxies whose `X-Forwarded-For` names the visitor.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 /// The web chat, as the conversation loop calls it.
@@ -42,6 +49,9 @@ pub struct Web {
     store: Store,
     transcripts: Transcripts,
     voices: Vec<VoiceEntry>,
+    redis_url: String,
+    public_url: Option<String>,
+    trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Web {
@@ -54,6 +64,9 @@ impl Web {
             store: settings.store,
             transcripts,
             voices: settings.voices,
+            redis_url: settings.redis_url,
+            public_url: settings.public_url,
+            trusted_proxies: settings.trusted_proxies,
         }
     }
 

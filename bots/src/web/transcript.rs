@@ -1,17 +1,25 @@
 //! A web chat's transcript: what was said, edited and sent in it, kept as a Redis stream per
-//! user (capped), so the page shows it again after a reload, any web process can follow it,
-//! and forgetting the user removes it. Every append wakes this process's followers.
+//! user (capped, and gone after a month without a message), so the page shows it again after
+//! a reload, any web process can follow it, and forgetting the user removes it. Every append
+//! is announced on one Redis channel; each process has one subscriber to it (`listen`) that
+//! wakes only the open pages of the transcript that grew, so an idle page costs Redis
+//! nothing.
 
 use crate::error::BotError;
 use crate::platform::{pressed, Control};
+use futures::StreamExt;
 use redis::aio::ConnectionManager;
 use redis::streams::{StreamMaxlen, StreamRangeReply};
 use redis::AsyncCommands;
 use serde::{Deserialize, Serialize};
+use spinbot_core::limits::ANONYMOUS_KEEP_S;
 use spinbot_core::UserId;
 use spinbot_jobs::keys::Keys;
-use std::sync::Arc;
+use spinbot_jobs::retry::Backoff;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, Weak};
 use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
 
 /// Entries kept per chat.
 const KEEP: usize = 1000;
@@ -101,11 +109,28 @@ pub struct Numbered {
     pub entry: Entry,
 }
 
+/// The open pages of this process, by the user whose transcript they follow.
+type Followers = Mutex<HashMap<String, Weak<Notify>>>;
+
 #[derive(Clone)]
 pub struct Transcripts {
     con: ConnectionManager,
     keys: Keys,
-    appended: Arc<Notify>,
+    followers: Arc<Followers>,
+}
+
+/// An open page's hold on its transcript's news; it lets go when dropped.
+pub struct Follower {
+    news: Arc<Notify>,
+}
+
+impl Follower {
+    /// Resolves when the transcript next grows (or after a reconnection to Redis, when news
+    /// may have been missed). Made (and enabled) before a read, it also sees an append that
+    /// lands between the read and the wait.
+    pub fn news(&self) -> tokio::sync::futures::Notified<'_> {
+        self.news.notified()
+    }
 }
 
 impl Transcripts {
@@ -113,25 +138,104 @@ impl Transcripts {
         Self {
             con,
             keys,
-            appended: Arc::new(Notify::new()),
+            followers: Arc::new(Mutex::new(HashMap::new())),
         }
     }
 
-    /// Adds `entry` to `user`'s transcript; its id.
+    /// Adds `entry` to `user`'s transcript (which then lives a month from now) and announces
+    /// it; its id.
     pub async fn append(&self, user: &UserId, entry: &Entry) -> Result<String, BotError> {
         let json = serde_json::to_string(entry).map_err(|e| BotError::Config(e.to_string()))?;
-        let id: String = self
-            .con
-            .clone()
-            .xadd_maxlen(
-                self.keys.transcript(user),
-                StreamMaxlen::Approx(KEEP),
-                "*",
-                &[("entry", json)],
-            )
+        let key = self.keys.transcript(user);
+        let (id,): (String,) = redis::pipe()
+            .xadd_maxlen(&key, StreamMaxlen::Approx(KEEP), "*", &[("entry", json)])
+            .expire(&key, ANONYMOUS_KEEP_S as i64)
+            .ignore()
+            .publish(self.keys.web_appended(), user.as_str())
+            .ignore()
+            .query_async(&mut self.con.clone())
             .await?;
-        self.appended.notify_waiters();
+        self.wake(user.as_str());
         Ok(id)
+    }
+
+    /// Follows `user`'s transcript from an open page.
+    pub fn follow(&self, user: &UserId) -> Follower {
+        let mut followers = lock(&self.followers);
+        if followers.len() > 1024 {
+            followers.retain(|_, w| w.strong_count() > 0);
+        }
+        let news = match followers.get(user.as_str()).and_then(Weak::upgrade) {
+            Some(news) => news,
+            None => {
+                let news = Arc::new(Notify::new());
+                followers.insert(user.as_str().to_owned(), Arc::downgrade(&news));
+                news
+            }
+        };
+        Follower { news }
+    }
+
+    /// Wakes the pages that follow `user`'s transcript.
+    fn wake(&self, user: &str) {
+        let news = lock(&self.followers).get(user).and_then(Weak::upgrade);
+        if let Some(news) = news {
+            news.notify_waiters();
+        }
+    }
+
+    /// Wakes every open page (news may have been missed).
+    fn wake_all(&self) {
+        let all: Vec<Arc<Notify>> = lock(&self.followers)
+            .values()
+            .filter_map(Weak::upgrade)
+            .collect();
+        for news in all {
+            news.notify_waiters();
+        }
+    }
+
+    /// Hears every process's appends on Redis (`redis_url`) and wakes the pages they
+    /// concern, until `stop`; reconnects (with back-off) whenever Redis goes away.
+    pub async fn listen(&self, redis_url: &str, stop: CancellationToken) -> Result<(), BotError> {
+        let client = redis::Client::open(redis_url)?;
+        let channel = self.keys.web_appended();
+        let mut backoff = Backoff::default();
+        loop {
+            let subscribed = async {
+                let mut pubsub = client.get_async_pubsub().await?;
+                pubsub.subscribe(&channel).await?;
+                Ok::<_, redis::RedisError>(pubsub)
+            };
+            match subscribed.await {
+                Ok(mut pubsub) => {
+                    backoff = Backoff::default();
+                    // Appends made while no one listened.
+                    self.wake_all();
+                    let mut messages = pubsub.on_message();
+                    loop {
+                        tokio::select! {
+                            () = stop.cancelled() => return Ok(()),
+                            message = messages.next() => match message {
+                                Some(message) => {
+                                    if let Ok(user) = message.get_payload::<String>() {
+                                        self.wake(&user);
+                                    }
+                                }
+                                None => break,
+                            },
+                        }
+                    }
+                    tracing::warn!("lost the transcripts' channel; subscribing again");
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot subscribe to the transcripts' channel")
+                }
+            }
+            if !backoff.wait(&stop).await {
+                return Ok(());
+            }
+        }
     }
 
     /// Up to `count` entries after `after` (from the start without it), oldest first.
@@ -164,12 +268,10 @@ impl Transcripts {
         entries.reverse();
         Ok(entries)
     }
+}
 
-    /// Resolves when something is next appended here. Made (and enabled) before a read, it
-    /// also sees an append that lands between the read and the wait.
-    pub fn appended(&self) -> tokio::sync::futures::Notified<'_> {
-        self.appended.notified()
-    }
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// The entries of a range's reply (one that does not parse is skipped).

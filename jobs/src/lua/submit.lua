@@ -1,11 +1,14 @@
 -- ARGV: prefix, job, user, plan, class, interval_ms, burst, max_queued_user, max_queue,
---       admin ('1' or '0'), reply platform, reply chat (empty: none)
--- Admits a job (not for a blocked user; per-user GCRA rate, per-user and farm caps) and
--- records it with where its progress and video go, in one step.
+--       admin ('1' or '0'), reply platform, reply chat (empty: none), network (empty: not an
+--       anonymous user), anonymous interval_ms, anonymous burst
+-- Admits a job (not for a blocked user; per-user GCRA rate, per-user and farm caps; for an
+-- anonymous user also their network's rate and the rate of all anonymous users together)
+-- and records it with where its progress and video go, in one step.
 local job, user, plan, class = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local interval, burst = tonumber(ARGV[6]), tonumber(ARGV[7])
 local max_user, max_queue, admin = tonumber(ARGV[8]), tonumber(ARGV[9]), ARGV[10] == '1'
 local reply_platform, reply_chat = ARGV[11], ARGV[12]
+local network, anon_interval, anon_burst = ARGV[13], tonumber(ARGV[14]), tonumber(ARGV[15])
 local now = now_ms()
 -- The workers' group, for the first job of a farm (or one that lost its data).
 pcall(redis.call, 'XGROUP', 'CREATE', k(K.work), WORKERS, '$', 'MKSTREAM')
@@ -18,15 +21,25 @@ if not admin then
   if queued >= max_queue then incr(k(K.count, 'refused', 'busy'), 1); return {'busy', '60'} end
   local mine = tonumber(redis.call('GET', k(K.count, 'queued', user)) or '0')
   if mine >= max_user then incr(k(K.count, 'refused', 'too_many_queued'), 1); return {'too_many_queued', '0'} end
-  -- GCRA: a theoretical arrival time per user; `burst` may arrive back to back.
-  local key = k(K.gcra, user)
-  local tat = math.max(tonumber(redis.call('GET', key) or '0'), now)
-  local tolerance = interval * (burst - 1)
-  if tat - now > tolerance then
-    incr(k(K.count, 'refused', 'rate_limited'), 1)
-    return {'rate_limited', string.format('%.3f', (tat - now - tolerance) / 1000)}
+  -- GCRA: a theoretical arrival time per bucket; `burst` may arrive back to back. Every
+  -- bucket must allow it before any is charged.
+  local buckets = {{k(K.gcra, user), interval, burst}}
+  if network ~= '' then
+    table.insert(buckets, {k(K.gcra, 'network:' .. network), interval, burst})
+    table.insert(buckets, {k(K.gcra, 'anonymous'), anon_interval, anon_burst})
   end
-  redis.call('SET', key, tostring(tat + interval), 'PX', math.ceil(tat + interval - now) + 1000)
+  for _, b in ipairs(buckets) do
+    local tat = math.max(tonumber(redis.call('GET', b[1]) or '0'), now)
+    local tolerance = b[2] * (b[3] - 1)
+    if tat - now > tolerance then
+      incr(k(K.count, 'refused', 'rate_limited'), 1)
+      return {'rate_limited', string.format('%.3f', (tat - now - tolerance) / 1000)}
+    end
+    b[4] = tat
+  end
+  for _, b in ipairs(buckets) do
+    redis.call('SET', b[1], tostring(b[4] + b[2]), 'PX', math.ceil(b[4] + b[2] - now) + 1000)
+  end
 end
 redis.call('HSET', k(K.job, job), 'user', user, 'plan', plan, 'state', 'queued', 'class', class,
   'attempts', '0', 'created_ms', tostring(now), 'stage', '', 'percent', '0',

@@ -6,6 +6,7 @@ use super::Queue;
 use crate::error::JobsError;
 use redis::AsyncCommands;
 use spinbot_core::job::ReplyTo;
+use spinbot_core::limits::{ANONYMOUS_RENDERS_PER_HOUR, ANONYMOUS_RENDER_BURST};
 use spinbot_core::{JobClass, JobId, JobState, Plan, Refusal, UserId};
 
 /// The answer to a submission.
@@ -34,11 +35,14 @@ impl Queue {
         plan: &Plan,
         class: JobClass,
     ) -> Result<Admission, JobsError> {
-        self.submit_as(JobId::new(), user, plan, class, None).await
+        self.submit_as(JobId::new(), user, plan, class, None, None)
+            .await
     }
 
     /// Like [`Queue::submit`], under an id chosen beforehand (its inputs already stored),
-    /// with the chat its progress and video go to recorded in the same step.
+    /// with the chat its progress and video go to recorded in the same step. `network`: for
+    /// an anonymous user (whose identity costs nothing to make), the network they came from;
+    /// the job also counts against its limit and the bound for all anonymous users.
     pub async fn submit_as(
         &self,
         job: JobId,
@@ -46,6 +50,7 @@ impl Queue {
         plan: &Plan,
         class: JobClass,
         reply: Option<&ReplyTo>,
+        network: Option<&str>,
     ) -> Result<Admission, JobsError> {
         let admin = self.config.limits.admins.contains(user);
         if !admin {
@@ -76,6 +81,9 @@ impl Queue {
             .arg(if admin { "1" } else { "0" })
             .arg(reply.map_or("", |r| r.platform.as_str()))
             .arg(reply.map_or("", |r| r.chat.as_str()))
+            .arg(network.unwrap_or(""))
+            .arg(3_600_000 / u64::from(ANONYMOUS_RENDERS_PER_HOUR.max(1)))
+            .arg(ANONYMOUS_RENDER_BURST)
             .invoke_async(&mut self.con.clone())
             .await?;
         let number: f64 = number.parse().unwrap_or(0.0);
