@@ -242,37 +242,12 @@ fn bad_voice_notes_are_refused_with_a_sentence() {
 fn playlists_posing_as_voice_notes_never_reach_their_neighbour() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("out.mp4");
-    // The neighbour: a tone that would render fine if the playlist were followed.
-    let secret = dir.path().join("secret.wav");
-    let made = std::process::Command::new("ffmpeg")
-        .args([
-            "-nostdin",
-            "-v",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=f=440:d=3",
-        ])
-        .arg(&secret)
-        .status()
-        .expect("ffmpeg");
-    assert!(made.success());
     let photo = face_photo();
-    let bodies = [
-        // Relative and absolute names, as an ffconcat script and as an HLS playlist.
-        "ffconcat version 1.0\nfile secret.wav\n".to_owned(),
-        format!("ffconcat version 1.0\nfile '{}'\n", secret.display()),
-        format!(
-            "#EXTM3U\n#EXT-X-TARGETDURATION:3\n#EXTINF:3,\n{}\n#EXT-X-ENDLIST\n",
-            secret.display()
-        ),
-    ];
-    for body in &bodies {
-        let mut bytes = b"ID3\x04\0\0\0\0\0\0".to_vec();
-        bytes.extend_from_slice(body.as_bytes());
-        let note = write(dir.path(), "note.mp3", &bytes);
+    let notes = common::playlist_notes(dir.path());
+    assert!(!notes.is_empty());
+    for bytes in &notes {
+        let body = String::from_utf8_lossy(bytes);
+        let note = write(dir.path(), "note.mp3", bytes);
         let result = run(&[
             "render",
             "--photo",

@@ -1526,36 +1526,12 @@ fn a_playlist_sent_as_a_voice_note_is_refused_and_its_file_never_read() {
         },
     );
     let dir = tempfile::tempdir().expect("tempdir");
-    // The neighbour: a loud tone that would make a perfectly good voice note.
-    let secret = dir.path().join("secret.wav");
-    let made = std::process::Command::new("ffmpeg")
-        .args([
-            "-nostdin",
-            "-v",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=f=440:d=3",
-        ])
-        .arg(&secret)
-        .status()
-        .expect("ffmpeg");
-    assert!(made.success());
+    let notes = common::playlist_notes(dir.path());
+    assert!(!notes.is_empty());
     let chat = Chat::private(1031, "Mallory");
     stack.send_selfie(&chat);
     stack.wait(&chat, "the photo answer", |s| !s.is_empty());
-    let bodies = [
-        format!("ffconcat version 1.0\nfile '{}'\n", secret.display()),
-        format!(
-            "#EXTM3U\n#EXT-X-TARGETDURATION:3\n#EXTINF:3,\n{}\n#EXT-X-ENDLIST\n",
-            secret.display()
-        ),
-    ];
-    for (n, body) in bodies.iter().enumerate() {
-        let mut bytes = b"ID3\x04\0\0\0\0\0\0".to_vec();
-        bytes.extend_from_slice(body.as_bytes());
+    for (n, bytes) in notes.into_iter().enumerate() {
         stack.telegram.send_voice(&chat, bytes, 3);
         stack.wait(&chat, "the refusal", |s| {
             texts(s)

@@ -404,32 +404,10 @@ fn bad_input_gets_one_sentence_and_nothing_is_stored() {
         .as_str()
         .is_some_and(|e| e.contains("too big")));
     // Playlists behind an ID3 tag, naming a neighbouring file whose sound would pass.
-    let secret = dir.path().join("secret.wav");
-    let made = Command::new("ffmpeg")
-        .args([
-            "-nostdin",
-            "-v",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=f=440:d=3",
-        ])
-        .arg(&secret)
-        .status()
-        .expect("ffmpeg");
-    assert!(made.success());
-    for body in [
-        format!("ffconcat version 1.0\nfile '{}'\n", secret.display()),
-        format!(
-            "#EXTM3U\n#EXT-X-TARGETDURATION:3\n#EXTINF:3,\n{}\n#EXT-X-ENDLIST\n",
-            secret.display()
-        ),
-    ] {
+    let notes = common::playlist_notes(dir.path());
+    assert!(!notes.is_empty());
+    for bytes in notes {
         let note = dir.path().join("note.mp3");
-        let mut bytes = b"ID3\x04\0\0\0\0\0\0".to_vec();
-        bytes.extend_from_slice(body.as_bytes());
         std::fs::write(&note, bytes).expect("write");
         let answer = user.send(&chat, "", Some(&note));
         assert_eq!(answer.status, 422, "{}", answer.text());

@@ -287,16 +287,15 @@ const UNCLEAR: &str = "Sorry, I didn't get that. /help shows what I can do.";
 const MAX_MODEL_REPLY_CHARS: usize = 1500;
 
 fn reply(steps: Vec<Step>, decided_by: DecidedBy) -> Reply {
-    // A sentence is said once, even when two steps said it (a selfie sent with "here is my
-    // selfie" is taken by the upload and asked for by the words).
+    // What was done is said once, even when two steps did it (a selfie sent with "here is
+    // my selfie" is taken by the upload and asked for by the words); every refusal is said,
+    // one for each thing asked.
     let mut said: Vec<String> = Vec::new();
     for step in &steps {
-        let sentence = match &step.result {
-            Ok(done) => done.say.clone(),
-            Err(declined) => declined.0.clone(),
-        };
-        if !said.contains(&sentence) {
-            said.push(sentence);
+        match &step.result {
+            Ok(done) if said.contains(&done.say) => {}
+            Ok(done) => said.push(done.say.clone()),
+            Err(declined) => said.push(declined.0.clone()),
         }
     }
     let text = said.join("\n");

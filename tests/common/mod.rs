@@ -54,6 +54,39 @@ pub fn tool(program: &str, args: &[&str]) {
     );
 }
 
+/// Voice notes that are playlists behind an MP3 tag (an ffconcat script naming the file
+/// relatively and absolutely, and an HLS playlist), each naming `secret.wav` in `dir`: a 3 s
+/// 440 Hz tone that would pass every check if it were read.
+pub fn playlist_notes(dir: &Path) -> Vec<Vec<u8>> {
+    let secret = dir.join("secret.wav");
+    let made = Command::new("ffmpeg")
+        .args([
+            "-nostdin",
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=f=440:d=3",
+        ])
+        .arg(&secret)
+        .status()
+        .expect("ffmpeg");
+    assert!(made.success());
+    [
+        "ffconcat version 1.0\nfile secret.wav\n".to_owned(),
+        format!("ffconcat version 1.0\nfile '{}'\n", secret.display()),
+        format!(
+            "#EXTM3U\n#EXT-X-TARGETDURATION:3\n#EXTINF:3,\n{}\n#EXT-X-ENDLIST\n",
+            secret.display()
+        ),
+    ]
+    .iter()
+    .map(|body| [&b"ID3\x04\0\0\0\0\0\0"[..], body.as_bytes()].concat())
+    .collect()
+}
+
 /// A voice note saying `text`, encoded as `ext` (ogg = Opus, mp3, m4a = AAC, wav).
 pub fn voice_note(dir: &Path, text: &str, ext: &str) -> PathBuf {
     let wav = dir.join("note-source.wav");
