@@ -71,6 +71,7 @@ ENV DEBIAN_FRONTEND=noninteractive
 # curl is for the health checks (GET /metrics).
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ca-certificates curl espeak-ng ffmpeg \
+      libpocketsphinx3=0.8+5prealpha+1-15 pocketsphinx-en-us=0.8+5prealpha+1-15 \
  && rm -rf /var/lib/apt/lists/*
 RUN useradd --system --uid 10001 --user-group --create-home --home-dir /var/lib/spinbot \
       --shell /usr/sbin/nologin spinbot

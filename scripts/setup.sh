@@ -26,6 +26,12 @@ missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
+# PocketSphinx reads voice notes for their phones (loaded at run time; without it a voice
+# note's mouth follows the loudness): the library and its US-English models, pinned.
+pinned_packages=(libpocketsphinx3=0.8+5prealpha+1-15 pocketsphinx-en-us=0.8+5prealpha+1-15)
+for p in "${pinned_packages[@]}"; do
+  [ "$(dpkg-query -W -f='${Version}' "${p%%=*}" 2>/dev/null)" = "${p#*=}" ] || missing+=("$p")
+done
 if [ "${#missing[@]}" -gt 0 ]; then
   say "installing Debian packages: ${missing[*]}"
   sudo_cmd=""; [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"

@@ -2,13 +2,16 @@
 //! phonemes in the voice's language -> Kokoro's symbol ids -> 24 kHz audio, one sentence (at
 //! most 510 symbols) at a time. One model serves every Kokoro voice; a voice is a table of
 //! style vectors, one row per input length. English (US and UK), Spanish, French, Italian,
-//! Brazilian Portuguese and Hindi voices are offered.
+//! Brazilian Portuguese and Hindi voices are offered. The model's own durations (its
+//! predictor's frame counts, made an output when it loads) time the phones it spoke.
 
 use crate::assets::Assets;
 use crate::audio::Audio;
 use crate::error::FarmError;
+use crate::lipsync::phones::{Phones, Timing};
 use crate::onnx;
 use crate::phonemize::phonemize;
+use crate::speech::Spoken;
 use ort::session::Session;
 use ort::value::Tensor;
 use spinbot_core::InputError;
@@ -24,6 +27,8 @@ const MAX_SYMBOLS: usize = 510;
 const STYLE: usize = 256;
 /// Anything louder than this is a broken clip, not speech.
 const BLOW_UP: f32 = 4.0;
+/// The model's inner tensor of per-token durations (int64 frames of 600 samples).
+const DURATIONS: &str = "/encoder/Cast_output_0";
 
 /// The language a voice speaks, from the first letter of its name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,20 +158,41 @@ impl Model {
     pub fn load(assets: &Assets) -> Result<Self, FarmError> {
         let model = assets.existing(assets.kokoro_dir().join("kokoro.onnx"))?;
         let vocab = read_vocab(&assets.existing(assets.kokoro_dir().join("vocab.json"))?)?;
-        let session = onnx::session(assets, &model, onnx::default_threads())?;
+        let session = onnx::session_with_output(
+            assets,
+            &model,
+            onnx::default_threads(),
+            DURATIONS,
+            onnx::INT64,
+        )?;
         Ok(Self { session, vocab })
     }
 
     /// The ids of the symbols Kokoro knows, in order (the others are dropped).
     pub fn ids(&self, symbols: &str) -> Vec<i64> {
+        self.known(symbols).into_iter().map(|(_, id)| id).collect()
+    }
+
+    /// The symbols Kokoro knows with their ids, in order.
+    pub fn known(&self, symbols: &str) -> Vec<(char, i64)> {
         symbols
             .chars()
-            .filter_map(|c| self.vocab.get(&c).copied())
+            .filter_map(|c| self.vocab.get(&c).map(|&id| (c, id)))
             .collect()
     }
 
     /// Audio for at most `MAX_SYMBOLS` ids with one style row.
     pub fn synthesize(&mut self, ids: &[i64], style: &[f32]) -> Result<Vec<f32>, FarmError> {
+        Ok(self.synthesize_timed(ids, style)?.0)
+    }
+
+    /// Audio for at most `MAX_SYMBOLS` ids with one style row, and the duration of each
+    /// token (the start, each id, the end) in frames.
+    pub fn synthesize_timed(
+        &mut self,
+        ids: &[i64],
+        style: &[f32],
+    ) -> Result<(Vec<f32>, Vec<i64>), FarmError> {
         let model_error = |e: ort::Error| FarmError::Model(format!("kokoro: {e}"));
         let mut tokens = Vec::with_capacity(ids.len() + 2);
         tokens.push(0);
@@ -180,10 +206,19 @@ impl Model {
             .session
             .run(ort::inputs!["tokens" => tokens, "style" => style, "speed" => speed])
             .map_err(model_error)?;
-        let (_, audio) = outputs[0]
+        let (_, audio) = outputs["audio"]
             .try_extract_tensor::<f32>()
             .map_err(model_error)?;
-        Ok(audio.to_vec())
+        let (_, durations) = outputs[DURATIONS]
+            .try_extract_tensor::<i64>()
+            .map_err(model_error)?;
+        if durations.len() != n {
+            return Err(FarmError::Model(format!(
+                "kokoro: {} durations for {n} tokens",
+                durations.len()
+            )));
+        }
+        Ok((audio.to_vec(), durations.to_vec()))
     }
 }
 
@@ -301,14 +336,37 @@ impl Voice {
 
     /// Speaks `text`: each sentence synthesised, peak-normalised like Piper's, and joined.
     pub fn speak(&mut self, text: &str) -> Result<Audio, FarmError> {
+        Ok(self.speak_timed(text)?.audio)
+    }
+
+    /// Speaks `text`, with the phones' times.
+    pub fn speak_timed(&mut self, text: &str) -> Result<Spoken, FarmError> {
         let mut clips = Vec::new();
+        let mut phones = Phones::new(Timing::Kokoro);
         for piece in self.symbols(text)? {
-            let ids = lock(&self.model).ids(&piece);
-            if ids.is_empty() {
+            let known = lock(&self.model).known(&piece);
+            let known = &known[..known.len().min(MAX_SYMBOLS)];
+            if known.is_empty() {
                 continue;
             }
+            let ids: Vec<i64> = known.iter().map(|&(_, id)| id).collect();
             let style = self.style(ids.len()).to_vec();
-            let clip = lock(&self.model).synthesize(&ids, &style)?;
+            let (clip, frames) = lock(&self.model).synthesize_timed(&ids, &style)?;
+            // Frames of 600 samples, spread exactly over the clip.
+            let total: i64 = frames.iter().sum();
+            let per_frame = if total > 0 {
+                clip.len() as f64 / total as f64 / f64::from(SAMPLE_RATE)
+            } else {
+                0.0
+            };
+            let symbols = std::iter::once(Some('^'))
+                .chain(known.iter().map(|&(c, _)| Some(c)))
+                .chain(std::iter::once(Some('$')));
+            let timed: Vec<(Option<char>, f64)> = symbols
+                .zip(&frames)
+                .map(|(s, &n)| (s, n as f64 * per_frame))
+                .collect();
+            phones.push_engine_symbols(&timed);
             let peak = clip.iter().fold(0f32, |m, s| m.max(s.abs()));
             if !peak.is_finite() || peak > BLOW_UP {
                 return Err(FarmError::Model(format!(
@@ -318,7 +376,8 @@ impl Voice {
             }
             clips.push(clip);
         }
-        Audio::from_sentences(clips, SAMPLE_RATE)
+        let audio = Audio::from_sentences(clips, SAMPLE_RATE)?;
+        Ok(Spoken { audio, phones })
     }
 }
 

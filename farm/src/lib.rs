@@ -17,6 +17,7 @@ pub mod mark;
 pub mod onnx;
 pub mod phonemize;
 pub mod pipeline;
+pub mod recogniser;
 pub mod render;
 pub mod speech;
 pub mod tts;

@@ -1,5 +1,6 @@
 //! The farm's pipeline for one plan: speech -> face -> render, each stage writing its output
-//! into the job's folder (`speech.wav`, `face.json`, `video.mp4`) and skipped when that
+//! into the job's folder (`speech.wav` with the engine's `phones.json`, `face.json`,
+//! `video.mp4` with `mouth.json` saying what the mouth followed) and skipped when that
 //! output is already there, so an interrupted job resumes after its last finished stage.
 //! The models are loaded once per process and shared by every render slot. All of it is
 //! blocking work: async callers run it on a blocking thread.
@@ -11,7 +12,8 @@ use crate::error::FarmError;
 use crate::face::{FaceAnalyzer, FaceData};
 use crate::input::{check_voice_note, load_photo};
 use crate::kokoro;
-use crate::lipsync::mouth::mouth_track;
+use crate::lipsync::phones::{Phones, Timing};
+use crate::lipsync::track::{self, Choice};
 use crate::lipsync::LipSync;
 use crate::render::upscale_frames;
 use crate::speech::Speaker;
@@ -26,6 +28,10 @@ use tch::Device;
 const FRAME_BATCH: usize = 25;
 /// Sample rate of voice notes once decoded.
 pub const VOICE_NOTE_RATE: u32 = 22_050;
+/// The speech engine's phone times, next to `speech.wav`.
+pub const PHONES_FILE: &str = "phones.json";
+/// What the mouth followed, next to `video.mp4`.
+pub const MOUTH_FILE: &str = "mouth.json";
 
 /// Told how far a job has come: the stage and the fraction of it done (0..=1). A stage
 /// reports 0 only when it really runs (not when its stored output is reused) and 1 when its
@@ -177,8 +183,13 @@ impl Pipeline {
         stop(progress)?;
         if !speech_path.is_file() {
             progress.update(Stage::Speech, 0.0);
-            let audio = self.speech(&plan.speech)?;
+            let (audio, phones) = self.speech(&plan.speech)?;
             let _span = tracing::info_span!("stage", stage = "speech").entered();
+            let phones_path = work_dir.join(PHONES_FILE);
+            match &phones {
+                Some(phones) => write_json(&phones_path, phones)?,
+                None => remove_if_there(&phones_path)?,
+            }
             write_atomically(&speech_path, |tmp| audio.write_wav(tmp))?;
             tracing::info!(seconds = audio.seconds(), "speech ready");
         }
@@ -192,11 +203,7 @@ impl Pipeline {
             progress.update(Stage::Face, 0.0);
             let image = photo_ref(&photo)?;
             let face = self.models.with_faces(|faces| faces.analyse(image))?;
-            let json = serde_json::to_vec(&face)
-                .map_err(|e| FarmError::Model(format!("face.json: {e}")))?;
-            write_atomically(&face_path, |tmp| {
-                std::fs::write(tmp, &json).map_err(|e| FarmError::io("writing face.json", e))
-            })?;
+            write_json(&face_path, &face)?;
             tracing::info!(faces = face.faces_found, "face ready");
             face
         };
@@ -213,14 +220,17 @@ impl Pipeline {
         Ok(video_path)
     }
 
-    fn speech(&self, speech: &Speech) -> Result<Audio, FarmError> {
+    /// The speech's audio, with the phones' times when an engine spoke it.
+    fn speech(&self, speech: &Speech) -> Result<(Audio, Option<Phones>), FarmError> {
         match speech {
             Speech::Text { text, voice } => {
                 let voice = self.models.voice(voice)?;
-                let spoken = lock(&voice).speak(text);
-                spoken
+                let spoken = lock(&voice).speak(text)?;
+                Ok((spoken.audio, Some(spoken.phones)))
             }
-            Speech::VoiceNote { audio } => decode_voice_note(Path::new(audio), VOICE_NOTE_RATE),
+            Speech::VoiceNote { audio } => {
+                Ok((decode_voice_note(Path::new(audio), VOICE_NOTE_RATE)?, None))
+            }
         }
     }
 
@@ -236,7 +246,18 @@ impl Pipeline {
         let audio = Audio::read_wav(speech_path)?;
         let seconds = audio.seconds();
         let frames = ((seconds * f64::from(plan.fps)).round() as usize).max(1);
-        let track = mouth_track(&audio, plan.fps, frames)?;
+        let work_dir = video_path.parent().unwrap_or(Path::new("."));
+        // The engine's phones when it spoke; a voice note is read by the recogniser.
+        let phones_path = work_dir.join(PHONES_FILE);
+        let spoken = read_json::<Phones>(&phones_path)
+            .ok()
+            .filter(|p| p.timing != Timing::Recogniser);
+        let (track, choice, recognised) = track::choose(&audio, spoken, plan.fps, frames)?;
+        if let Some(recognised) = &recognised {
+            write_json(&phones_path, recognised)?;
+        }
+        write_json(&work_dir.join(MOUTH_FILE), &choice)?;
+        log_choice(&choice);
         let lipsync = LipSync::new(image, face, plan.size, plan.fps, self.device)?;
         let side = plan.output_size();
         let settings = EncodeSettings {
@@ -281,9 +302,41 @@ fn photo_ref(photo: &Option<RgbImage>) -> Result<&RgbImage, FarmError> {
 }
 
 fn read_face(path: &Path) -> Result<FaceData, FarmError> {
+    read_json(path)
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, FarmError> {
     let text =
         std::fs::read(path).map_err(|e| FarmError::io(format!("reading {}", path.display()), e))?;
     serde_json::from_slice(&text).map_err(|e| FarmError::Model(format!("{}: {e}", path.display())))
+}
+
+fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), FarmError> {
+    let json = serde_json::to_vec(value)
+        .map_err(|e| FarmError::Model(format!("{}: {e}", path.display())))?;
+    write_atomically(path, |tmp| {
+        std::fs::write(tmp, &json)
+            .map_err(|e| FarmError::io(format!("writing {}", tmp.display()), e))
+    })
+}
+
+fn remove_if_there(path: &Path) -> Result<(), FarmError> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(FarmError::io(format!("removing {}", path.display()), e))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn log_choice(choice: &Choice) {
+    tracing::info!(
+        track = choice.track.name(),
+        phones = choice.phones,
+        agreement = choice.agreement,
+        reason = choice.reason.as_deref(),
+        "mouth track"
+    );
 }
 
 /// Re-encodes at lower bitrates until the file fits `max_bytes`.

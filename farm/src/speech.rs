@@ -5,9 +5,17 @@
 use crate::assets::Assets;
 use crate::audio::Audio;
 use crate::error::FarmError;
+use crate::lipsync::phones::Phones;
 use crate::{kokoro, tts};
 use spinbot_core::SpeechText;
 use std::sync::{Arc, Mutex};
+
+/// Speech with the times of its phones.
+#[derive(Debug, Clone)]
+pub struct Spoken {
+    pub audio: Audio,
+    pub phones: Phones,
+}
 
 /// A loaded voice of either engine.
 pub enum Speaker {
@@ -30,15 +38,20 @@ impl Speaker {
     }
 
     /// Speaks checked text with the voice's own settings.
-    pub fn speak(&mut self, text: &SpeechText) -> Result<Audio, FarmError> {
-        self.speak_str(text.as_str())
+    pub fn speak(&mut self, text: &SpeechText) -> Result<Spoken, FarmError> {
+        self.speak_timed(text.as_str())
     }
 
     /// Speaks `text` with the voice's own settings (benchmarks and tests).
     pub fn speak_str(&mut self, text: &str) -> Result<Audio, FarmError> {
+        Ok(self.speak_timed(text)?.audio)
+    }
+
+    /// Speaks `text` with the voice's own settings, with its phones' times.
+    pub fn speak_timed(&mut self, text: &str) -> Result<Spoken, FarmError> {
         match self {
-            Self::Piper(v) => v.speak_with(text, v.default_scales()),
-            Self::Kokoro(v) => v.speak(text),
+            Self::Piper(v) => v.speak_timed(text, v.default_scales()),
+            Self::Kokoro(v) => v.speak_timed(text),
         }
     }
 }

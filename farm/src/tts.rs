@@ -1,17 +1,23 @@
 //! Text to speech with Piper voices (VITS as ONNX): espeak-ng phonemes -> ids -> audio,
-//! one sentence at a time, each peak-normalised, as Piper itself does.
+//! one sentence at a time, each peak-normalised, as Piper itself does. The model's own
+//! durations (`w_ceil`, made an output when the voice loads) time the phones it spoke.
 
 use crate::assets::Assets;
 use crate::audio::Audio;
 use crate::error::FarmError;
+use crate::lipsync::phones::{Phones, Timing};
 use crate::onnx;
 use crate::phonemize::phonemize;
+use crate::speech::Spoken;
 use ort::session::Session;
 use ort::value::Tensor;
 use serde::{Deserialize, Serialize};
 use spinbot_core::{InputError, SpeechText};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+
+/// The model's inner tensor of per-id durations (`w_ceil`, frames of 256 samples).
+const DURATIONS: &str = "/Ceil_output_0";
 
 /// The parts of a Piper `.onnx.json` that synthesis needs.
 #[derive(Debug, Clone, Deserialize)]
@@ -112,7 +118,13 @@ impl Voice {
             return Err(InputError::UnknownVoice(name.to_owned()).into());
         }
         let config = read_config(&model.with_extension("onnx.json"))?;
-        let session = onnx::session(assets, &model, onnx::default_threads())?;
+        let session = onnx::session_with_output(
+            assets,
+            &model,
+            onnx::default_threads(),
+            DURATIONS,
+            onnx::FLOAT,
+        )?;
         Ok(Self {
             name: name.to_owned(),
             config,
@@ -141,35 +153,70 @@ impl Voice {
 
     /// Speaks `text` with the given settings.
     pub fn speak_with(&mut self, text: &str, scales: Scales) -> Result<Audio, FarmError> {
-        let sentences = phonemize(&self.config.espeak.voice, text)?;
-        let clips = sentences
-            .into_iter()
-            .map(|phonemes| self.synthesize(self.phoneme_ids(&phonemes), scales))
-            .collect::<Result<Vec<_>, _>>()?;
-        Audio::from_sentences(clips, self.sample_rate())
+        Ok(self.speak_timed(text, scales)?.audio)
     }
 
-    /// Piper's ids: BOS, then each known symbol followed by PAD, then EOS.
-    fn phoneme_ids(&self, phonemes: &[String]) -> Vec<i64> {
+    /// Speaks `text` with the given settings, with the phones' times.
+    pub fn speak_timed(&mut self, text: &str, scales: Scales) -> Result<Spoken, FarmError> {
+        let rate = f64::from(self.sample_rate());
+        let mut clips = Vec::new();
+        let mut phones = Phones::new(Timing::Piper);
+        for sentence in phonemize(&self.config.espeak.voice, text)? {
+            let (ids, symbols) = self.phoneme_ids(&sentence);
+            let (clip, frames) = self.synthesize(ids, scales)?;
+            // The durations count the clip's samples in frames of one size (256 samples);
+            // spread exactly over the clip.
+            let total: f32 = frames.iter().sum();
+            let per_frame = if total > 0.0 {
+                clip.len() as f64 / f64::from(total) / rate
+            } else {
+                0.0
+            };
+            let timed: Vec<(Option<char>, f64)> = symbols
+                .into_iter()
+                .zip(&frames)
+                .map(|(s, &n)| (s, f64::from(n) * per_frame))
+                .collect();
+            phones.push_engine_symbols(&timed);
+            clips.push(clip);
+        }
+        let audio = Audio::from_sentences(clips, self.sample_rate())?;
+        Ok(Spoken { audio, phones })
+    }
+
+    /// Piper's ids: BOS, then each known symbol followed by PAD, then EOS; with each id's
+    /// symbol (`None` for a PAD).
+    fn phoneme_ids(&self, phonemes: &[String]) -> (Vec<i64>, Vec<Option<char>>) {
         let map = &self.config.phoneme_id_map;
         let id = |s: &str| map.get(s).cloned().unwrap_or_default();
         let pad = id("_");
-        let mut ids = id("^");
-        ids.extend(&pad);
+        let mut ids = Vec::new();
+        let mut symbols = Vec::new();
+        let mut push = |v: &[i64], symbol: Option<char>| {
+            ids.extend_from_slice(v);
+            symbols.extend(std::iter::repeat_n(symbol, v.len()));
+        };
+        push(&id("^"), Some('^'));
+        push(&pad, None);
         for p in phonemes {
             match map.get(p.as_str()) {
                 Some(v) => {
-                    ids.extend(v);
-                    ids.extend(&pad);
+                    push(v, p.chars().next());
+                    push(&pad, None);
                 }
                 None => tracing::debug!(phoneme = %p, voice = %self.name, "phoneme not in voice"),
             }
         }
-        ids.extend(id("$"));
-        ids
+        push(&id("$"), Some('$'));
+        (ids, symbols)
     }
 
-    fn synthesize(&mut self, ids: Vec<i64>, scales: Scales) -> Result<Vec<f32>, FarmError> {
+    /// The audio of `ids` and each id's duration in frames.
+    fn synthesize(
+        &mut self,
+        ids: Vec<i64>,
+        scales: Scales,
+    ) -> Result<(Vec<f32>, Vec<f32>), FarmError> {
         let model_error = |e: ort::Error| FarmError::Model(format!("piper: {e}"));
         let n = ids.len();
         let input = Tensor::from_array(([1usize, n], ids)).map_err(model_error)?;
@@ -190,9 +237,18 @@ impl Voice {
             ])
         }
         .map_err(model_error)?;
-        let (_, audio) = outputs[0]
+        let (_, audio) = outputs["output"]
             .try_extract_tensor::<f32>()
             .map_err(model_error)?;
-        Ok(audio.to_vec())
+        let (_, durations) = outputs[DURATIONS]
+            .try_extract_tensor::<f32>()
+            .map_err(model_error)?;
+        if durations.len() != n {
+            return Err(FarmError::Model(format!(
+                "piper: {} durations for {n} ids",
+                durations.len()
+            )));
+        }
+        Ok((audio.to_vec(), durations.to_vec()))
     }
 }

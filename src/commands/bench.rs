@@ -10,6 +10,8 @@ use spinbot_farm::encode::{EncodeSettings, Encoder};
 use spinbot_farm::face::FaceData;
 use spinbot_farm::input::load_photo;
 use spinbot_farm::lipsync::mouth::mouth_track;
+use spinbot_farm::lipsync::phones::Phones;
+use spinbot_farm::lipsync::track;
 use spinbot_farm::lipsync::LipSync;
 use spinbot_farm::{device, Assets, Pipeline};
 use std::path::PathBuf;
@@ -64,6 +66,17 @@ enum BenchWhat {
         /// The selfie (default: the sample photo from the assets).
         #[arg(long)]
         photo: Option<PathBuf>,
+    },
+    /// Lip-sync against real people: for each clip in --clips (its first frame the selfie,
+    /// its audio the voice note) the render's inner-lip opening against the person's, frame
+    /// by frame (one line per clip, then a summary).
+    Lips {
+        /// A folder of video clips of one person speaking each.
+        #[arg(long)]
+        clips: PathBuf,
+        /// auto, cpu, cuda or cuda:N.
+        #[arg(long, default_value = "auto")]
+        device: String,
     },
     /// The render pipeline: one line per stage (tts, face, render, encode) and one for the
     /// whole pipeline (`"stage": "total"`), or the render stage alone from stored inputs.
@@ -120,6 +133,12 @@ pub async fn run(args: BenchArgs, config: Config) -> anyhow::Result<()> {
         }
         BenchWhat::Render(args) => {
             tokio::task::spawn_blocking(move || render(assets, &args)).await?
+        }
+        BenchWhat::Lips { clips, device } => {
+            tokio::task::spawn_blocking(move || {
+                crate::commands::bench_lips::run(assets, &clips, &device)
+            })
+            .await?
         }
         BenchWhat::Queue { jobs, users } => {
             crate::commands::bench_queue::run(&config, jobs.max(1), users).await
@@ -187,12 +206,13 @@ fn peak_rss_mb() -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
-/// What a render benchmark's lines share: the frame size, the device and the voice (none
-/// for a given audio file).
+/// What a render benchmark's lines share: the frame size, the device, the voice (none
+/// for a given audio file) and what the mouth followed (once it is known).
 struct Setting<'a> {
     size: u32,
     device: Device,
     voice: Option<&'a str>,
+    mouth: Option<&'static str>,
 }
 
 /// Prints one stage's line.
@@ -201,6 +221,7 @@ fn report(stage: &str, wall_s: f64, frames: usize, audio_s: f64, setting: &Setti
         size,
         device,
         voice,
+        mouth,
     } = *setting;
     println!(
         "{}",
@@ -208,6 +229,7 @@ fn report(stage: &str, wall_s: f64, frames: usize, audio_s: f64, setting: &Setti
             "bench": "render",
             "stage": stage,
             "voice": voice,
+            "mouth": mouth,
             "fps": frames as f64 / wall_s,
             "rtf": wall_s / audio_s,
             "seconds": wall_s,
@@ -220,16 +242,21 @@ fn report(stage: &str, wall_s: f64, frames: usize, audio_s: f64, setting: &Setti
     );
 }
 
-/// Times the render stage (renderer set-up and every frame to memory) and reports it.
+/// Times the render stage (the mouth track, renderer set-up and every frame to memory) and
+/// reports it; `phones` are the engine's, none for a voice note.
 fn time_render(
     image: &image::RgbImage,
     face: &FaceData,
     audio: &Audio,
-    setting: &Setting,
+    phones: Option<Phones>,
+    setting: &mut Setting,
 ) -> anyhow::Result<(Vec<u8>, usize)> {
     let start = Instant::now();
+    let frames = ((audio.seconds() * f64::from(DEFAULT_FPS)).round() as usize).max(1);
+    let (track, choice, _) = track::choose(audio, phones, DEFAULT_FPS, frames)?;
+    setting.mouth = Some(choice.track.name());
     let lipsync = LipSync::new(image, face, setting.size, DEFAULT_FPS, setting.device)?;
-    let (rgb, frames) = render_frames(&lipsync, audio, DEFAULT_FPS)?;
+    let rgb = render_frames(&lipsync, &track, frames)?;
     report(
         "render",
         start.elapsed().as_secs_f64(),
@@ -240,18 +267,20 @@ fn time_render(
     Ok((rgb, frames))
 }
 
-/// Renders every frame of `audio` to memory with the lip-sync renderer.
-fn render_frames(lipsync: &LipSync, audio: &Audio, fps: u32) -> anyhow::Result<(Vec<u8>, usize)> {
-    let frames = ((audio.seconds() * f64::from(fps)).round() as usize).max(1);
-    let track = mouth_track(audio, fps, frames)?;
+/// Renders `frames` frames of `track` to memory with the lip-sync renderer.
+fn render_frames(
+    lipsync: &LipSync,
+    track: &spinbot_farm::lipsync::mouth::MouthTrack,
+    frames: usize,
+) -> anyhow::Result<Vec<u8>> {
     let mut rgb = Vec::new();
     let mut done = 0;
     while done < frames {
         let n = BATCH.min(frames - done);
-        rgb.extend(lipsync.render(&track, done, n)?);
+        rgb.extend(lipsync.render(track, done, n)?);
         done += n;
     }
-    Ok((rgb, frames))
+    Ok(rgb)
 }
 
 fn render(assets: Assets, args: &RenderBench) -> anyhow::Result<()> {
@@ -261,6 +290,7 @@ fn render(assets: Assets, args: &RenderBench) -> anyhow::Result<()> {
         size: args.size,
         device,
         voice: Some(args.voice.as_str()),
+        mouth: None,
     };
     if args.stage == BenchStage::Render {
         // The audio file's voice is not known.
@@ -280,7 +310,7 @@ fn render(assets: Assets, args: &RenderBench) -> anyhow::Result<()> {
             0,
             BATCH,
         )?;
-        time_render(&image, &face, &audio, &setting)?;
+        time_render(&image, &face, &audio, None, &mut setting)?;
         return Ok(());
     }
 
@@ -317,7 +347,8 @@ fn render(assets: Assets, args: &RenderBench) -> anyhow::Result<()> {
     let text = spinbot_core::SpeechText::parse(&text)?;
 
     let start = Instant::now();
-    let audio = voice.speak(&text)?;
+    let spoken = voice.speak(&text)?;
+    let audio = spoken.audio;
     let tts_s = start.elapsed().as_secs_f64();
     drop(voice);
     let frames = ((audio.seconds() * f64::from(fps)).round() as usize).max(1);
@@ -333,7 +364,7 @@ fn render(assets: Assets, args: &RenderBench) -> anyhow::Result<()> {
         &setting,
     );
 
-    let (rgb, frames) = time_render(&image, &face, &audio, &setting)?;
+    let (rgb, frames) = time_render(&image, &face, &audio, Some(spoken.phones), &mut setting)?;
 
     let dir = tempfile::Builder::new()
         .prefix("spinbot-bench-")

@@ -25,8 +25,8 @@ pub struct RenderArgs {
     /// Largest output file in bytes (e.g. 10485760 for Discord); picks the bitrate.
     #[arg(long)]
     max_bytes: Option<u64>,
-    /// Keep the stage outputs (speech.wav, face.json, video.mp4) in this folder and resume
-    /// from them.
+    /// Keep the stage outputs (speech.wav, phones.json, face.json, video.mp4, mouth.json) in
+    /// this folder and resume from them.
     #[arg(long)]
     work_dir: Option<PathBuf>,
     /// Where to write the MP4.

@@ -1,5 +1,5 @@
 //! The built-in lip-sync renderer: the photo's own pixels warped so the mouth follows the
-//! speech. Per frame, the rig's control points move with the mouth parameters and blinks; a
+//! speech (its phones when they are known, see `track`). Per frame, the rig's control points move with the mouth parameters and blinks; a
 //! thin-plate spline turns them into a smooth displacement field over the face region (solved
 //! in a batch, evaluated on a coarse grid and upsampled), a slow head sway is added, and
 //! `grid_sample` warps the face region only. Inside the parted lips a dark mouth with a hint
@@ -7,20 +7,25 @@
 
 pub mod motion;
 pub mod mouth;
+pub mod phones;
 pub mod rig;
+pub mod track;
+pub mod visemes;
 
 use crate::error::FarmError;
 use crate::face::FaceData;
 use crate::render::{crop_window, image_tensor, resize, to_rgb_bytes};
 use image::RgbImage;
 use mouth::MouthTrack;
-use rig::{Rig, BLINK_A, BLINK_B, OPEN, PARAMS, ROUND, WIDE};
+use rig::{Rig, BLINK_A, BLINK_B, OPEN, OPEN_GAP, PARAMS, ROUND, SEAL, WIDE};
 use tch::{Device, Kind, Tensor};
 
 /// Cells of the coarse grid the spline is evaluated on, along the longer side.
 const COARSE: i64 = 28;
-/// Spline smoothing (in face heights squared): keeps the field calm between controls.
+/// Spline smoothing (in face heights squared): keeps the field calm between controls; the
+/// controls that must be reached exactly get a trace of it.
 const SMOOTHING: f64 = 1e-3;
+const EXACT_SMOOTHING: f64 = 1e-6;
 /// Width of the fade at the region's border, as a share of its shorter side.
 const FEATHER: f64 = 0.14;
 
@@ -29,6 +34,8 @@ pub struct LipSync {
     rig: Rig,
     device: Device,
     fps: u32,
+    /// `[n, n]` the spline's smoothing per control (on the diagonal).
+    smoothing: Tensor,
     /// `[1, 3, S, S]` the still crop.
     crop: Tensor,
     /// The still crop as RGB24 bytes, the background of every frame.
@@ -134,7 +141,13 @@ impl LipSync {
         let feather = fade(r.h)?
             .f_view([1, r.h, 1, 1])?
             .f_mul(&fade(r.w)?.f_view([1, 1, r.w, 1])?)?;
+        let smoothing: Vec<f32> = rig
+            .exact
+            .iter()
+            .map(|&e| if e { EXACT_SMOOTHING } else { SMOOTHING } as f32)
+            .collect();
         Ok(Self {
+            smoothing: f32_tensor(&smoothing, &[n], device)?.f_diag_embed(0, -2, -1)?,
             sources: f32_tensor(&sources, &[n, 2], device)?,
             basis: f32_tensor(&basis, &[PARAMS as i64, n * 2], device)?,
             coarse: f32_tensor(&coarse, &[gh * gw, 2], device)?,
@@ -236,10 +249,22 @@ impl LipSync {
         };
         let mut params = Vec::with_capacity(count * PARAMS);
         let mut sway = Vec::with_capacity(count * 3);
+        // The track's opening is the lips' gap (1: `OPEN_GAP` mouth widths), blended with
+        // the photo's own gap by how much the mouth is at rest; a gap narrower than the
+        // photo's seals its lips that much.
+        let rest = self.rig.rest_opening / OPEN_GAP;
         for f in start..start + count {
             let blink = motion::blink(f, self.fps);
+            let at_rest = at(&track.rest, f).clamp(0.0, 1.0);
+            let gap = at_rest * rest + (1.0 - at_rest) * at(&track.open, f).max(0.0);
+            let narrower = if rest > 0.0 {
+                ((rest - gap) / rest).clamp(0.0, 1.0)
+            } else {
+                0.0
+            };
             let mut row = [0f32; PARAMS];
-            row[OPEN] = at(&track.open, f);
+            row[OPEN] = (gap - rest).max(0.0);
+            row[SEAL] = at(&track.seal, f).clamp(0.0, 1.0).max(narrower);
             row[WIDE] = at(&track.wide, f);
             row[ROUND] = at(&track.round, f);
             row[BLINK_A] = blink;
@@ -279,8 +304,7 @@ impl LipSync {
                 .f_sum_dim_intlist(Some(&[3i64][..]), false, Kind::Float)?;
             Ok(d2.f_mul(&d2.f_clamp_min(1e-12)?.f_log()?)?)
         };
-        let k =
-            kernel(targets, targets)?.f_add(&Tensor::f_eye(n, opts)?.f_mul_scalar(SMOOTHING)?)?;
+        let k = kernel(targets, targets)?.f_add(&self.smoothing)?;
         let ones = Tensor::f_ones([b, n, 1], opts)?;
         let p = Tensor::f_cat(&[&ones, targets], 2)?; // [B, n, 3]
         let top = Tensor::f_cat(&[&k, &p], 2)?;

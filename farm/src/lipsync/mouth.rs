@@ -15,12 +15,18 @@ const LOUDNESS_RANGE_DB: f32 = 30.0;
 /// The mouth, frame by frame, each value in [0, 1].
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct MouthTrack {
-    /// 0 closed, 1 wide open.
+    /// The gap between the lips: 0 shut, 1 wide open (`rig::OPEN_GAP` mouth widths).
     pub open: Vec<f32>,
     /// How much the corners stretch outwards.
     pub wide: Vec<f32>,
     /// How much the lips round and pull in.
     pub round: Vec<f32>,
+    /// How much the lips press together beyond the photo's own pose (1: shut, even when the
+    /// photo's lips are parted).
+    pub seal: Vec<f32>,
+    /// How much the mouth is at rest, in the photo's own pose (1 in a pause), whatever
+    /// `open` says.
+    pub rest: Vec<f32>,
     /// Loudness the opening was drawn from (for tests and tuning).
     pub loudness: Vec<f32>,
 }
@@ -34,12 +40,14 @@ impl MouthTrack {
         self.open.is_empty()
     }
 
-    /// A closed mouth for `frames` frames.
+    /// A shut mouth for `frames` frames.
     pub fn closed(frames: usize) -> Self {
         Self {
             open: vec![0.0; frames],
             wide: vec![0.0; frames],
             round: vec![0.0; frames],
+            seal: vec![0.0; frames],
+            rest: vec![0.0; frames],
             loudness: vec![0.0; frames],
         }
     }
@@ -122,6 +130,11 @@ pub fn mouth_track(audio: &Audio, fps: u32, frames: usize) -> Result<MouthTrack,
         track.wide[i] = loud * brightness;
         track.round[i] = loud * (1.0 - brightness) * low_share;
     }
+    // At rest in silence, leaving it as the sound starts.
+    track.rest = coarticulate(&track.loudness)
+        .iter()
+        .map(|&l| (1.0 - 4.0 * l).clamp(0.0, 1.0))
+        .collect();
     track.open = coarticulate(&track.open);
     track.wide = coarticulate(&track.wide);
     track.round = coarticulate(&track.round);

@@ -1,18 +1,42 @@
 //! The face rig, built once per photo: control points taken from the face mesh (in the
 //! rendered crop's pixels) and, for each, how it moves per unit of each animation parameter
-//! (mouth opening, stretch, rounding, each eye's blink). Points that must stay put (nose,
-//! eye corners, brows, the region's border) are controls that never move.
+//! (mouth opening, stretch, rounding, each eye's blink, and the lips pressing shut when the
+//! photo's are parted). Points that must stay put (nose, eye corners, brows, the region's
+//! border) are controls that never move.
 
 use crate::face::FaceData;
 use crate::render::CropWindow;
 
 /// Animation parameters, in this order, in every frame's parameter row.
-pub const PARAMS: usize = 5;
+pub const PARAMS: usize = 6;
 pub const OPEN: usize = 0;
 pub const WIDE: usize = 1;
 pub const ROUND: usize = 2;
 pub const BLINK_A: usize = 3;
 pub const BLINK_B: usize = 4;
+pub const SEAL: usize = 5;
+
+/// How much the lips' middle parts at `OPEN` = 1, in mouth widths.
+pub const OPEN_GAP: f32 = LIP_DROP + LIP_LIFT;
+/// Below this gap between the photo's inner lips (pixels) they count as shut already, and
+/// sealing moves nothing (the inner lips would be two controls a pixel apart).
+const PARTED: f32 = 1.0;
+/// Sealing leaves this share of the photo's gap: the lips meet without crossing.
+const SEAL_LEFT: f32 = 0.1;
+/// Of the closing, the share the lower lip (with the jaw) does; the upper lip the rest.
+const SEAL_LOWER: f32 = 0.65;
+/// Inner lower lip points with the inner upper lip point above each.
+const INNER_PAIRS: [(usize, usize); 9] = [
+    (95, 191),
+    (88, 80),
+    (178, 81),
+    (87, 82),
+    (14, 13),
+    (317, 312),
+    (402, 311),
+    (318, 310),
+    (324, 415),
+];
 
 /// How far things move at full strength, in mouth widths.
 const LIP_DROP: f32 = 0.30;
@@ -85,13 +109,17 @@ pub struct Rig {
     pub sources: Vec<[f32; 2]>,
     /// Per control: displacement per unit of each parameter.
     pub basis: Vec<[[f32; 2]; PARAMS]>,
+    /// Per control: whether the warp must reach it exactly (the inner lips of a parted
+    /// mouth, which sealing brings together); the others are followed smoothly.
+    pub exact: Vec<bool>,
     /// The mouth outline ([`MOUTH_OUTLINE`]) where it is in the photo and how it moves.
     pub mouth_sources: [[f32; 2]; 4],
     pub mouth_basis: [[[f32; 2]; PARAMS]; 4],
     /// Points in the middle of the lips' flesh, to take their colour from.
     pub lip_points: Vec<[f32; 2]>,
-    /// The photo's own gap between the inner lips.
+    /// The photo's own gap between the inner lips, in pixels and in mouth widths.
     pub rest_gap: f32,
+    pub rest_opening: f32,
     /// The face's down direction (unit vector).
     pub down: [f32; 2],
 }
@@ -143,6 +171,7 @@ impl Rig {
             centre: [(x0 + x1) / 2.0, (y0 + y1) / 2.0],
             sources: Vec::new(),
             basis: Vec::new(),
+            exact: Vec::new(),
             mouth_sources: MOUTH_OUTLINE.map(at),
             mouth_basis: [[[0.0; 2]; PARAMS]; 4],
             lip_points: [
@@ -157,7 +186,41 @@ impl Rig {
             .map(|&(a, b)| mean(&[at(a), at(b)]))
             .collect(),
             rest_gap: len(sub(at(14), at(13))),
+            rest_opening: len(sub(at(14), at(13))) / mouth_width,
             down,
+        };
+        // Parted lips in the photo: how far each inner lip point travels to meet its partner
+        // (the gap along the face's down direction at that place).
+        let parted = rig.rest_gap >= PARTED;
+        let gap_at = |lower: usize, upper: usize| {
+            let d = sub(at(lower), at(upper));
+            ((d[0] * down[0] + d[1] * down[1]) * (1.0 - SEAL_LEFT)).max(0.0)
+        };
+        let seal_lower = |i: usize| -> [f32; 2] {
+            if !parted {
+                return [0.0; 2];
+            }
+            let (l, u) = INNER_PAIRS
+                .iter()
+                .min_by(|a, b| len(sub(at(a.0), at(i))).total_cmp(&len(sub(at(b.0), at(i)))))
+                .copied()
+                .unwrap_or((14, 13));
+            [
+                -down[0] * gap_at(l, u) * SEAL_LOWER,
+                -down[1] * gap_at(l, u) * SEAL_LOWER,
+            ]
+        };
+        let seal_upper = |i: usize| -> [f32; 2] {
+            if !parted {
+                return [0.0; 2];
+            }
+            let (l, u) = INNER_PAIRS
+                .iter()
+                .min_by(|a, b| len(sub(at(a.1), at(i))).total_cmp(&len(sub(at(b.1), at(i)))))
+                .copied()
+                .unwrap_or((14, 13));
+            let k = gap_at(l, u) * (1.0 - SEAL_LOWER);
+            [down[0] * k, down[1] * k]
         };
         let along = |p: [f32; 2]| {
             let d = sub(p, mouth_centre);
@@ -178,10 +241,13 @@ impl Rig {
                     (OPEN, scaled(down, LIP_DROP * mouth_width * profile(p))),
                     (WIDE, sideways(p, STRETCH)),
                     (ROUND, sideways(p, -ROUNDING)),
+                    (SEAL, seal_lower(i)),
                 ],
             );
         }
-        for &i in &UPPER_LIP {
+        // The inner upper lip is a control only when the photo's lips are parted.
+        let inner_upper = INNER_PAIRS.iter().map(|&(_, u)| u).filter(|_| parted);
+        for i in UPPER_LIP.into_iter().chain(inner_upper) {
             let p = at(i);
             rig.push(
                 p,
@@ -189,6 +255,7 @@ impl Rig {
                     (OPEN, scaled(down, -LIP_LIFT * mouth_width * profile(p))),
                     (WIDE, sideways(p, STRETCH)),
                     (ROUND, sideways(p, -ROUNDING)),
+                    (SEAL, seal_upper(i)),
                 ],
             );
         }
@@ -203,10 +270,21 @@ impl Rig {
                 ],
             );
         }
+        if parted {
+            let inner: Vec<[f32; 2]> = INNER_PAIRS
+                .iter()
+                .flat_map(|&(l, u)| [at(l), at(u)])
+                .collect();
+            rig.pin(&inner);
+        }
+        let lower_middle = seal_lower(14);
         for &(i, share) in &JAW {
             rig.push(
                 at(i),
-                &[(OPEN, scaled(down, share * JAW_DROP * mouth_width))],
+                &[
+                    (OPEN, scaled(down, share * JAW_DROP * mouth_width)),
+                    (SEAL, scaled(lower_middle, share * 0.8)),
+                ],
             );
         }
         for (lids, param) in [(&LIDS_A, BLINK_A), (&LIDS_B, BLINK_B)] {
@@ -237,19 +315,28 @@ impl Rig {
                 rig.push(p, &[]);
             }
         }
-        let lips = |p: [f32; 2], open: [f32; 2]| {
+        let lips = |p: [f32; 2], open: [f32; 2], seal: [f32; 2]| {
             let mut b = [[0.0; 2]; PARAMS];
             b[OPEN] = open;
             b[WIDE] = sideways(p, STRETCH);
             b[ROUND] = sideways(p, -ROUNDING);
+            b[SEAL] = seal;
             b
         };
         let [l, r_, t, b] = rig.mouth_sources;
         rig.mouth_basis = [
-            lips(l, scaled(down, 0.3 * LIP_DROP * mouth_width)),
-            lips(r_, scaled(down, 0.3 * LIP_DROP * mouth_width)),
-            lips(t, scaled(down, -LIP_LIFT * mouth_width * profile(t))),
-            lips(b, scaled(down, LIP_DROP * mouth_width * profile(b))),
+            lips(l, scaled(down, 0.3 * LIP_DROP * mouth_width), [0.0; 2]),
+            lips(r_, scaled(down, 0.3 * LIP_DROP * mouth_width), [0.0; 2]),
+            lips(
+                t,
+                scaled(down, -LIP_LIFT * mouth_width * profile(t)),
+                seal_upper(13),
+            ),
+            lips(
+                b,
+                scaled(down, LIP_DROP * mouth_width * profile(b)),
+                seal_lower(14),
+            ),
         ];
         // The mouth box: the lips at their widest and lowest, plus a margin.
         let lips: Vec<[f32; 2]> = [61, 291, 0, 17, 78, 308]
@@ -289,6 +376,16 @@ impl Rig {
         }
         self.sources.push(p);
         self.basis.push(basis);
+        self.exact.push(false);
+    }
+
+    /// Marks the controls at the inner lips' points as followed exactly.
+    fn pin(&mut self, points: &[[f32; 2]]) {
+        for (source, exact) in self.sources.iter().zip(self.exact.iter_mut()) {
+            if points.iter().any(|p| len(sub(*p, *source)) < 0.5) {
+                *exact = true;
+            }
+        }
     }
 
     pub fn controls(&self) -> usize {
