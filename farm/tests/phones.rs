@@ -129,7 +129,8 @@ fn every_bilabial_shuts_the_lips(voice: &str, photo: &str, timing: Timing) {
         serde_json::from_slice(&std::fs::read(work.join(PHONES_FILE)).expect("phones.json"))
             .expect("json");
 
-    let gaps: Vec<f64> = mesh(&decode_frames(&video, SIZE)).iter().map(gap).collect();
+    let faces = mesh(&decode_frames(&video, SIZE));
+    let gaps: Vec<f64> = faces.iter().map(gap).collect();
     // The lowest tenth of the range the lips move through in this render. A shut mouth
     // reads a few hundredths on the mesh, the same in every shut frame (p, b, m and pauses
     // alike, so a share of the frames cannot be the measure), and that reading drifts by
@@ -171,6 +172,17 @@ fn every_bilabial_shuts_the_lips(voice: &str, photo: &str, timing: Timing) {
         bilabials.len(),
         report.join(" ")
     );
+    // A closure and an open vowel as numbers: the inner-lip gap and the mouth's width.
+    let frame_of = |g: f64| gaps.iter().position(|&x| x == g).unwrap_or(0);
+    for (what, f) in [("closure", frame_of(narrowest)), ("open", frame_of(widest))] {
+        let face = &faces[f];
+        println!(
+            "{what}: frame {f}, inner-lip gap {:.1} px ({:.3} mouth widths), mouth width {:.1} px",
+            face.inner_lip_gap(),
+            gaps[f],
+            face.mouth_width()
+        );
+    }
     assert!(
         widest > narrowest + 0.1,
         "the mouth never opened: {widest:.3}"
