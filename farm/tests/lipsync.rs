@@ -146,6 +146,10 @@ fn the_face_speaks_with(voice: &str) {
         .collect();
     let loudness = frame_loudness(&audio, frames.len());
     let r = pearson(&gaps, &loudness);
+    println!(
+        "MOUTH {}",
+        std::fs::read_to_string(work.join("mouth.json")).unwrap_or_default()
+    );
     let peak_gap = gaps.iter().cloned().fold(0.0, f64::max);
     println!(
                 "{voice}: lip gap vs loudness: r = {r:.3} over {} frames; widest gap {peak_gap:.3} mouth widths",

@@ -270,7 +270,7 @@ fn voice_notes_are_read_by_the_recogniser_and_music_falls_back_to_loudness() {
     let dir = tempfile::tempdir().expect("tempdir");
     let english = voice_note(
         dir.path(),
-        "en_US-joe-medium",
+        "af_heart",
         "Bob made a map of Maple Bay. Then he went home.",
     );
     let choice = render_note(&english, &dir.path().join("en"));
@@ -327,7 +327,7 @@ fn voice_notes_are_read_by_the_recogniser_and_music_falls_back_to_loudness() {
 #[test]
 fn a_five_minute_voice_note_is_read_whole() {
     let pipeline = Pipeline::new(common::assets(), Device::Cpu);
-    let speaker = pipeline.models().voice("en_US-joe-medium").expect("voice");
+    let speaker = pipeline.models().voice("af_heart").expect("voice");
     let paragraph = speaker
         .lock()
         .expect("lock")

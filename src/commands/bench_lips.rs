@@ -128,6 +128,7 @@ fn clip(pipeline: &Pipeline, path: &Path) -> anyhow::Result<serde_json::Value> {
         "frames": n,
         "mouth": choice.track.name(),
         "agreement": choice.agreement,
+        "covered": choice.covered,
         "r_real": r_real,
         "r_loud": r_loud,
         "closed_ok": closed_ok,

@@ -15,8 +15,9 @@ use serde::{Deserialize, Serialize};
 pub const MIN_AGREEMENT: f64 = 0.2;
 /// A recognised phone no louder than this (the acoustic track's 0..1 loudness) is silence.
 const SILENT: f32 = 0.05;
-/// Nor when less than this share of the sounding frames fall in recognised phones.
-const MIN_SPEECH_SHARE: f64 = 0.5;
+/// Nor when less than this share of the sounding frames fall in recognised phones (real
+/// speakers read well: all of them; a poor read of a synthesised note: about half).
+const MIN_SPEECH_SHARE: f64 = 0.85;
 
 /// The mouth track's source, as the work dir's `mouth.json` and the benches name it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -58,6 +59,9 @@ pub struct Choice {
     pub reason: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub agreement: Option<f64>,
+    /// The share of the sounding frames that fell in recognised phones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub covered: Option<f64>,
     pub phones: usize,
 }
 
@@ -75,6 +79,7 @@ pub fn choose(
             track: phones.timing.into(),
             reason: None,
             agreement: None,
+            covered: None,
             phones: phones.phones.len(),
         };
         return Ok((phone_track(&phones, fps, frames), choice, None));
@@ -84,6 +89,7 @@ pub fn choose(
         track: Source::Loudness,
         reason: Some(reason),
         agreement,
+        covered: None,
         phones,
     };
     let recogniser = match Recogniser::installed() {
@@ -114,12 +120,17 @@ pub fn choose(
             covered,
             "voice note not read; the mouth follows the loudness"
         );
-        return Ok((loud, fallback(reason, Some(agreement), n), Some(phones)));
+        let choice = Choice {
+            covered: Some(covered),
+            ..fallback(reason, Some(agreement), n)
+        };
+        return Ok((loud, choice, Some(phones)));
     }
     let choice = Choice {
         track: Source::Recogniser,
         reason: None,
         agreement: Some(agreement),
+        covered: Some(covered),
         phones: n,
     };
     Ok((track, choice, Some(phones)))
