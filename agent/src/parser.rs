@@ -2333,12 +2333,13 @@ impl<'a> Words<'a> {
         words.iter().any(|w| self.has(w))
     }
 
-    /// A 32-hex-digit job id anywhere in the message.
+    /// A 32-hex-digit job id anywhere in the message, as written (not squeezed: an id may
+    /// repeat a digit three times).
     fn job_id(&self) -> Option<String> {
-        self.lower
-            .iter()
+        (0..self.lower.len())
+            .map(|i| self.original(i))
             .find(|w| w.len() == 32 && w.chars().all(|c| c.is_ascii_hexdigit()))
-            .cloned()
+            .map(str::to_ascii_lowercase)
     }
 
     /// `use the amy voice`, `switch voice to X`, `use voice X`.
@@ -2757,6 +2758,26 @@ mod tests {
             Action::ChooseVoice {
                 voice: "en_US-joe-medium".into()
             }
+        );
+    }
+
+    #[test]
+    fn job_ids_that_repeat_a_digit_are_read_whole() {
+        // One id in nine repeats a hex digit three times in a row; "yesss" squeezing must not
+        // shorten it (a Cancel button then cancelled the presser's latest job instead).
+        let id = "5d0c1b2a000f4e6d8c7b9a1e2f3d4c5b";
+        let job = Some(id.to_owned());
+        assert_eq!(
+            one(&format!("/cancel {id}")),
+            Action::Cancel { job: job.clone() }
+        );
+        assert_eq!(
+            one(&format!("/status {id}")),
+            Action::Status { job: job.clone() }
+        );
+        assert_eq!(
+            one(&format!("cancel {}", id.to_ascii_uppercase())),
+            Action::Cancel { job }
         );
     }
 }
