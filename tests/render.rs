@@ -71,8 +71,9 @@ fn renders_text_into_a_playable_mp4() {
     assert_eq!(last.stdout_text.trim(), out.to_str().expect("utf-8"));
     assert_eq!(stream_field(&out, "v", "codec_name"), "h264");
     assert_eq!(stream_field(&out, "v", "pix_fmt"), "yuv420p");
-    assert_eq!(stream_field(&out, "v", "width"), "512");
-    assert_eq!(stream_field(&out, "v", "height"), "512");
+    // The whole photo (1280 x 886) at its own aspect, its short side capped at 720.
+    assert_eq!(stream_field(&out, "v", "width"), "1040");
+    assert_eq!(stream_field(&out, "v", "height"), "720");
     assert_eq!(stream_field(&out, "v", "r_frame_rate"), "25/1");
     assert_eq!(stream_field(&out, "a", "codec_name"), "aac");
     // +faststart: the index comes before the media data.
@@ -124,6 +125,8 @@ fn sizes_and_a_size_budget_are_kept() {
         photo.to_str().expect("utf-8"),
         "--say",
         "Small and sharp.",
+        "--crop",
+        "face",
         "--size",
         "192",
         "--upscale",
@@ -133,6 +136,20 @@ fn sizes_and_a_size_budget_are_kept() {
     ]);
     assert_eq!(stream_field(&out, "v", "width"), "384");
     assert_eq!(stream_field(&out, "v", "height"), "384");
+    let out = dir.path().join("capped.mp4");
+    render_ok(&[
+        "render",
+        "--photo",
+        photo.to_str().expect("utf-8"),
+        "--say",
+        "Small.",
+        "--max-side",
+        "300",
+        "-o",
+        out.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(stream_field(&out, "v", "width"), "432");
+    assert_eq!(stream_field(&out, "v", "height"), "300");
 
     let budget = 60_000u64;
     let out = dir.path().join("small.mp4");
@@ -277,13 +294,16 @@ fn every_video_is_marked_ai_generated_in_a_corner_and_in_its_tags() {
         path
     };
     let (marked, plain) = (render("marked.mp4", "on"), render("plain.mp4", "off"));
-    let side: u32 = stream_field(&marked, "v", "width").parse().expect("width");
+    let width: u32 = stream_field(&marked, "v", "width").parse().expect("width");
+    let height: u32 = stream_field(&marked, "v", "height")
+        .parse()
+        .expect("height");
     let (a, b) = (frame_rgb(&marked, 10), frame_rgb(&plain, 10));
-    assert_eq!(a.len(), (side * side * 3) as usize);
+    assert_eq!(a.len(), (width * height * 3) as usize);
     assert_eq!(a.len(), b.len());
     // Clear differences (beyond the encoder's noise) lie in the label's box (with one
     // 16-pixel block around it for the encoder's own), and there are many of them there.
-    let (left, top, right, bottom, _) = spinbot_farm::mark::label_box(side, side);
+    let (left, top, right, bottom, _) = spinbot_farm::mark::label_box(width, height);
     let near =
         |x: usize, y: usize| x + 16 >= left && x < right + 16 && y + 16 >= top && y < bottom + 16;
     let (mut inside, mut outside) = (0, Vec::new());
@@ -295,7 +315,7 @@ fn every_video_is_marked_ai_generated_in_a_corner_and_in_its_tags() {
             .max()
             .unwrap_or(0);
         if diff > 48 {
-            let (x, y) = (i % side as usize, i / side as usize);
+            let (x, y) = (i % width as usize, i / width as usize);
             if near(x, y) {
                 inside += 1;
             } else {

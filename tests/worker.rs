@@ -67,6 +67,8 @@ impl Farm {
             photo.to_str().expect("utf-8"),
             "--say",
             text,
+            "--crop",
+            "face",
             "--size",
             size,
         ])
@@ -164,7 +166,7 @@ impl Farm {
             .env("SPINBOT_MAX_QUEUED_PER_USER", "100")
             .args(["submit", "--user", user, "--photo"])
             .arg(common::face_photo())
-            .args(["--say", text, "--size", "64", "--json"]);
+            .args(["--say", text, "--crop", "face", "--size", "64", "--json"]);
         cmd
     }
 
@@ -518,6 +520,8 @@ async fn metrics_count_exactly_what_happened() {
         fruits.to_str().expect("utf-8"),
         "--say",
         "Hi.",
+        "--crop",
+        "face",
         "--size",
         "64",
     ]);
@@ -546,6 +550,8 @@ async fn metrics_count_exactly_what_happened() {
                 photo.to_str().expect("utf-8"),
                 "--say",
                 "Now!",
+                "--crop",
+                "face",
                 "--size",
                 "64",
             ])

@@ -287,6 +287,8 @@ pub struct Config {
     pub skip_voice_question: bool,
     /// Videos carry the visible "AI-GENERATED" label (their metadata tag always says so).
     pub mark: bool,
+    /// The cap on the short side of a video of the whole photo, in pixels.
+    pub max_side: u32,
     settings: Vec<Setting>,
 }
 
@@ -893,6 +895,13 @@ fn read(r: &Reader) -> Result<Config, ConfigError> {
         "videos carry a visible AI-GENERATED label (off: only the MP4's metadata tag says so)",
         true,
     )?;
+    let max_side = r.number32(
+        "SPINBOT_MAX_SIDE",
+        "the cap on the short side of a video of the whole photo, in pixels (a larger photo is scaled down)",
+        limits::DEFAULT_MAX_SIDE,
+        limits::MIN_SIZE,
+        limits::MAX_SIZE,
+    )?;
     Ok(Config {
         assets,
         device,
@@ -919,6 +928,7 @@ fn read(r: &Reader) -> Result<Config, ConfigError> {
         bot_id,
         skip_voice_question,
         mark,
+        max_side,
         settings: Vec::new(),
     })
 }

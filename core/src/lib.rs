@@ -15,7 +15,7 @@ pub mod voices;
 pub use config::{Config, ConfigError, DeviceChoice};
 pub use input::{sniff_audio, sniff_photo, AudioKind, InputError, SpeechText};
 pub use job::{Job, JobClass, JobEvent, JobId, JobState, UserId};
-pub use plan::{Plan, Speech, Stage, Target};
+pub use plan::{Crop, Plan, Speech, Stage, Target};
 pub use refusal::Refusal;
 pub use timbre::Timbre;
 pub use voices::VoiceEntry;

@@ -25,8 +25,10 @@ pub const MAX_VOICE_NOTE_BYTES: u64 = 20 * 1_000_000;
 /// Longest voice note accepted, in seconds (5 minutes).
 pub const MAX_VOICE_NOTE_SECONDS: f64 = 300.0;
 
-/// Default side of the rendered square face crop, in pixels.
+/// Default side of the rendered square face crop (`--crop face`), in pixels.
 pub const DEFAULT_SIZE: u32 = 512;
+/// Default cap on the short side of a video of the whole photo, in pixels.
+pub const DEFAULT_MAX_SIDE: u32 = 720;
 /// Smallest and largest rendered crop side accepted.
 pub const MIN_SIZE: u32 = 64;
 pub const MAX_SIZE: u32 = 2048;

@@ -24,16 +24,44 @@ pub struct Target {
     pub max_bytes: Option<u64>,
 }
 
+/// What part of the photo the video shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Crop {
+    /// The whole photo at its own aspect and size (its short side capped by the renderer).
+    #[default]
+    Photo,
+    /// A square around the face, `size` pixels a side (an avatar square).
+    Face,
+}
+
+impl std::str::FromStr for Crop {
+    type Err = InputError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "photo" => Ok(Crop::Photo),
+            "face" => Ok(Crop::Face),
+            _ => Err(InputError::Option(
+                "The crop must be \"photo\" (the whole photo) or \"face\" (a square around the face).".into(),
+            )),
+        }
+    }
+}
+
 /// Everything the farm needs to render one video.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
     pub speech: Speech,
     /// Location of the photo.
     pub photo: String,
-    /// Side of the rendered square face crop, in pixels.
+    /// What the video shows: the whole photo (the default) or a square around the face.
+    #[serde(default)]
+    pub crop: Crop,
+    /// Side of the square face crop, in pixels (`Crop::Face` only).
     pub size: u32,
     pub fps: u32,
-    /// Output side is `size * upscale`.
+    /// The rendered frames are upscaled this many times.
     pub upscale: u32,
     pub target: Target,
 }
@@ -44,6 +72,7 @@ impl Plan {
         Self {
             speech,
             photo: photo.into(),
+            crop: Crop::Photo,
             size: DEFAULT_SIZE,
             fps: DEFAULT_FPS,
             upscale: 1,
@@ -80,11 +109,6 @@ impl Plan {
             )));
         }
         Ok(())
-    }
-
-    /// Side of the output video in pixels.
-    pub fn output_size(&self) -> u32 {
-        self.size * self.upscale
     }
 
     /// The stages in the order they run.
@@ -149,7 +173,7 @@ mod tests {
         assert_eq!(p.validate(), Ok(()));
         let sum: f64 = p.stages().iter().map(|s| s.weight()).sum();
         assert!((sum - 1.0).abs() < 1e-9);
-        assert_eq!(p.output_size(), DEFAULT_SIZE);
+        assert_eq!(p.crop, Crop::Photo);
     }
 
     #[test]
@@ -169,6 +193,14 @@ mod tests {
             };
             assert!(p.validate().is_err(), "{size} {fps} {up}");
         }
+    }
+
+    #[test]
+    fn a_plan_queued_before_crops_existed_shows_the_whole_photo() {
+        let mut json = serde_json::to_value(plan()).expect("serialize");
+        json.as_object_mut().expect("object").remove("crop");
+        let old: Plan = serde_json::from_value(json).expect("deserialize");
+        assert_eq!(old.crop, Crop::Photo);
     }
 
     #[test]

@@ -93,7 +93,7 @@ impl Encoder {
                     .args(["-c:a", "aac", "-b:a", &audio.to_string()]);
             }
             None => {
-                cmd.args(["-crf", "20", "-c:a", "aac", "-b:a", "128000"]);
+                cmd.args(["-crf", "18", "-c:a", "aac", "-b:a", "128000"]);
             }
         }
         cmd.args(["-metadata", &format!("comment={AI_TAG}")])

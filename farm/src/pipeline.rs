@@ -15,9 +15,10 @@ use crate::kokoro;
 use crate::lipsync::phones::{Phones, Timing};
 use crate::lipsync::track::{self, Choice};
 use crate::lipsync::LipSync;
-use crate::render::upscale_frames;
+use crate::render::{upscale_frames, View};
 use crate::speech::Speaker;
 use image::RgbImage;
+use spinbot_core::limits::DEFAULT_MAX_SIDE;
 use spinbot_core::{Plan, Speech, Stage};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -119,6 +120,8 @@ pub struct Pipeline {
     device: Device,
     /// The visible "AI-GENERATED" label on its videos.
     mark: bool,
+    /// The cap on the short side of a video of the whole photo.
+    max_side: u32,
 }
 
 impl Pipeline {
@@ -133,12 +136,19 @@ impl Pipeline {
             models,
             device,
             mark: true,
+            max_side: DEFAULT_MAX_SIDE,
         }
     }
 
     /// Its videos carry no visible label (`SPINBOT_MARK=off`; the tag stays).
     pub fn with_mark(self, mark: bool) -> Self {
         Self { mark, ..self }
+    }
+
+    /// Videos of the whole photo have their short side capped at `max_side` pixels
+    /// (`SPINBOT_MAX_SIDE`, `spinbot render --max-side`).
+    pub fn with_max_side(self, max_side: u32) -> Self {
+        Self { max_side, ..self }
     }
 
     pub fn device(&self) -> Device {
@@ -258,11 +268,11 @@ impl Pipeline {
         }
         write_json(&work_dir.join(MOUTH_FILE), &choice)?;
         log_choice(&choice);
-        let lipsync = LipSync::new(image, face, plan.size, plan.fps, self.device)?;
-        let side = plan.output_size();
+        let view = View::of(plan.crop, face, plan.size, self.max_side);
+        let lipsync = LipSync::new(image, face, view, plan.fps, self.device)?;
         let settings = EncodeSettings {
-            width: side,
-            height: side,
+            width: view.width * plan.upscale,
+            height: view.height * plan.upscale,
             fps: plan.fps,
             seconds,
             max_bytes: plan.target.max_bytes,
@@ -278,7 +288,8 @@ impl Pipeline {
                 let n = FRAME_BATCH.min(frames - done);
                 let mut rgb = lipsync.render(&track, done, n)?;
                 if plan.upscale > 1 {
-                    rgb = upscale_frames(&rgb, plan.size, plan.upscale, self.device)?;
+                    rgb =
+                        upscale_frames(&rgb, (view.width, view.height), plan.upscale, self.device)?;
                 }
                 encoder.write_frames(&rgb)?;
                 done += n;

@@ -1,10 +1,11 @@
-//! The frames of a video: the face-centred square crop of the photo at the rendered size,
-//! optionally upscaled, as tensors on the chosen device. In this version every frame is
-//! the still crop; the lip-sync renderer animates it.
+//! What a video shows of the photo and at what size (`View`: the whole photo, its short side
+//! capped, or a square around the face), and the tensor helpers the renderer shares: images
+//! to tensors and back, resizing, sharpening and the optional upscale.
 
 use crate::error::FarmError;
 use crate::face::FaceData;
 use image::RgbImage;
+use spinbot_core::Crop;
 use tch::{Device, Kind, Tensor};
 
 /// How much of the photo around the face the square crop shows, in face heights.
@@ -37,6 +38,94 @@ pub fn crop_window(face: &FaceData) -> CropWindow {
     CropWindow { x, y, side }
 }
 
+/// The part of the photo a video shows (`x`, `y`, `w`, `h` in photo pixels) and the frame it
+/// is drawn into (`width` x `height`, even, as the encoder wants).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct View {
+    pub x: u32,
+    pub y: u32,
+    pub w: u32,
+    pub h: u32,
+    pub width: u32,
+    pub height: u32,
+}
+
+impl View {
+    /// What `crop` asks for: the whole photo with its short side at most `max_side`, or the
+    /// face's square at `size`.
+    pub fn of(crop: Crop, face: &FaceData, size: u32, max_side: u32) -> Self {
+        match crop {
+            Crop::Photo => Self::whole_photo(face.image_width, face.image_height, max_side),
+            Crop::Face => Self::face(face, size),
+        }
+    }
+
+    /// The whole `w` x `h` photo. When its short side is within `max_side` the frame is the
+    /// photo's own pixels (an odd last row or column left out); otherwise it is scaled down.
+    pub fn whole_photo(w: u32, h: u32, max_side: u32) -> Self {
+        let (w, h) = (w.max(2), h.max(2));
+        let short = w.min(h);
+        let even = |v: u32| (v & !1).max(2);
+        if short <= max_side {
+            let (width, height) = (even(w), even(h));
+            return Self {
+                x: 0,
+                y: 0,
+                w: width,
+                h: height,
+                width,
+                height,
+            };
+        }
+        let scale = f64::from(max_side) / f64::from(short);
+        let side = |v: u32| even((f64::from(v) * scale).round() as u32);
+        Self {
+            x: 0,
+            y: 0,
+            w,
+            h,
+            width: side(w),
+            height: side(h),
+        }
+    }
+
+    /// The square around the face, drawn `size` pixels a side.
+    pub fn face(face: &FaceData, size: u32) -> Self {
+        let win = crop_window(face);
+        Self {
+            x: win.x,
+            y: win.y,
+            w: win.side,
+            h: win.side,
+            width: size,
+            height: size,
+        }
+    }
+
+    /// A photo point in frame pixels.
+    pub fn to_frame(&self, p: [f32; 2]) -> [f32; 2] {
+        [
+            (p[0] - self.x as f32) * self.width as f32 / self.w.max(1) as f32,
+            (p[1] - self.y as f32) * self.height as f32 / self.h.max(1) as f32,
+        ]
+    }
+
+    /// Whether the frame is the photo's pixels as they are (no resampling).
+    pub fn is_native(&self) -> bool {
+        self.w == self.width && self.h == self.height
+    }
+
+    /// The photo's part drawn at the frame's size, `[1, 3, height, width]` in [0, 1].
+    pub fn frame_tensor(&self, image: &RgbImage, device: Device) -> Result<Tensor, FarmError> {
+        let part = image::imageops::crop_imm(image, self.x, self.y, self.w, self.h).to_image();
+        let t = image_tensor(&part, device)?;
+        if self.is_native() {
+            return Ok(t);
+        }
+        Ok(resize(&t, i64::from(self.height), i64::from(self.width))?.f_clamp(0.0, 1.0)?)
+    }
+}
+
 /// An RGB image as a `[1, 3, H, W]` float tensor in [0, 1] on `device`.
 pub fn image_tensor(image: &RgbImage, device: Device) -> Result<Tensor, FarmError> {
     let (w, h) = (i64::from(image.width()), i64::from(image.height()));
@@ -65,9 +154,9 @@ pub fn to_rgb_bytes(frames: &Tensor) -> Result<Vec<u8>, FarmError> {
     Ok(out)
 }
 
-/// Resizes `[B, 3, H, W]` to `side x side` (antialiased bicubic).
-pub fn resize(t: &Tensor, side: i64) -> Result<Tensor, FarmError> {
-    Ok(t.f_internal_upsample_bicubic2d_aa([side, side], false, None, None)?)
+/// Resizes `[B, 3, H, W]` to `height x width` (antialiased bicubic).
+pub fn resize(t: &Tensor, height: i64, width: i64) -> Result<Tensor, FarmError> {
+    Ok(t.f_internal_upsample_bicubic2d_aa([height, width], false, None, None)?)
 }
 
 /// Sharpens with an unsharp mask: `x + amount * (x - gaussian_blur(x))`.
@@ -89,21 +178,23 @@ pub fn unsharp(t: &Tensor, amount: f64) -> Result<Tensor, FarmError> {
     Ok(t.f_add(&detail.f_mul_scalar(amount)?)?.f_clamp(0.0, 1.0)?)
 }
 
-/// Upscales packed RGB24 frames of `size` by `factor` (bicubic plus an unsharp mask).
+/// Upscales packed RGB24 frames of `width` x `height` by `factor` (bicubic plus an unsharp
+/// mask).
 pub fn upscale_frames(
     rgb: &[u8],
-    size: u32,
+    (width, height): (u32, u32),
     factor: u32,
     device: Device,
 ) -> Result<Vec<u8>, FarmError> {
-    let side = i64::from(size);
-    let count = (rgb.len() / (side * side * 3) as usize) as i64;
-    let frames = Tensor::f_from_data_size(rgb, &[count, side, side, 3], Kind::Uint8)?
+    let (w, h) = (i64::from(width), i64::from(height));
+    let count = (rgb.len() / (w * h * 3).max(1) as usize) as i64;
+    let frames = Tensor::f_from_data_size(rgb, &[count, h, w, 3], Kind::Uint8)?
         .f_to_device(device)?
         .f_permute([0, 3, 1, 2])?
         .f_to_kind(Kind::Float)?
         .f_div_scalar(255.0)?;
-    to_rgb_bytes(&unsharp(&resize(&frames, side * i64::from(factor))?, 0.6)?)
+    let k = i64::from(factor);
+    to_rgb_bytes(&unsharp(&resize(&frames, h * k, w * k)?, 0.6)?)
 }
 
 #[cfg(test)]
@@ -135,6 +226,22 @@ mod tests {
     }
 
     #[test]
+    fn the_whole_photo_keeps_its_pixels_up_to_the_cap() {
+        // A small portrait and a small landscape are their own pixels, an odd side evened.
+        let v = View::whole_photo(420, 524, 720);
+        assert_eq!((v.w, v.h, v.width, v.height), (420, 524, 420, 524));
+        assert!(v.is_native());
+        let v = View::whole_photo(361, 288, 720);
+        assert_eq!((v.w, v.width, v.height), (360, 360, 288));
+        assert!(v.is_native());
+        // A large landscape is scaled so its short side is the cap, at its own aspect.
+        let v = View::whole_photo(1280, 886, 720);
+        assert_eq!((v.w, v.h, v.width, v.height), (1280, 886, 1040, 720));
+        assert!(!v.is_native());
+        assert_eq!(v.to_frame([640.0, 443.0]), [520.0, 360.0]);
+    }
+
+    #[test]
     fn tensors_round_trip_to_bytes() {
         let img = RgbImage::from_fn(4, 3, |x, y| image::Rgb([x as u8 * 10, y as u8 * 20, 7]));
         let t = image_tensor(&img, Device::Cpu).expect("tensor");
@@ -145,7 +252,7 @@ mod tests {
     #[test]
     fn resize_and_unsharp_keep_flat_images_flat() {
         let t = Tensor::full([1, 3, 8, 8], 0.5, (Kind::Float, Device::Cpu));
-        let big = unsharp(&resize(&t, 16).expect("resize"), 0.6).expect("unsharp");
+        let big = unsharp(&resize(&t, 16, 16).expect("resize"), 0.6).expect("unsharp");
         assert_eq!(big.size(), vec![1, 3, 16, 16]);
         let err = (big - 0.5).abs().max().double_value(&[]);
         assert!(err < 1e-4, "{err}");

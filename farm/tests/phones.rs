@@ -7,7 +7,7 @@
 mod common;
 
 use image::RgbImage;
-use spinbot_core::{Plan, Speech, SpeechText};
+use spinbot_core::{Crop, Plan, Speech, SpeechText};
 use spinbot_farm::audio::Audio;
 use spinbot_farm::face::{FaceAnalyzer, FaceData};
 use spinbot_farm::lipsync::phones::{Phones, Timing};
@@ -15,9 +15,9 @@ use spinbot_farm::lipsync::track::{self, Choice, Source};
 use spinbot_farm::lipsync::visemes::phone_track;
 use spinbot_farm::lipsync::LipSync;
 use spinbot_farm::pipeline::{MOUTH_FILE, PHONES_FILE};
+use spinbot_farm::render::View;
 use spinbot_farm::Pipeline;
 use std::path::Path;
-use std::process::Command;
 use tch::Device;
 
 const SIZE: u32 = 512;
@@ -25,23 +25,8 @@ const FPS: u32 = 25;
 /// Eight words with p, b or m, said fluently.
 const BILABIALS: &str = "Bob made a map of Maple Bay, and Pam picked a plum by the pier.";
 
-fn decode_frames(video: &Path, size: u32) -> Vec<RgbImage> {
-    let out = Command::new("ffmpeg")
-        .args(["-v", "error", "-i"])
-        .arg(video)
-        .args(["-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
-        .output()
-        .expect("ffmpeg");
-    assert!(out.status.success());
-    let frame = (size * size * 3) as usize;
-    out.stdout
-        .chunks_exact(frame)
-        .map(|c| RgbImage::from_raw(size, size, c.to_vec()).expect("frame"))
-        .collect()
-}
-
 /// The mesh on every frame: the face found in the first, and every frame's mesh placed
-/// from that one (the head barely sways; a mesh placed from the frame before drifts, and its
+/// from that one (the head stays still; a mesh placed from the frame before drifts, and its
 /// lip gap jitters by a few hundredths on a small face).
 fn mesh(frames: &[RgbImage]) -> Vec<FaceData> {
     let mut faces = FaceAnalyzer::load(&common::assets()).expect("face models");
@@ -109,6 +94,7 @@ fn the_engines_phone_times_add_up_to_their_audio() {
 fn every_bilabial_shuts_the_lips(voice: &str, photo: &str, timing: Timing) {
     let dir = tempfile::tempdir().expect("tempdir");
     let plan = Plan {
+        crop: Crop::Face,
         size: SIZE,
         ..Plan::new(
             Speech::Text {
@@ -129,7 +115,7 @@ fn every_bilabial_shuts_the_lips(voice: &str, photo: &str, timing: Timing) {
         serde_json::from_slice(&std::fs::read(work.join(PHONES_FILE)).expect("phones.json"))
             .expect("json");
 
-    let faces = mesh(&decode_frames(&video, SIZE));
+    let faces = mesh(&common::decode_frames(&video, (SIZE, SIZE)));
     let gaps: Vec<f64> = faces.iter().map(gap).collect();
     // The lowest tenth of the range the lips move through in this render. A shut mouth
     // reads a few hundredths on the mesh, the same in every shut frame (p, b, m and pauses
@@ -206,7 +192,8 @@ fn oo_is_rounder_and_narrower_than_ee() {
         .expect("models")
         .analyse(&image)
         .expect("face");
-    let lipsync = LipSync::new(&image, &face, SIZE, FPS, Device::Cpu).expect("lipsync");
+    let lipsync =
+        LipSync::new(&image, &face, View::face(&face, SIZE), FPS, Device::Cpu).expect("lipsync");
     // "_ w oo _ ee _": half a second of each vowel.
     let mut phones = Phones::new(Timing::Recogniser);
     for (symbol, seconds) in [("_", 0.4), ("u", 0.5), ("_", 0.4), ("i", 0.5), ("_", 0.4)] {
@@ -250,6 +237,7 @@ fn voice_note(dir: &Path, voice: &str, text: &str) -> std::path::PathBuf {
 
 fn render_note(note: &Path, work: &Path) -> Choice {
     let plan = Plan {
+        crop: Crop::Face,
         size: 256,
         ..Plan::new(
             Speech::VoiceNote {

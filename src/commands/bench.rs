@@ -3,8 +3,8 @@
 use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
 use serde_json::json;
-use spinbot_core::limits::{DEFAULT_FPS, DEFAULT_SIZE, DEFAULT_VOICE};
-use spinbot_core::{Config, DeviceChoice, Plan};
+use spinbot_core::limits::{DEFAULT_FPS, DEFAULT_MAX_SIDE, DEFAULT_SIZE, DEFAULT_VOICE};
+use spinbot_core::{Config, Crop, DeviceChoice, Plan};
 use spinbot_farm::audio::Audio;
 use spinbot_farm::encode::{EncodeSettings, Encoder};
 use spinbot_farm::face::FaceData;
@@ -13,6 +13,7 @@ use spinbot_farm::lipsync::mouth::mouth_track;
 use spinbot_farm::lipsync::phones::Phones;
 use spinbot_farm::lipsync::track;
 use spinbot_farm::lipsync::LipSync;
+use spinbot_farm::render::View;
 use spinbot_farm::{device, Assets, Pipeline};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -88,9 +89,15 @@ struct RenderBench {
     /// Seconds of speech to render.
     #[arg(long, default_value_t = 10.0)]
     seconds: f64,
-    /// Side of the rendered crop.
+    /// `photo` (the whole photo, the default) or `face` (a square `--size` pixels a side).
+    #[arg(long, default_value = "photo")]
+    crop: Crop,
+    /// Side of the square with `--crop face`.
     #[arg(long, default_value_t = DEFAULT_SIZE)]
     size: u32,
+    /// Cap on the whole photo's short side.
+    #[arg(long, default_value_t = DEFAULT_MAX_SIDE)]
+    max_side: u32,
     /// auto, cpu, cuda or cuda:N.
     #[arg(long, default_value = "auto")]
     device: String,
@@ -206,10 +213,11 @@ fn peak_rss_mb() -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
-/// What a render benchmark's lines share: the frame size, the device, the voice (none
-/// for a given audio file) and what the mouth followed (once it is known).
+/// What a render benchmark's lines share: the frames' size (once the face is known), the
+/// device, the voice (none for a given audio file) and what the mouth followed (once it is
+/// known).
 struct Setting<'a> {
-    size: u32,
+    size: Option<(u32, u32)>,
     device: Device,
     voice: Option<&'a str>,
     mouth: Option<&'static str>,
@@ -235,7 +243,8 @@ fn report(stage: &str, wall_s: f64, frames: usize, audio_s: f64, setting: &Setti
             "seconds": wall_s,
             "frames": frames,
             "audio_s": audio_s,
-            "size": size,
+            "width": size.map(|s| s.0),
+            "height": size.map(|s| s.1),
             "device": format!("{device:?}").to_lowercase(),
             "peak_rss_mb": peak_rss_mb(),
         })
@@ -249,13 +258,14 @@ fn time_render(
     face: &FaceData,
     audio: &Audio,
     phones: Option<Phones>,
+    view: View,
     setting: &mut Setting,
 ) -> anyhow::Result<(Vec<u8>, usize)> {
     let start = Instant::now();
     let frames = ((audio.seconds() * f64::from(DEFAULT_FPS)).round() as usize).max(1);
     let (track, choice, _) = track::choose(audio, phones, DEFAULT_FPS, frames)?;
     setting.mouth = Some(choice.track.name());
-    let lipsync = LipSync::new(image, face, setting.size, DEFAULT_FPS, setting.device)?;
+    let lipsync = LipSync::new(image, face, view, DEFAULT_FPS, setting.device)?;
     let rgb = render_frames(&lipsync, &track, frames)?;
     report(
         "render",
@@ -287,7 +297,7 @@ fn render(assets: Assets, args: &RenderBench) -> anyhow::Result<()> {
     let device = device::resolve(args.device.parse()?)?;
     let fps = DEFAULT_FPS;
     let mut setting = Setting {
-        size: args.size,
+        size: None,
         device,
         voice: Some(args.voice.as_str()),
         mouth: None,
@@ -304,13 +314,15 @@ fn render(assets: Assets, args: &RenderBench) -> anyhow::Result<()> {
         let face: FaceData = serde_json::from_slice(
             &std::fs::read(face).with_context(|| format!("reading {}", face.display()))?,
         )?;
+        let view = View::of(args.crop, &face, args.size, args.max_side);
+        setting.size = Some((view.width, view.height));
         // One short warm-up batch (CUDA kernels, allocator), then the timed run.
-        LipSync::new(&image, &face, args.size, fps, device)?.render(
+        LipSync::new(&image, &face, view, fps, device)?.render(
             &mouth_track(&audio, fps, BATCH)?,
             0,
             BATCH,
         )?;
-        time_render(&image, &face, &audio, None, &mut setting)?;
+        time_render(&image, &face, &audio, None, view, &mut setting)?;
         return Ok(());
     }
 
@@ -318,7 +330,7 @@ fn render(assets: Assets, args: &RenderBench) -> anyhow::Result<()> {
         Some(p) => p.clone(),
         None => assets.root().join("photos").join("t1.jpg"),
     };
-    let pipeline = Pipeline::new(assets, device);
+    let pipeline = Pipeline::new(assets, device).with_max_side(args.max_side);
     let models = pipeline.models();
     // Models load once per worker, not per job: load and warm them outside the timings.
     let voice = models.voice(&args.voice)?;
@@ -327,7 +339,13 @@ fn render(assets: Assets, args: &RenderBench) -> anyhow::Result<()> {
         .map_err(|_| anyhow::anyhow!("the voice broke"))?;
     voice.speak_str("Warming up.")?;
     let image = load_photo(&photo_path)?;
-    models.with_faces(|faces| faces.analyse(&image))?;
+    let view = View::of(
+        args.crop,
+        &models.with_faces(|faces| faces.analyse(&image))?,
+        args.size,
+        args.max_side,
+    );
+    setting.size = Some((view.width, view.height));
 
     // Sentences until the speech is about the asked length (its rate measured on the
     // paragraph once, outside the timings).
@@ -364,7 +382,14 @@ fn render(assets: Assets, args: &RenderBench) -> anyhow::Result<()> {
         &setting,
     );
 
-    let (rgb, frames) = time_render(&image, &face, &audio, Some(spoken.phones), &mut setting)?;
+    let (rgb, frames) = time_render(
+        &image,
+        &face,
+        &audio,
+        Some(spoken.phones),
+        view,
+        &mut setting,
+    )?;
 
     let dir = tempfile::Builder::new()
         .prefix("spinbot-bench-")
@@ -372,8 +397,8 @@ fn render(assets: Assets, args: &RenderBench) -> anyhow::Result<()> {
     let wav = dir.path().join("speech.wav");
     audio.write_wav(&wav)?;
     let settings = EncodeSettings {
-        width: args.size,
-        height: args.size,
+        width: view.width,
+        height: view.height,
         fps,
         seconds: audio.seconds(),
         max_bytes: None,
@@ -398,6 +423,7 @@ fn render(assets: Assets, args: &RenderBench) -> anyhow::Result<()> {
         voice: args.voice.clone(),
     };
     let plan = Plan {
+        crop: args.crop,
         size: args.size,
         ..Plan::new(speech, photo_path.to_string_lossy())
     };

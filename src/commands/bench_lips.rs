@@ -10,12 +10,13 @@
 
 use anyhow::Context;
 use serde_json::json;
-use spinbot_core::limits::DEFAULT_FPS;
+use spinbot_core::limits::{DEFAULT_FPS, DEFAULT_MAX_SIDE};
 use spinbot_core::{Plan, Speech};
 use spinbot_farm::audio::Audio;
 use spinbot_farm::face::{FaceData, INNER_LIP_BOTTOM, INNER_LIP_TOP, MOUTH_LEFT, MOUTH_RIGHT};
 use spinbot_farm::lipsync::track::{pearson, Choice};
 use spinbot_farm::pipeline::MOUTH_FILE;
+use spinbot_farm::render::View;
 use spinbot_farm::{device, Assets, Pipeline};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -101,8 +102,8 @@ fn clip(pipeline: &Pipeline, path: &Path) -> anyhow::Result<serde_json::Value> {
     let start = Instant::now();
     let video = pipeline.run(&plan, &work, &mut |_, _| {})?;
     let render_s = start.elapsed().as_secs_f64();
-    let side = plan.output_size();
-    let rendered = frames(&video, side, side)?;
+    let view = View::whole_photo(image.width(), image.height(), DEFAULT_MAX_SIDE);
+    let rendered = frames(&video, view.width, view.height)?;
     let choice: Choice = serde_json::from_slice(&std::fs::read(work.join(MOUTH_FILE))?)?;
 
     let real_open = openings(pipeline, &real)?;

@@ -17,7 +17,9 @@ pub mod worker;
 
 use clap::Args;
 use spinbot_core::limits::{DEFAULT_SIZE, DEFAULT_VOICE};
-use spinbot_core::{Config, ConfigError, DeviceChoice, InputError, Refusal, Speech, SpeechText};
+use spinbot_core::{
+    Config, ConfigError, Crop, DeviceChoice, InputError, Refusal, Speech, SpeechText,
+};
 use spinbot_jobs::{Queue, QueueConfig, Record};
 use std::path::PathBuf;
 use tokio_util::sync::CancellationToken;
@@ -38,7 +40,11 @@ pub struct RequestArgs {
     /// Voice for `--say` (see `spinbot voices`).
     #[arg(long, default_value = DEFAULT_VOICE)]
     pub voice: String,
-    /// Side of the rendered square face crop, in pixels.
+    /// What the video shows: `photo` (the whole photo, framed as it was taken) or `face`
+    /// (a square around the face, `--size` pixels a side).
+    #[arg(long, default_value = "photo")]
+    pub crop: Crop,
+    /// Side of the square with `--crop face`, in pixels.
     #[arg(long, default_value_t = DEFAULT_SIZE)]
     pub size: u32,
 }

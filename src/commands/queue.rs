@@ -102,6 +102,7 @@ pub async fn submit(args: SubmitArgs, config: &Config) -> anyhow::Result<()> {
     let (photo_key, note_key) = (job_input(&job, "photo"), job_input(&job, "voice-note"));
     let speech = args.request.speech(|| note_key.clone())?;
     let plan = Plan {
+        crop: args.request.crop,
         size: args.request.size,
         ..Plan::new(speech, photo_key.clone())
     };

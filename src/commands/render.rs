@@ -4,8 +4,8 @@ use crate::commands::RequestArgs;
 use crate::progress::Bar;
 use anyhow::Context;
 use clap::Args;
-use spinbot_core::limits::DEFAULT_FPS;
-use spinbot_core::{Config, Plan, Target};
+use spinbot_core::limits::{DEFAULT_FPS, MAX_SIZE, MIN_SIZE};
+use spinbot_core::{Config, InputError, Plan, Target};
 use spinbot_farm::{device, Assets, Pipeline};
 use std::path::PathBuf;
 
@@ -16,9 +16,13 @@ pub struct RenderArgs {
     /// Frames per second.
     #[arg(long, default_value_t = DEFAULT_FPS)]
     fps: u32,
-    /// Multiply the output size by K.
+    /// Upscale the frames K times (bicubic and sharpening): only when asked.
     #[arg(long, default_value_t = 1)]
     upscale: u32,
+    /// With the whole photo, the cap on its short side in pixels (default: SPINBOT_MAX_SIDE,
+    /// else 720); a larger photo is scaled down, a smaller one keeps its size.
+    #[arg(long)]
+    max_side: Option<u32>,
     /// auto, cpu, cuda or cuda:N (default: SPINBOT_DEVICE, else auto).
     #[arg(long)]
     device: Option<String>,
@@ -45,6 +49,7 @@ fn render(args: RenderArgs, config: &Config) -> anyhow::Result<()> {
         .request
         .speech(|| note.to_string_lossy().into_owned())?;
     let plan = Plan {
+        crop: args.request.crop,
         size: args.request.size,
         fps: args.fps,
         upscale: args.upscale,
@@ -55,8 +60,16 @@ fn render(args: RenderArgs, config: &Config) -> anyhow::Result<()> {
     };
     plan.validate()?;
     let choice = crate::commands::device_choice(args.device.as_deref(), config)?;
-    let pipeline =
-        Pipeline::new(Assets::at(&config.assets), device::resolve(choice)?).with_mark(config.mark);
+    let max_side = args.max_side.unwrap_or(config.max_side);
+    if !(MIN_SIZE..=MAX_SIZE).contains(&max_side) {
+        return Err(InputError::Option(format!(
+            "--max-side must be from {MIN_SIZE} to {MAX_SIZE} pixels."
+        ))
+        .into());
+    }
+    let pipeline = Pipeline::new(Assets::at(&config.assets), device::resolve(choice)?)
+        .with_mark(config.mark)
+        .with_max_side(max_side);
 
     let temp;
     let work_dir = match &args.work_dir {

@@ -102,8 +102,11 @@ pub async fn start(
             idle_wait: Duration::from_millis(200),
             work_root: work_root.clone(),
         };
-        let pipeline =
-            Arc::new(Pipeline::with_models(models.clone(), device).with_mark(config.mark));
+        let pipeline = Arc::new(
+            Pipeline::with_models(models.clone(), device)
+                .with_mark(config.mark)
+                .with_max_side(config.max_side),
+        );
         let (queue, store, stop) = (queue.clone(), store.clone(), stop.clone());
         roles.spawn(async move {
             spinbot_farm::worker::run(slot, queue, store, pipeline, stop).await;

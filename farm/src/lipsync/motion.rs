@@ -1,6 +1,6 @@
-//! The motion that keeps a clip from looking frozen: eye blinks every few seconds and a slow,
-//! slight head sway and nod. Pure functions of time, so any batch of frames can be rendered
-//! on its own and every run of the same clip looks the same.
+//! The motion that keeps a clip from looking frozen: eye blinks every few seconds. A pure
+//! function of time, so any batch of frames can be rendered on its own and every run of the
+//! same clip looks the same.
 
 /// Seconds between blinks, cycled (people blink every 2 to 6 seconds).
 const BLINK_GAPS: [f32; 6] = [3.1, 4.4, 2.6, 5.2, 3.7, 2.9];
@@ -27,16 +27,6 @@ pub fn blink(frame: usize, fps: u32) -> f32 {
     0.0
 }
 
-/// Head pose at `frame`: (roll in radians, shift right, shift down), shifts in face heights.
-pub fn sway(frame: usize, fps: u32) -> (f32, f32, f32) {
-    let t = frame as f32 / fps.max(1) as f32;
-    let tau = std::f32::consts::TAU;
-    let roll = 0.012 * (tau * t / 6.3).sin() + 0.004 * (tau * t / 2.9 + 1.0).sin();
-    let dx = 0.006 * (tau * t / 7.9 + 0.5).sin();
-    let dy = 0.004 * (tau * t / 4.1 + 2.0).sin();
-    (roll, dx, dy)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -49,15 +39,5 @@ mod tests {
         let blinks = closed.windows(2).filter(|w| w[1] - w[0] > 5).count() + 1;
         assert!((3..=8).contains(&blinks), "{blinks} blinks");
         assert_eq!(blink(0, 25), 0.0);
-    }
-
-    #[test]
-    fn sway_is_slow_and_small() {
-        for f in 0..500 {
-            let (r0, x0, y0) = sway(f, 25);
-            let (r1, x1, y1) = sway(f + 1, 25);
-            assert!(r0.abs() < 0.02 && x0.abs() < 0.01 && y0.abs() < 0.01);
-            assert!((r1 - r0).abs() < 0.002 && (x1 - x0).abs() < 0.001 && (y1 - y0).abs() < 0.001);
-        }
     }
 }

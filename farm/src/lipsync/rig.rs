@@ -1,11 +1,11 @@
 //! The face rig, built once per photo: control points taken from the face mesh (in the
-//! rendered crop's pixels) and, for each, how it moves per unit of each animation parameter
+//! rendered frame's pixels) and, for each, how it moves per unit of each animation parameter
 //! (mouth opening, stretch, rounding, each eye's blink, and the lips pressing shut when the
 //! photo's are parted). Points that must stay put (nose, eye corners, brows, the region's
 //! border) are controls that never move.
 
 use crate::face::FaceData;
-use crate::render::CropWindow;
+use crate::render::View;
 
 /// Animation parameters, in this order, in every frame's parameter row.
 pub const PARAMS: usize = 6;
@@ -39,18 +39,21 @@ const INNER_PAIRS: [(usize, usize); 9] = [
 ];
 
 /// How far things move at full strength, in mouth widths.
-const LIP_DROP: f32 = 0.30;
-const JAW_DROP: f32 = 0.26;
-const LIP_LIFT: f32 = 0.05;
+const LIP_DROP: f32 = 0.24;
+const JAW_DROP: f32 = 0.20;
+const LIP_LIFT: f32 = 0.04;
 const STRETCH: f32 = 0.06;
 const ROUNDING: f32 = 0.10;
+/// Rounded lips push out and part a little, the middle most (an "oo" is taller than an "ee").
+const PURSE: f32 = 0.02;
 
 const LOWER_LIP: [usize; 18] = [
     146, 91, 181, 84, 17, 314, 405, 321, 375, 95, 88, 178, 87, 14, 317, 402, 318, 324,
 ];
-/// The outer upper lip only: the inner upper lip lies a pixel from the inner lower lip in a
-/// closed mouth, and two controls that close together moving apart would fold the spline.
-/// The upper lip's inside follows by interpolation (and is painted over when parted).
+/// The outer upper lip; its inner edge ([`INNER_PAIRS`]) moves with it and is reached
+/// exactly, so the upper lip keeps its shape as the mouth opens (the spline is solved where
+/// the controls go, so two pinned controls a pixel apart that part never fold it). The mouth's
+/// inside is drawn where the warp samples the seam between the lips (see `inside`).
 const UPPER_LIP: [usize; 9] = [185, 40, 39, 37, 0, 267, 269, 270, 409];
 /// Chin and jaw points with the share of the jaw drop they follow.
 const JAW: [(usize, f32); 15] = [
@@ -94,11 +97,13 @@ pub struct Rect {
 /// lower lip), in this order, with how they move.
 pub const MOUTH_OUTLINE: [usize; 4] = [78, 308, 13, 14];
 
-/// Everything the warp needs about one face, in crop pixels.
+/// Everything the warp needs about one face, in frame pixels.
 #[derive(Debug, Clone)]
 pub struct Rig {
-    pub size: i64,
-    /// The part of the crop that moves; everything outside it is the photo untouched.
+    /// The frame's size.
+    pub width: i64,
+    pub height: i64,
+    /// The part of the frame that moves; everything outside it is the photo untouched.
     pub region: Rect,
     /// The mouth's neighbourhood inside the region, where the interior is painted.
     pub mouth_box: Rect,
@@ -109,8 +114,8 @@ pub struct Rig {
     pub sources: Vec<[f32; 2]>,
     /// Per control: displacement per unit of each parameter.
     pub basis: Vec<[[f32; 2]; PARAMS]>,
-    /// Per control: whether the warp must reach it exactly (the inner lips of a parted
-    /// mouth, which sealing brings together); the others are followed smoothly.
+    /// Per control: whether the warp must reach it exactly (the inner lips, which opening
+    /// parts and sealing brings together); the others are followed smoothly.
     pub exact: Vec<bool>,
     /// The mouth outline ([`MOUTH_OUTLINE`]) where it is in the photo and how it moves.
     pub mouth_sources: [[f32; 2]; 4],
@@ -122,6 +127,8 @@ pub struct Rig {
     pub rest_opening: f32,
     /// The face's down direction (unit vector).
     pub down: [f32; 2],
+    /// Corner to corner of the lips, in pixels.
+    pub mouth_width: f32,
 }
 
 fn sub(a: [f32; 2], b: [f32; 2]) -> [f32; 2] {
@@ -133,17 +140,10 @@ fn len(a: [f32; 2]) -> f32 {
 }
 
 impl Rig {
-    /// The rig of `face` as seen in the crop `window` rendered at `size`.
-    pub fn new(face: &FaceData, window: CropWindow, size: u32) -> Self {
-        let scale = size as f32 / window.side.max(1) as f32;
-        let at = |i: usize| {
-            let p = face.point(i);
-            [
-                (p[0] - window.x as f32) * scale,
-                (p[1] - window.y as f32) * scale,
-            ]
-        };
-        let size = i64::from(size);
+    /// The rig of `face` as the frames of `view` show it.
+    pub fn new(face: &FaceData, view: &View) -> Self {
+        let at = |i: usize| view.to_frame(face.point(i));
+        let size = (i64::from(view.width), i64::from(view.height));
         let eye_a = mean(&[at(33), at(133)]);
         let eye_b = mean(&[at(362), at(263)]);
         let across = sub(eye_b, eye_a);
@@ -164,7 +164,8 @@ impl Rig {
         let region = clamp_rect(x0, y0, x1, y1, size);
 
         let mut rig = Rig {
-            size,
+            width: size.0,
+            height: size.1,
             region,
             mouth_box: region,
             unit,
@@ -188,6 +189,7 @@ impl Rig {
             rest_gap: len(sub(at(14), at(13))),
             rest_opening: len(sub(at(14), at(13))) / mouth_width,
             down,
+            mouth_width,
         };
         // Parted lips in the photo: how far each inner lip point travels to meet its partner
         // (the gap along the face's down direction at that place).
@@ -233,6 +235,12 @@ impl Rig {
         // Stretching and rounding scale the whole mouth about its centre along its axis,
         // so no lip point overtakes its neighbour.
         let sideways = |p: [f32; 2], k: f32| scaled(right, along(p) * k * mouth_width / 2.0);
+        // Rounding: narrower, and each lip away from the other (`away`: 1 down, -1 up).
+        let rounded = |p: [f32; 2], away: f32| {
+            let pursed = scaled(down, away * PURSE * mouth_width * profile(p));
+            let narrower = sideways(p, -ROUNDING);
+            [narrower[0] + pursed[0], narrower[1] + pursed[1]]
+        };
         for &i in &LOWER_LIP {
             let p = at(i);
             rig.push(
@@ -240,13 +248,12 @@ impl Rig {
                 &[
                     (OPEN, scaled(down, LIP_DROP * mouth_width * profile(p))),
                     (WIDE, sideways(p, STRETCH)),
-                    (ROUND, sideways(p, -ROUNDING)),
+                    (ROUND, rounded(p, 1.0)),
                     (SEAL, seal_lower(i)),
                 ],
             );
         }
-        // The inner upper lip is a control only when the photo's lips are parted.
-        let inner_upper = INNER_PAIRS.iter().map(|&(_, u)| u).filter(|_| parted);
+        let inner_upper = INNER_PAIRS.iter().map(|&(_, u)| u);
         for i in UPPER_LIP.into_iter().chain(inner_upper) {
             let p = at(i);
             rig.push(
@@ -254,7 +261,7 @@ impl Rig {
                 &[
                     (OPEN, scaled(down, -LIP_LIFT * mouth_width * profile(p))),
                     (WIDE, sideways(p, STRETCH)),
-                    (ROUND, sideways(p, -ROUNDING)),
+                    (ROUND, rounded(p, -1.0)),
                     (SEAL, seal_upper(i)),
                 ],
             );
@@ -270,13 +277,13 @@ impl Rig {
                 ],
             );
         }
-        if parted {
-            let inner: Vec<[f32; 2]> = INNER_PAIRS
-                .iter()
-                .flat_map(|&(l, u)| [at(l), at(u)])
-                .collect();
-            rig.pin(&inner);
-        }
+        // The inner lips are reached exactly: smoothed, two controls a pixel apart that part
+        // would both go half way, and the mouth would hardly open.
+        let inner: Vec<[f32; 2]> = INNER_PAIRS
+            .iter()
+            .flat_map(|&(l, u)| [at(l), at(u)])
+            .collect();
+        rig.pin(&inner);
         let lower_middle = seal_lower(14);
         for &(i, share) in &JAW {
             rig.push(
@@ -315,26 +322,29 @@ impl Rig {
                 rig.push(p, &[]);
             }
         }
-        let lips = |p: [f32; 2], open: [f32; 2], seal: [f32; 2]| {
+        let lips = |p: [f32; 2], open: [f32; 2], round: [f32; 2], seal: [f32; 2]| {
             let mut b = [[0.0; 2]; PARAMS];
             b[OPEN] = open;
             b[WIDE] = sideways(p, STRETCH);
-            b[ROUND] = sideways(p, -ROUNDING);
+            b[ROUND] = round;
             b[SEAL] = seal;
             b
         };
         let [l, r_, t, b] = rig.mouth_sources;
+        let corner_drop = scaled(down, 0.3 * LIP_DROP * mouth_width);
         rig.mouth_basis = [
-            lips(l, scaled(down, 0.3 * LIP_DROP * mouth_width), [0.0; 2]),
-            lips(r_, scaled(down, 0.3 * LIP_DROP * mouth_width), [0.0; 2]),
+            lips(l, corner_drop, sideways(l, -ROUNDING), [0.0; 2]),
+            lips(r_, corner_drop, sideways(r_, -ROUNDING), [0.0; 2]),
             lips(
                 t,
                 scaled(down, -LIP_LIFT * mouth_width * profile(t)),
+                rounded(t, -1.0),
                 seal_upper(13),
             ),
             lips(
                 b,
                 scaled(down, LIP_DROP * mouth_width * profile(b)),
+                rounded(b, 1.0),
                 seal_lower(14),
             ),
         ];
@@ -409,11 +419,12 @@ fn bounds(points: &[[f32; 2]]) -> (f32, f32, f32, f32) {
         })
 }
 
-fn clamp_rect(x0: f32, y0: f32, x1: f32, y1: f32, size: i64) -> Rect {
-    let x = (x0.floor() as i64).clamp(0, size - 2);
-    let y = (y0.floor() as i64).clamp(0, size - 2);
-    let x1 = (x1.ceil() as i64).clamp(x + 2, size);
-    let y1 = (y1.ceil() as i64).clamp(y + 2, size);
+/// The rectangle between the points, inside a `(width, height)` frame.
+fn clamp_rect(x0: f32, y0: f32, x1: f32, y1: f32, (width, height): (i64, i64)) -> Rect {
+    let x = (x0.floor() as i64).clamp(0, width - 2);
+    let y = (y0.floor() as i64).clamp(0, height - 2);
+    let x1 = (x1.ceil() as i64).clamp(x + 2, width);
+    let y1 = (y1.ceil() as i64).clamp(y + 2, height);
     Rect {
         x,
         y,
