@@ -70,6 +70,8 @@ impl Stack {
         cmd.args(args)
             .env("REDIS_URL", self.redis.url())
             .env("SPINBOT_STORE", self.store.path())
+            // Chat flows, not pictures: small videos keep the suite quick.
+            .env("SPINBOT_MAX_SIDE", "360")
             .env("DISCORD_BOT_TOKEN", TOKEN)
             .env("DISCORD_API_URL", self.discord.url())
             .env("DISCORD_GUILD_ID", GUILD.to_string())
@@ -613,6 +615,8 @@ fn message_content_is_asked_for_only_when_granted() {
         .args(["bot", "discord"])
         .env("REDIS_URL", redis.url())
         .env("SPINBOT_STORE", store.path())
+        // Chat flows, not pictures: small videos keep the suite quick.
+        .env("SPINBOT_MAX_SIDE", "360")
         .env("DISCORD_BOT_TOKEN", TOKEN)
         .env("DISCORD_API_URL", discord.url())
         .env("DISCORD_MESSAGE_CONTENT", "1")

@@ -116,6 +116,8 @@ impl Stack {
         let mut cmd = common::spinbot();
         cmd.env("REDIS_URL", self.redis.url())
             .env("SPINBOT_STORE", self.store.path())
+            // Chat flows, not pictures: small videos keep the suite quick.
+            .env("SPINBOT_MAX_SIDE", "360")
             .env("TELEGRAM_BOT_TOKEN", TOKEN)
             .env("TELEGRAM_API_URL", self.telegram.url())
             .env("RUST_LOG", "info")

@@ -33,6 +33,8 @@ impl WebChat {
                 .args(args)
                 .env("REDIS_URL", redis.url())
                 .env("SPINBOT_STORE", store.path())
+                // Chat flows, not pictures: small videos keep the suite quick.
+                .env("SPINBOT_MAX_SIDE", "360")
                 .env("SPINBOT_WEB_ADDR", format!("127.0.0.1:{port}"))
                 .env("SPINBOT_SKIP_VOICE_QUESTION", "1")
                 // Requests may name a visitor's address, as a proxy in front would.

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use tch::Device;
 
 const FPS: u32 = 25;
-const SAY: &str = "Hello there! How are you doing today? I am so glad to see you again.";
+const SAY: &str = "Hello there! How are you doing today?";
 
 /// The outer upper lip from corner to corner, then its inner edge back.
 const UPPER_LIP: [usize; 22] = [
@@ -66,7 +66,7 @@ fn render(photo: &Path, dir: &Path, judge_lips: bool) -> Seen {
     let view = View::whole_photo(image.width(), image.height(), DEFAULT_MAX_SIDE);
     let (width, height) = (view.width, view.height);
     let frames = common::decode_frames(&video, (width, height));
-    assert!(frames.len() > 50, "{} frames", frames.len());
+    assert!(frames.len() > 30, "{} frames", frames.len());
     let lipsync = LipSync::new(&image, &face, view, FPS, Device::Cpu).expect("lipsync");
     let still = RgbImage::from_raw(width, height, lipsync.still().to_vec()).expect("still");
 
