@@ -356,9 +356,9 @@ fn two_users_at_once_each_see_only_their_own_chat() {
         .iter()
         .flat_map(|e| e["controls"].as_array().cloned().unwrap_or_default())
         .find_map(|c| {
-            c["words"]
+            c["id"]
                 .as_str()
-                .and_then(|w| w.strip_prefix("/cancel "))
+                .and_then(|w| w.strip_prefix("cancel:"))
                 .map(str::to_owned)
         })
         .expect("a Cancel button");

@@ -76,6 +76,16 @@ impl Action {
     }
 }
 
+/// A button, a menu choice or a slash command's options: what it means, typed, so it is
+/// never read as text (a slash command's words are spoken as they are, whatever they say).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pressed {
+    /// Do this.
+    Act(Action),
+    /// Yes to the question the bot asked (its confirm button).
+    Yes,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,13 +2,13 @@
 //! ([`Agent::handle`]); or the actions only ([`Agent::plan`]). The model decides when it is
 //! configured and usable; otherwise the built-in parser does, so there is always an answer.
 
-use crate::action::Action;
+use crate::action::{Action, Pressed};
 use crate::admin;
 use crate::executor::{Caller, Declined, Hands, Upload};
 use crate::model::{run_model, Model};
-use crate::parser;
 use crate::prompts::Prompts;
-use crate::tools::{Run, Step};
+use crate::run::{Run, Step};
+use crate::understand;
 use spinbot_core::config::OllamaSettings;
 use spinbot_core::limits::MAX_MESSAGE_CHARS;
 use spinbot_core::{JobId, Refusal, UserId};
@@ -21,6 +21,8 @@ pub struct Message {
     pub caller: Caller,
     pub text: String,
     pub uploads: Vec<Upload>,
+    /// A button, a menu choice or a slash command: done as typed, the text left unread.
+    pub pressed: Option<Pressed>,
 }
 
 /// Who decided the actions.
@@ -29,6 +31,8 @@ pub struct Message {
 pub enum DecidedBy {
     Model,
     Parser,
+    /// The person, by pressing a button or using a slash command.
+    Pressed,
 }
 
 impl DecidedBy {
@@ -37,6 +41,7 @@ impl DecidedBy {
         match self {
             Self::Model => "model",
             Self::Parser => "parser",
+            Self::Pressed => "pressed",
         }
     }
 }
@@ -160,6 +165,12 @@ impl Agent {
                 run.perform(caller.clone(), action).await.ok();
             }
             let mut steps = run.steps();
+            if let Some(pressed) = &message.pressed {
+                steps.extend(self.pressed(caller, pressed).await);
+                let answer = reply(steps, DecidedBy::Pressed);
+                tracing::info!(actions = ?answer.actions().iter().map(Action::name).collect::<Vec<_>>(), "pressed");
+                return answer;
+            }
             let mut by = DecidedBy::Parser;
             let mut said = None;
             let answered = if message.text.trim().is_empty() {
@@ -246,9 +257,23 @@ impl Agent {
         Decided::parser(self.with_parser(caller, text).await)
     }
 
+    /// A press: the answer to the question asked when it is one, else its action, done as
+    /// typed (no model, no parser).
+    async fn pressed(&self, caller: &Caller, pressed: &Pressed) -> Vec<Step> {
+        if let Some((action, result)) = self.hands.answer_pressed(caller, pressed).await {
+            return vec![Step { action, result }];
+        }
+        let Pressed::Act(action) = pressed else {
+            return Vec::new();
+        };
+        let run = Run::new(self.hands.clone());
+        run.perform(caller.clone(), action.clone()).await.ok();
+        run.steps()
+    }
+
     async fn with_parser(&self, caller: &Caller, text: &str) -> Vec<Step> {
         let run = Run::new(self.hands.clone());
-        for action in parser::parse(text) {
+        for action in understand::parse(text) {
             run.perform(caller.clone(), action).await.ok();
         }
         run.steps()

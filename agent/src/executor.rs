@@ -2,7 +2,7 @@
 //! anything. The caller always comes from the platform, never from a model; every job id
 //! given is checked against the caller, and one that is not theirs is "not found".
 
-use crate::action::Action;
+use crate::action::{Action, Pressed};
 use crate::conversation::{Conversations, Field, Question, State};
 use crate::error::AgentError;
 use spinbot_core::job::ReplyTo;
@@ -154,6 +154,22 @@ impl Hands {
         match self {
             Hands::Live(executor) => executor.answer_question(caller, text).await,
             Hands::DryRun => None,
+        }
+    }
+
+    /// The waiting question, answered by a press when it is its answer (see
+    /// [`Executor::answer_pressed`]); a dry run has none, so a yes answers nothing.
+    pub async fn answer_pressed(
+        &self,
+        caller: &Caller,
+        pressed: &Pressed,
+    ) -> Option<(Action, Result<Done, Declined>)> {
+        match (self, pressed) {
+            (Hands::Live(executor), _) => executor.answer_pressed(caller, pressed).await,
+            (Hands::DryRun, Pressed::Yes) => {
+                Some((Action::Unsupported, Err(Declined(NOTHING_ASKED.into()))))
+            }
+            (Hands::DryRun, Pressed::Act(_)) => None,
         }
     }
 
@@ -659,7 +675,7 @@ impl Executor {
         };
         match question {
             Question::Confirm(asked) => {
-                if !crate::parser::is_yes(text) {
+                if !crate::understand::is_yes(text) {
                     tracing::info!(
                         question = asked.name(),
                         "the question was not answered with a yes"
@@ -682,17 +698,57 @@ impl Executor {
         render: Action,
         text: &str,
     ) -> Option<(Action, Result<Done, Declined>)> {
-        let parsed = crate::parser::parse(text);
+        let parsed = crate::understand::parse(text);
         let wanted = match parsed.first() {
             Some(Action::ChooseVoice { voice }) => Some(voice.clone()),
             Some(Action::Render { text: None, .. }) => None,
-            _ if crate::parser::is_yes(text) => None,
+            _ if crate::understand::is_yes(text) => None,
             _ if spinbot_core::voices::describes_a_voice(text) => Some(text.to_owned()),
             _ => {
                 tracing::info!("the voice question was not answered");
                 return None;
             }
         };
+        Some(self.render_with_voice(caller, render, wanted).await)
+    }
+
+    /// A press answers the question asked, when it is its answer: the confirm button says
+    /// yes, the voice menu picks the voice for the video waiting. `None`: the press is not an
+    /// answer (the question, if any, is dropped) and its action is to be done as pressed.
+    pub async fn answer_pressed(
+        &self,
+        caller: &Caller,
+        pressed: &Pressed,
+    ) -> Option<(Action, Result<Done, Declined>)> {
+        let question = match self.conversations.take_question(&caller.user).await {
+            Ok(question) => question,
+            Err(e) => return Some((Action::Unsupported, Err(e.into()))),
+        };
+        match (question, pressed) {
+            (Some(Question::Confirm(asked)), Pressed::Yes) => {
+                let done = self.perform(caller, &asked).await;
+                Some((asked, done))
+            }
+            (Some(Question::Voice(render)), Pressed::Yes) => {
+                Some(self.render_with_voice(caller, render, None).await)
+            }
+            (Some(Question::Voice(render)), Pressed::Act(Action::ChooseVoice { voice })) => Some(
+                self.render_with_voice(caller, render, Some(voice.clone()))
+                    .await,
+            ),
+            (_, Pressed::Yes) => Some((Action::Unsupported, Err(Declined(NOTHING_ASKED.into())))),
+            (_, Pressed::Act(_)) => None,
+        }
+    }
+
+    /// The video waiting for the voice question, made with `wanted` (else the default,
+    /// chosen); a voice that does not exist asks again.
+    async fn render_with_voice(
+        &self,
+        caller: &Caller,
+        render: Action,
+        wanted: Option<String>,
+    ) -> (Action, Result<Done, Declined>) {
         let mut chosen = String::new();
         if wanted.is_none() {
             // The default, chosen: a voice note later does not change it.
@@ -700,7 +756,7 @@ impl Executor {
                 .set(&caller.user, &[(Field::Voice, Some(DEFAULT_VOICE))])
                 .await
             {
-                return Some((render, Err(e.into())));
+                return (render, Err(e.into()));
             }
         }
         if let Some(voice) = wanted {
@@ -713,9 +769,9 @@ impl Executor {
                         .ask(&caller.user, &Question::Voice(render))
                         .await;
                     if let Err(e) = asked_again {
-                        return Some((choose, Err(e.into())));
+                        return (choose, Err(e.into()));
                     }
-                    return Some((choose, Err(declined)));
+                    return (choose, Err(declined));
                 }
             }
         }
@@ -723,7 +779,7 @@ impl Executor {
             say: format!("{chosen}{}", done.say),
             ..done
         });
-        Some((render, done))
+        (render, done)
     }
 
     /// Notes a file the caller sent, as their latest photo or voice note. A voice note from
@@ -778,6 +834,10 @@ fn not_found() -> Declined {
 }
 
 /// What forgetting asks first.
+/// The answer to a yes pressed when no question waits (it expired, or was answered).
+pub const NOTHING_ASKED: &str =
+    "That question is no longer open (questions wait 5 minutes); ask me again.";
+
 pub const FORGET_QUESTION: &str = "This deletes everything I keep about you, for good: your photos, voice notes, videos, chosen voice and history, and stops any video in the making. Reply \"yes\" within 5 minutes to go ahead; anything else keeps it all.";
 
 /// The answer to a request outside the product.

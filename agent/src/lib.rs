@@ -11,11 +11,12 @@ pub mod error;
 pub mod eval;
 pub mod executor;
 pub mod model;
-pub mod parser;
 pub mod prompts;
+pub mod run;
 pub mod tools;
+pub mod understand;
 
-pub use action::Action;
+pub use action::{Action, Pressed};
 pub use agent::{Agent, DecidedBy, Message, Reply};
 pub use error::AgentError;
 pub use executor::{Ask, Caller, Declined, Executor, Hands, Upload};

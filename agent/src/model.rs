@@ -5,7 +5,8 @@
 use crate::error::AgentError;
 use crate::executor::Caller;
 use crate::prompts::Prompts;
-use crate::tools::{self, ActionTool, Run};
+use crate::run::Run;
+use crate::tools::{self, ActionTool};
 use futures::StreamExt;
 use rig_agent::agent::MultiTurnStreamItem;
 use rig_agent::AgentBuilder;

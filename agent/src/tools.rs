@@ -3,95 +3,15 @@
 //! unknown argument names are refused, so a model cannot point a tool at someone else.
 
 use crate::action::Action;
-use crate::executor::{Caller, Declined, Done, Hands};
+use crate::executor::{Caller, Declined};
 use crate::prompts::Prompts;
+use crate::run::Run;
 use rig_core::tool::{Tool, ToolContext, ToolExecutionError};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::marker::PhantomData;
-use std::sync::{Arc, Mutex};
-
-/// One action tried in a run, and how it went.
-#[derive(Debug, Clone)]
-pub struct Step {
-    pub action: Action,
-    pub result: Result<Done, Declined>,
-}
-
-/// One agent run: who carries the actions out, and what they did so far.
-pub struct Run {
-    hands: Hands,
-    steps: Mutex<Vec<Step>>,
-    /// Actions begun (finished or not).
-    started: std::sync::atomic::AtomicUsize,
-}
-
-/// The longest wait for actions in flight when a run is given up.
-const SETTLE: std::time::Duration = std::time::Duration::from_secs(30);
-
-impl Run {
-    pub fn new(hands: Hands) -> Arc<Self> {
-        Arc::new(Self {
-            hands,
-            steps: Mutex::new(Vec::new()),
-            started: std::sync::atomic::AtomicUsize::new(0),
-        })
-    }
-
-    /// Carries out `action`, and notes it. The action runs to its end on a task of its own
-    /// even when the run is given up meanwhile (a model that timed out during a tool), so
-    /// it is done once and noted.
-    pub async fn perform(
-        self: &Arc<Self>,
-        caller: Caller,
-        action: Action,
-    ) -> Result<Done, Declined> {
-        self.started
-            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let run = self.clone();
-        let task = tokio::spawn(async move {
-            let result = run.hands.perform(&caller, &action).await;
-            run.lock().push(Step {
-                action,
-                result: result.clone(),
-            });
-            result
-        });
-        task.await.unwrap_or_else(|e| {
-            tracing::error!(error = %e, "an action's task failed");
-            Err(Declined(
-                "Something went wrong on my side; please try again in a minute.".into(),
-            ))
-        })
-    }
-
-    /// Whether any action was begun.
-    pub fn acted(&self) -> bool {
-        self.started.load(std::sync::atomic::Ordering::SeqCst) > 0
-    }
-
-    /// Waits (a while) for the actions begun to be noted; then what they did.
-    pub async fn settled_steps(&self) -> Vec<Step> {
-        let until = tokio::time::Instant::now() + SETTLE;
-        while self.lock().len() < self.started.load(std::sync::atomic::Ordering::SeqCst)
-            && tokio::time::Instant::now() < until
-        {
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
-        self.steps()
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Step>> {
-        self.steps
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    pub fn steps(&self) -> Vec<Step> {
-        self.lock().clone()
-    }
-}
+use std::sync::Arc;
 
 /// What a tool is: its name, arguments and schema, and the action they make.
 pub trait Kind: Send + Sync + 'static {

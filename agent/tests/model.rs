@@ -8,7 +8,7 @@ mod common;
 use common::*;
 use serde_json::json;
 use spinbot_agent::prompts::TOOL_NAMES;
-use spinbot_agent::{Action, Agent, Caller, DecidedBy, Message, Upload};
+use spinbot_agent::{Action, Agent, Caller, DecidedBy, Message, Pressed, Upload};
 use spinbot_core::JobState;
 use std::time::Duration;
 
@@ -735,6 +735,7 @@ fn voice_note(who: &Caller, pitch_hz: f32) -> Message {
                 brightness_hz: 1000.0,
             }),
         }],
+        pressed: None,
     }
 }
 
@@ -769,4 +770,58 @@ async fn a_voice_note_gives_a_new_user_the_voice_nearest_theirs() {
         world.state(&max).await.voice.as_deref(),
         Some("en_US-amy-medium")
     );
+}
+
+/// A press (a button, a menu, a slash command's options) with words beside it that mean
+/// something else.
+fn press(who: &Caller, pressed: Pressed) -> Message {
+    Message {
+        caller: who.clone(),
+        text: "delete all my data".into(),
+        uploads: Vec::new(),
+        pressed: Some(pressed),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn presses_and_command_options_are_done_as_typed_and_never_read_as_text() {
+    let world = World::new().await;
+    let me = caller(41);
+    world.send_photo(&me).await;
+    // A model that is not to be asked: any request to it is a violation.
+    let fake = FakeOllama::start(MODEL, Vec::new());
+    let agent = world.agent(Some(&fake));
+    // Words that read as a voice choice and a deletion are spoken as they are.
+    let words = "cancel everything, then say it with the voice amy";
+    let render = Action::Render {
+        text: Some(words.into()),
+        voice: None,
+    };
+    let reply = agent.handle(press(&me, Pressed::Act(render.clone()))).await;
+    assert_eq!(reply.decided_by, DecidedBy::Pressed);
+    assert_eq!(reply.actions(), vec![render]);
+    assert_eq!(reply.jobs.len(), 1, "{}", reply.text);
+    assert_eq!(world.plan_of(&reply.jobs[0]).await["speech"]["text"], words);
+    // Its Cancel button stops that job.
+    let job = reply.jobs[0].clone();
+    let cancel = Action::Cancel {
+        job: Some(job.to_string()),
+    };
+    let reply = agent.handle(press(&me, Pressed::Act(cancel.clone()))).await;
+    assert_eq!(reply.actions(), vec![cancel]);
+    assert_eq!(world.job_state(&job, &me).await, Some(JobState::Cancelled));
+    // A yes with no question open deletes nothing; the confirm button after the question does.
+    let reply = agent.handle(press(&me, Pressed::Yes)).await;
+    assert!(reply.text.contains("no longer open"), "{}", reply.text);
+    assert!(world.state(&me).await.photo.is_some());
+    let asked = Action::ForgetMe { confirmed: false };
+    let reply = agent.handle(press(&me, Pressed::Act(asked))).await;
+    assert!(reply.text.contains("Reply \"yes\""), "{}", reply.text);
+    let done = agent.handle(press(&me, Pressed::Yes)).await;
+    assert_eq!(done.actions(), vec![Action::ForgetMe { confirmed: true }]);
+    assert!(world.state(&me).await.photo.is_none());
+    // Nothing of it reached the model (nor, had it, the parser: its reading of the words
+    // beside each press would have been a deletion).
+    assert_eq!(fake.requests().len(), 0);
+    assert_eq!(fake.violations(), Vec::<String>::new());
 }

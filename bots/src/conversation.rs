@@ -205,6 +205,7 @@ impl<P: Platform> Conversation<P> {
                 caller,
                 text: incoming.text.clone(),
                 uploads,
+                pressed: incoming.pressed.clone(),
             })
             .await;
         let started: Vec<_> = reply

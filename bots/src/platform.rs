@@ -1,6 +1,7 @@
 //! What the conversation loop needs from a chat platform, and what a platform hands it.
 
 use crate::error::BotError;
+use spinbot_agent::{Action, Pressed};
 use spinbot_core::{JobId, UserId};
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -91,15 +92,20 @@ impl Control {
     }
 }
 
-/// A press of the control `id` (with the values picked in a menu) as the words it means to
-/// the loop; `None` for an id the bot never made.
-pub fn pressed(id: &str, values: &[String]) -> Option<String> {
+/// A press of the control `id` (with the values picked in a menu) as what it means, typed;
+/// `None` for an id the bot never made.
+pub fn pressed(id: &str, values: &[String]) -> Option<Pressed> {
     if let Some(job) = id.strip_prefix(CANCEL) {
-        return Some(format!("/cancel {job}"));
+        let job = Some(job.to_owned());
+        return Some(Pressed::Act(Action::Cancel { job }));
     }
     match id {
-        PICK_VOICE => values.first().map(|v| format!("/voice {v}")),
-        CONFIRM => Some("yes".to_owned()),
+        PICK_VOICE => values.first().map(|voice| {
+            Pressed::Act(Action::ChooseVoice {
+                voice: voice.clone(),
+            })
+        }),
+        CONFIRM => Some(Pressed::Yes),
         _ => None,
     }
 }
@@ -168,22 +174,33 @@ pub struct Incoming {
     pub awaited: bool,
     /// For an anonymous sender (the web chat's), the network they came from.
     pub network: Option<String>,
+    /// A button, a menu choice or a slash command: what it means, typed (the text is then
+    /// only for the transcript).
+    pub pressed: Option<Pressed>,
 }
 
 #[cfg(test)]
 mod tests {
     use super::{pressed, split_text, Control};
+    use spinbot_agent::{Action, Pressed};
 
     #[test]
-    fn presses_become_the_words_they_mean() {
+    fn presses_become_the_actions_they_mean() {
         let job = spinbot_core::JobId::new();
         let cancel = Control::Cancel(job.clone());
         assert!(cancel.id().len() <= 64);
-        assert_eq!(pressed(&cancel.id(), &[]), Some(format!("/cancel {job}")));
-        assert_eq!(pressed(&Control::Confirm.id(), &[]).as_deref(), Some("yes"));
         assert_eq!(
-            pressed(&Control::PickVoice.id(), &["joe".into()]).as_deref(),
-            Some("/voice joe")
+            pressed(&cancel.id(), &[]),
+            Some(Pressed::Act(Action::Cancel {
+                job: Some(job.to_string())
+            }))
+        );
+        assert_eq!(pressed(&Control::Confirm.id(), &[]), Some(Pressed::Yes));
+        assert_eq!(
+            pressed(&Control::PickVoice.id(), &["joe".into()]),
+            Some(Pressed::Act(Action::ChooseVoice {
+                voice: "joe".into()
+            }))
         );
         assert_eq!(pressed(&Control::PickVoice.id(), &[]), None);
         assert_eq!(pressed("other", &[]), None);

@@ -434,15 +434,16 @@ fn render(assets: Assets, args: &RenderBench) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The parser on the evaluation set: whole-list accuracy, per-action accuracy, and the time
-/// one message takes (parsed 100 times over to be measurable).
+/// The built-in understanding (or a model) on the evaluation set: whole-list accuracy,
+/// per-action accuracy, the time one message takes (parsed 100 times over to be
+/// measurable), and the data's coverage (phrases no line of the set matches).
 async fn agent(
     config: &Config,
     ollama: Option<String>,
     model: Option<String>,
     limit: Option<usize>,
 ) -> anyhow::Result<()> {
-    use spinbot_agent::{eval, parser, Agent, Caller};
+    use spinbot_agent::{eval, understand, Agent, Caller};
     let parts = [
         ("tuning", eval::tuning_cases().context("the tuning part")?),
         ("test", eval::test_cases().context("the test part")?),
@@ -489,10 +490,10 @@ async fn agent(
                 (report, format!("ollama {name}"), 1)
             }
             None => {
-                let report = eval::score(cases, parser::parse);
+                let report = eval::score(cases, understand::parse);
                 for _ in 0..100 {
                     for case in cases {
-                        std::hint::black_box(parser::parse(std::hint::black_box(&case.text)));
+                        std::hint::black_box(understand::parse(std::hint::black_box(&case.text)));
                     }
                 }
                 (report, "parser".to_owned(), 101)
@@ -517,5 +518,29 @@ async fn agent(
             })
         );
     }
+    // The data's coverage: every phrase should be matched by a line of the set.
+    let texts: Vec<&str> = parts
+        .iter()
+        .flat_map(|(_, cases)| cases.iter().map(|c| c.text.as_str()))
+        .collect();
+    let sections = understand::lexicon::sections().context("the understanding's data")?;
+    let phrases: usize = sections
+        .values()
+        .flat_map(|lists| lists.values())
+        .map(|list| list.iter().count())
+        .sum();
+    let uncovered = understand::lexicon::uncovered(&texts).context("the understanding's data")?;
+    println!(
+        "{}",
+        json!({
+            "bench": "agent",
+            "coverage": {
+                "rules": sections.len(),
+                "lists": sections.values().map(|l| l.len()).sum::<usize>(),
+                "phrases": phrases,
+                "uncovered": uncovered,
+            },
+        })
+    );
     Ok(())
 }

@@ -218,6 +218,7 @@ pub fn message(who: &Caller, text: &str) -> Message {
         caller: who.clone(),
         text: text.to_owned(),
         uploads: Vec::new(),
+        pressed: None,
     }
 }
 

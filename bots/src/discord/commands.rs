@@ -1,8 +1,9 @@
-//! The slash commands and buttons: their definitions as registered with Discord, and each
-//! one as the text the conversation loop takes (`/say hello` is a render of "hello"), so
-//! Discord's commands mean exactly what the same words mean on Telegram.
+//! The slash commands: their definitions as registered with Discord, and each one with its
+//! options as the typed action it means (`/say text:hello` is a render of "hello", never
+//! words for the parser to read).
 
 use serde_json::{json, Value};
+use spinbot_agent::{Action, Pressed};
 use spinbot_core::limits::MAX_TEXT_CHARS;
 use spinbot_core::VoiceEntry;
 
@@ -54,20 +55,42 @@ pub fn definitions(voices: &[VoiceEntry]) -> Value {
     ])
 }
 
-/// A slash command as the loop's text; `None` for one the bot does not have.
-pub fn as_text(name: &str, text: Option<&str>, voice: Option<&str>) -> Option<String> {
-    Some(match name {
-        "say" => {
-            let text = text.unwrap_or_default().trim();
-            match voice {
-                Some(voice) => format!("/say {text} with the voice {voice}"),
-                None => format!("/say {text}"),
-            }
-        }
-        "voice" => format!("/voice {}", voice.unwrap_or_default()),
-        "status" | "cancel" | "voices" | "forget" | "help" => format!("/{name}"),
+/// A slash command with its options as the action it means, typed (the text option is
+/// spoken as written, whatever it says); `None` for one the bot does not have.
+pub fn as_pressed(name: &str, text: Option<&str>, voice: Option<&str>) -> Option<Pressed> {
+    let voice = voice
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned);
+    Some(Pressed::Act(match name {
+        "say" => match text.map(str::trim).filter(|t| !t.is_empty()) {
+            Some(text) => Action::Render {
+                text: Some(text.to_owned()),
+                voice,
+            },
+            None => Action::Help,
+        },
+        "voice" => match voice {
+            Some(voice) => Action::ChooseVoice { voice },
+            None => Action::ListVoices,
+        },
+        "status" => Action::Status { job: None },
+        "cancel" => Action::Cancel { job: None },
+        "voices" => Action::ListVoices,
+        "forget" => Action::ForgetMe { confirmed: false },
+        "help" => Action::Help,
         _ => return None,
-    })
+    }))
+}
+
+/// What the transcript and the logs show of a slash command: `/say hello`.
+pub fn as_text(name: &str, text: Option<&str>, voice: Option<&str>) -> String {
+    let mut shown = format!("/{name}");
+    for option in [text, voice].into_iter().flatten() {
+        shown.push(' ');
+        shown.push_str(option.trim());
+    }
+    shown
 }
 
 #[cfg(test)]
@@ -75,17 +98,28 @@ mod tests {
     use super::*;
 
     #[test]
-    fn commands_and_buttons_become_the_words_they_mean() {
+    fn commands_become_the_actions_they_mean_with_their_words_as_written() {
+        // Words that end like a voice choice are spoken whole; the voice option chooses.
         assert_eq!(
-            as_text("say", Some(" hi there "), None).as_deref(),
-            Some("/say hi there")
+            as_pressed("say", Some(" I sing along with the voice amy "), None),
+            Some(Pressed::Act(Action::Render {
+                text: Some("I sing along with the voice amy".into()),
+                voice: None
+            }))
         );
         assert_eq!(
-            as_text("say", Some("hi"), Some("en_US-joe-medium")).as_deref(),
-            Some("/say hi with the voice en_US-joe-medium")
+            as_pressed("say", Some("hi"), Some("en_US-joe-medium")),
+            Some(Pressed::Act(Action::Render {
+                text: Some("hi".into()),
+                voice: Some("en_US-joe-medium".into())
+            }))
         );
-        assert_eq!(as_text("status", None, None).as_deref(), Some("/status"));
-        assert_eq!(as_text("rm", None, None), None);
+        assert_eq!(
+            as_pressed("status", None, None),
+            Some(Pressed::Act(Action::Status { job: None }))
+        );
+        assert_eq!(as_pressed("rm", None, None), None);
+        assert_eq!(as_text("say", Some("hi"), None), "/say hi");
     }
 
     #[test]
@@ -110,7 +144,7 @@ mod tests {
             ["say", "status", "cancel", "voices", "voice", "forget", "help"]
         );
         for name in names {
-            assert!(as_text(name, Some("x"), Some("joe")).is_some(), "{name}");
+            assert!(as_pressed(name, Some("x"), Some("joe")).is_some(), "{name}");
         }
         assert_eq!(defs[4]["options"][0]["choices"][0]["value"], "joe");
         assert_eq!(

@@ -232,6 +232,7 @@ impl Handler {
             answering: Some(format!("m:{}", message.id)),
             awaited: false,
             network: None,
+            pressed: None,
         };
         let voice_message = message
             .flags
@@ -310,12 +311,15 @@ impl Handler {
         let mut incoming = Incoming {
             user,
             chat: channel,
-            text: commands::as_text(name, text_option, voice_option).unwrap_or_default(),
+            text: commands::as_text(name, text_option, voice_option),
             files: Vec::new(),
             refusal: None,
             answering: Some(format!("i:{}", command.id)),
             awaited: true,
             network: None,
+            pressed: commands::as_pressed(name, text_option, voice_option).or(Some(
+                spinbot_agent::Pressed::Act(spinbot_agent::Action::Help),
+            )),
         };
         let turn = self.turn(&incoming).await;
         if !self.conversation.admit(&incoming).await {
@@ -362,17 +366,18 @@ impl Handler {
             ComponentInteractionDataKind::StringSelect { values } => values.clone(),
             _ => Vec::new(),
         };
-        let text = crate::platform::pressed(&component.data.custom_id, &values)
-            .unwrap_or_else(|| "/help".to_owned());
+        let pressed = crate::platform::pressed(&component.data.custom_id, &values)
+            .unwrap_or(spinbot_agent::Pressed::Act(spinbot_agent::Action::Help));
         self.answer(Incoming {
             user,
             chat: component.channel_id.to_string(),
-            text,
+            text: String::new(),
             files: Vec::new(),
             refusal: None,
             answering: Some(format!("i:{}", component.id)),
             awaited: true,
             network: None,
+            pressed: Some(pressed),
         })
         .await;
     }

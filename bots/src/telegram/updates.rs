@@ -120,8 +120,8 @@ async fn on_message(
     Ok(())
 }
 
-/// A button press: acknowledged at once, then answered as the words it means, for the
-/// person who pressed it.
+/// A button press: acknowledged at once, then answered as the action it means (typed,
+/// never read as text), for the person who pressed it.
 async fn on_callback(bot: Bot, query: CallbackQuery, conversation: Shared) -> Result<(), BotError> {
     bot.answer_callback_query(query.id.clone())
         .await
@@ -129,7 +129,7 @@ async fn on_callback(bot: Bot, query: CallbackQuery, conversation: Shared) -> Re
     let (Some(message), Some(data)) = (&query.message, &query.data) else {
         return Ok(());
     };
-    let Some(text) = crate::platform::pressed(data, &[]) else {
+    let Some(pressed) = crate::platform::pressed(data, &[]) else {
         return Ok(());
     };
     let Ok(user) = UserId::parse(&format!("telegram:{}", query.from.id.0)) else {
@@ -139,12 +139,13 @@ async fn on_callback(bot: Bot, query: CallbackQuery, conversation: Shared) -> Re
         .handle(Incoming {
             user,
             chat: message.chat().id.0.to_string(),
-            text,
+            text: String::new(),
             files: Vec::new(),
             refusal: None,
             answering: None,
             awaited: false,
             network: None,
+            pressed: Some(pressed),
         })
         .await;
     Ok(())
@@ -196,6 +197,7 @@ fn incoming(message: &Message, username: &str) -> Option<Incoming> {
         answering: None,
         awaited: false,
         network: None,
+        pressed: None,
     })
 }
 

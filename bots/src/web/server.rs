@@ -397,7 +397,31 @@ fn too_big() -> Response {
 struct Sent {
     text: String,
     file: Option<IncomingFile>,
+    /// A button pressed or a menu choice: the control's id and the value picked.
+    control: Option<String>,
+    value: Option<String>,
     _dir: tempfile::TempDir,
+}
+
+/// The longest control id or menu value read.
+const MAX_CONTROL_BYTES: usize = 256;
+
+/// A short text field (a control id, a menu value).
+async fn short_field(field: &mut axum::extract::multipart::Field<'_>) -> Result<String, Response> {
+    let bad = || {
+        refuse(
+            StatusCode::BAD_REQUEST,
+            "That button press could not be read.",
+        )
+    };
+    let mut bytes = Vec::new();
+    while let Some(chunk) = field.chunk().await.map_err(|_| bad())? {
+        if bytes.len() + chunk.len() > MAX_CONTROL_BYTES {
+            return Err(bad());
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    String::from_utf8(bytes).map_err(|_| bad())
 }
 
 /// Reads the text and the file of a message, checking the file's size and type before
@@ -413,8 +437,11 @@ async fn read_message(mut multipart: Multipart) -> Result<Sent, Response> {
     let dir = tempfile::tempdir().map_err(|e| failed(e.into()))?;
     let mut text = String::new();
     let mut file = None;
+    let (mut control, mut value) = (None, None);
     while let Some(mut field) = multipart.next_field().await.map_err(unreadable)? {
         match field.name() {
+            Some("control") => control = Some(short_field(&mut field).await?),
+            Some("value") => value = Some(short_field(&mut field).await?),
             Some("text") => {
                 let too_long = || {
                     refuse(
@@ -472,7 +499,7 @@ async fn read_message(mut multipart: Multipart) -> Result<Sent, Response> {
             _ => {}
         }
     }
-    if text.trim().is_empty() && file.is_none() {
+    if text.trim().is_empty() && file.is_none() && control.is_none() {
         return Err(refuse(
             StatusCode::BAD_REQUEST,
             "Write a message, or attach a selfie or a voice note.",
@@ -481,6 +508,8 @@ async fn read_message(mut multipart: Multipart) -> Result<Sent, Response> {
     Ok(Sent {
         text,
         file,
+        control,
+        value,
         _dir: dir,
     })
 }
@@ -530,6 +559,16 @@ async fn send(
             FileKind::Photo => "photo",
             FileKind::VoiceNote => "voice note",
         });
+        // A press is typed: the control's own meaning, never its label read as text.
+        let pressed = match &sent.control {
+            Some(id) => {
+                let values: Vec<String> = sent.value.iter().cloned().collect();
+                Some(crate::platform::pressed(id, &values).ok_or_else(|| {
+                    refuse(StatusCode::BAD_REQUEST, "That button is not one of mine.")
+                })?)
+            }
+            None => None,
+        };
         let incoming = Incoming {
             user: user.clone(),
             chat,
@@ -539,6 +578,7 @@ async fn send(
             answering: None,
             awaited: true,
             network: Some(network.clone()),
+            pressed,
         };
         let uploads = match app.conversation.take_uploads(&incoming).await {
             Ok(uploads) => uploads,

@@ -6,7 +6,7 @@
 //! nothing.
 
 use crate::error::BotError;
-use crate::platform::{pressed, Control};
+use crate::platform::Control;
 use futures::StreamExt;
 use redis::aio::ConnectionManager;
 use redis::streams::{StreamMaxlen, StreamRangeReply};
@@ -45,13 +45,13 @@ pub struct Entry {
     pub video: Option<String>,
 }
 
-/// A control as the page shows it: a button that sends `words`, or the voice menu.
+/// A control as the page shows it: a button (pressing it sends its `id`), or the voice menu.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Button {
     /// `button` or `voices`.
     pub kind: String,
     pub label: String,
-    pub words: String,
+    pub id: String,
 }
 
 impl Button {
@@ -63,7 +63,7 @@ impl Button {
         Self {
             kind: kind.to_owned(),
             label: control.label().to_owned(),
-            words: pressed(&control.id(), &[]).unwrap_or_default(),
+            id: control.id(),
         }
     }
 }

@@ -64,7 +64,7 @@ function fill(bubble, event) {
   }
 }
 
-// A button that sends the words it means, or the voice menu.
+// A button that sends its control's id (and its label, for the transcript), or the voice menu.
 function controlElement(control) {
   if (control.kind === "voices") {
     const select = document.createElement("select");
@@ -75,13 +75,14 @@ function controlElement(control) {
     fetch("/api/voices").then((r) => r.json()).then((voices) => {
       for (const v of voices) select.appendChild(new Option(v.label, v.name));
     });
-    select.addEventListener("change", () => send("/voice " + select.value, null));
+    select.addEventListener("change", () =>
+      send(select.options[select.selectedIndex].text, null, { control: control.id, value: select.value }));
     return select;
   }
   const button = document.createElement("button");
   button.type = "button";
   button.textContent = control.label;
-  button.addEventListener("click", () => send(control.words, null));
+  button.addEventListener("click", () => send(control.label, null, { control: control.id }));
   return button;
 }
 
@@ -101,9 +102,13 @@ function show(event) {
   scrollDown();
 }
 
-async function send(text, file) {
+async function send(text, file, press) {
   const body = new FormData();
   body.append("text", text || "");
+  if (press) {
+    body.append("control", press.control);
+    if (press.value !== undefined) body.append("value", press.value);
+  }
   if (file) body.append("file", file, file.name || "file");
   const response = await fetch("/api/messages", { method: "POST", body, credentials: "same-origin" });
   if (!response.ok) {
