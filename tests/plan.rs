@@ -139,7 +139,17 @@ fn bench_agent_prints_the_parsers_accuracy_on_each_part() {
     let lines = json_lines(&common::run(&["bench", "agent"]));
     let parts: Vec<&str> = lines.iter().filter_map(|v| v["part"].as_str()).collect();
     assert_eq!(parts, ["tuning", "test"]);
-    for v in &lines {
+    // The data's coverage: every phrase matched by a line of the set.
+    let coverage = lines
+        .iter()
+        .find_map(|v| v.get("coverage"))
+        .expect("a coverage line");
+    assert!(
+        coverage["phrases"].as_u64().unwrap_or(0) > 500,
+        "{coverage}"
+    );
+    assert_eq!(coverage["uncovered"], json!([]), "{coverage}");
+    for v in lines.iter().filter(|v| v.get("part").is_some()) {
         assert_eq!(v["bench"], "agent");
         assert_eq!(v["decider"], "parser");
         let n = v["utterances"].as_u64().unwrap_or(0);

@@ -53,6 +53,8 @@ pub struct Reply {
     pub text: String,
     /// Jobs started (or asked about) by this message.
     pub jobs: Vec<JobId>,
+    /// Of those, the jobs it started (its renders): the ones a chat follows.
+    pub started: Vec<JobId>,
     pub steps: Vec<Step>,
     pub decided_by: DecidedBy,
 }
@@ -139,6 +141,7 @@ impl Agent {
                 return Reply {
                     text,
                     jobs: Vec::new(),
+                    started: Vec::new(),
                     steps: Vec::new(),
                     decided_by: DecidedBy::Parser,
                 };
@@ -173,7 +176,9 @@ impl Agent {
             }
             let mut by = DecidedBy::Parser;
             let mut said = None;
-            let answered = if message.text.trim().is_empty() {
+            // With a model, an answer to the bot's question is the model's to read (it hears
+            // the question); without one, a yes or a voice answers it here.
+            let answered = if message.text.trim().is_empty() || self.hears(&message.text) {
                 None
             } else {
                 self.hands.answer_question(caller, &message.text).await
@@ -225,49 +230,66 @@ impl Agent {
                 result: Err(declined),
             }]);
         }
-        // Slash commands mean exactly one thing: no model needed.
-        let command = text.trim_start().starts_with('/');
-        if let (Some(model), false) = (&self.model, command) {
-            let run = Run::new(self.hands.clone());
-            let outcome = run_model(model, &self.prompts, &run, caller, text).await;
-            // Actions begun finish even when the run was given up: never a second try.
-            let steps = run.settled_steps().await;
-            match outcome {
-                Ok(_) if !steps.is_empty() => return Decided::model(steps, None),
-                Ok(answer) => {
-                    tracing::info!("the model answered without acting");
-                    let answer = answer.trim();
-                    let said = if answer.is_empty() {
-                        UNCLEAR.to_owned()
-                    } else {
-                        answer.chars().take(MAX_MODEL_REPLY_CHARS).collect()
-                    };
-                    return Decided::model(Vec::new(), Some(said));
+        let Some(model) = self.model.as_ref().filter(|_| self.hears(text)) else {
+            return Decided::parser(self.with_parser(caller, text).await);
+        };
+        // The question asked before, if any: the model hears it with the message.
+        let question = self.hands.take_question(caller).await.ok().flatten();
+        let run = Run::with_question(self.hands.clone(), question);
+        let outcome = run_model(model, &self.prompts, &run, caller, text).await;
+        // Actions begun finish even when the run was given up: never a second try.
+        let steps = run.settled_steps().await;
+        match outcome {
+            Ok(_) if !steps.is_empty() => Decided::model(steps, None),
+            Ok(answer) => {
+                tracing::info!("the model answered without acting");
+                let answer = answer.trim();
+                let said = if answer.is_empty() {
+                    UNCLEAR.to_owned()
+                } else {
+                    answer.chars().take(MAX_MODEL_REPLY_CHARS).collect()
+                };
+                Decided::model(Vec::new(), Some(said))
+            }
+            // What the model already did stands; doing it again would double it.
+            Err(e) if run.acted() => {
+                tracing::warn!(error = %e, "the model failed after acting");
+                Decided::model(steps, None)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "the model is unusable; the built-in parser answers");
+                // The question it did not hear is answered as without a model.
+                if let Some(question) = run.open_question() {
+                    let answer = self.hands.answer_text(caller, question, text).await;
+                    if let Some((action, result)) = answer {
+                        return Decided::parser(vec![Step { action, result }]);
+                    }
                 }
-                // What the model already did stands; doing it again would double it.
-                Err(e) if run.acted() => {
-                    tracing::warn!(error = %e, "the model failed after acting");
-                    return Decided::model(steps, None);
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "the model is unusable; the built-in parser answers")
-                }
+                Decided::parser(self.with_parser(caller, text).await)
             }
         }
-        Decided::parser(self.with_parser(caller, text).await)
+    }
+
+    /// Whether the model (when there is one) reads `text`: everything but a slash command,
+    /// which means exactly one thing.
+    fn hears(&self, text: &str) -> bool {
+        self.model.is_some() && !text.trim_start().starts_with('/')
     }
 
     /// A press: the answer to the question asked when it is one, else its action, done as
     /// typed (no model, no parser).
     async fn pressed(&self, caller: &Caller, pressed: &Pressed) -> Vec<Step> {
-        if let Some((action, result)) = self.hands.answer_pressed(caller, pressed).await {
-            return vec![Step { action, result }];
-        }
-        let Pressed::Act(action) = pressed else {
-            return Vec::new();
+        let question = match self.hands.take_question(caller).await {
+            Ok(question) => question,
+            Err(declined) => {
+                return vec![Step {
+                    action: Action::Unsupported,
+                    result: Err(declined),
+                }]
+            }
         };
-        let run = Run::new(self.hands.clone());
-        run.perform(caller.clone(), action.clone()).await.ok();
+        let run = Run::with_question(self.hands.clone(), question);
+        run.press(caller.clone(), pressed.clone()).await.ok();
         run.steps()
     }
 
@@ -324,13 +346,17 @@ fn reply(steps: Vec<Step>, decided_by: DecidedBy) -> Reply {
         }
     }
     let text = said.join("\n");
-    let jobs = steps
+    let job = |s: &Step| s.result.as_ref().ok().and_then(|d| d.job.clone());
+    let jobs = steps.iter().filter_map(job).collect();
+    let started = steps
         .iter()
-        .filter_map(|s| s.result.as_ref().ok().and_then(|d| d.job.clone()))
+        .filter(|s| matches!(s.action, Action::Render { .. }))
+        .filter_map(job)
         .collect();
     Reply {
         text,
         jobs,
+        started,
         steps,
         decided_by,
     }

@@ -75,6 +75,22 @@ pub enum Question {
     Voice(Action),
 }
 
+impl Question {
+    /// What was asked, in a few words (for the model that hears the answer).
+    pub fn asked(&self) -> &'static str {
+        match self {
+            Question::Confirm(Action::ForgetMe { .. }) => {
+                "whether to delete everything kept about them, for good (a yes deletes it)"
+            }
+            Question::Confirm(_) => "whether to go ahead (a yes does it)",
+            Question::Voice(_) => {
+                "which voice should speak the video they asked for (a voice's name or a \
+                 description chooses it; a yes or \"go\" makes it with the default voice)"
+            }
+        }
+    }
+}
+
 /// The conversations, on the job plane's Redis connection.
 #[derive(Clone)]
 pub struct Conversations {

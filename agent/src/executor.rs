@@ -3,7 +3,8 @@
 //! given is checked against the caller, and one that is not theirs is "not found".
 
 use crate::action::{Action, Pressed};
-use crate::conversation::{Conversations, Field, Question, State};
+pub use crate::conversation::Question;
+use crate::conversation::{Conversations, Field, State};
 use crate::error::AgentError;
 use spinbot_core::job::ReplyTo;
 use spinbot_core::limits::{DEFAULT_VOICE, MAX_SCRIPT_CHARS, MAX_TOPIC_CHARS};
@@ -157,19 +158,40 @@ impl Hands {
         }
     }
 
-    /// The waiting question, answered by a press when it is its answer (see
-    /// [`Executor::answer_pressed`]); a dry run has none, so a yes answers nothing.
-    pub async fn answer_pressed(
+    /// The question waiting for the caller's answer, taken (a dry run has none).
+    pub async fn take_question(&self, caller: &Caller) -> Result<Option<Question>, Declined> {
+        match self {
+            Hands::Live(executor) => executor.take_question(caller).await,
+            Hands::DryRun => Ok(None),
+        }
+    }
+
+    /// `question` answered by a press (see [`Executor::answer`]).
+    pub async fn answer(
         &self,
         caller: &Caller,
+        question: Option<Question>,
         pressed: &Pressed,
     ) -> Option<(Action, Result<Done, Declined>)> {
         match (self, pressed) {
-            (Hands::Live(executor), _) => executor.answer_pressed(caller, pressed).await,
+            (Hands::Live(executor), _) => executor.answer(caller, question, pressed).await,
             (Hands::DryRun, Pressed::Yes) => {
                 Some((Action::Unsupported, Err(Declined(NOTHING_ASKED.into()))))
             }
             (Hands::DryRun, Pressed::Act(_)) => None,
+        }
+    }
+
+    /// `question` answered by words (see [`Executor::answer_text`]).
+    pub async fn answer_text(
+        &self,
+        caller: &Caller,
+        question: Question,
+        text: &str,
+    ) -> Option<(Action, Result<Done, Declined>)> {
+        match self {
+            Hands::Live(executor) => executor.answer_text(caller, question, text).await,
+            Hands::DryRun => None,
         }
     }
 
@@ -478,7 +500,7 @@ impl Executor {
             .status_anywhere(&job, &caller.user, self.record.as_ref())
             .await?
             .ok_or_else(not_found)?;
-        let short = &job.as_str()[..8];
+        let short = job.short();
         let say = match status.state {
             JobState::Queued => match status.position {
                 Some(p) if p > 1 => format!("Your video {short} is waiting: number {p} in line."),
@@ -507,7 +529,7 @@ impl Executor {
 
     async fn cancel(&self, caller: &Caller, job: Option<&str>) -> Result<Done, Declined> {
         let job = self.job_of(caller, job).await?;
-        let short = job.as_str()[..8].to_owned();
+        let short = job.short().to_owned();
         let say = match self.queue.cancel(&job, &caller.user).await? {
             Cancel::NotFound => return Err(not_found()),
             Cancel::Cancelled => format!("Cancelled your video {short}."),
@@ -523,7 +545,7 @@ impl Executor {
             .await?
             .into_iter()
             .filter(|other| *other != job)
-            .map(|other| other.as_str()[..8].to_owned())
+            .map(|other| other.short().to_owned())
             .collect();
         let say = if others.is_empty() {
             say
@@ -661,6 +683,12 @@ impl Executor {
         }
     }
 
+    /// The question waiting for `caller`'s answer, taken: whatever they send next answers
+    /// it or drops it.
+    pub async fn take_question(&self, caller: &Caller) -> Result<Option<Question>, Declined> {
+        Ok(self.conversations.take_question(&caller.user).await?)
+    }
+
     /// Carries out the question waiting for `caller`'s answer when `text` answers it (a yes;
     /// for the voice, a voice or "go"); any other message drops the question. `None`: no
     /// question was waiting or it was dropped.
@@ -669,10 +697,19 @@ impl Executor {
         caller: &Caller,
         text: &str,
     ) -> Option<(Action, Result<Done, Declined>)> {
-        let question = match self.conversations.take_question(&caller.user).await {
-            Ok(question) => question?,
-            Err(e) => return Some((Action::Unsupported, Err(e.into()))),
-        };
+        match self.take_question(caller).await {
+            Ok(question) => self.answer_text(caller, question?, text).await,
+            Err(declined) => Some((Action::Unsupported, Err(declined))),
+        }
+    }
+
+    /// `question`, carried out when `text` answers it; `None` when it does not.
+    pub async fn answer_text(
+        &self,
+        caller: &Caller,
+        question: Question,
+        text: &str,
+    ) -> Option<(Action, Result<Done, Declined>)> {
         match question {
             Question::Confirm(asked) => {
                 if !crate::understand::is_yes(text) {
@@ -712,18 +749,16 @@ impl Executor {
         Some(self.render_with_voice(caller, render, wanted).await)
     }
 
-    /// A press answers the question asked, when it is its answer: the confirm button says
-    /// yes, the voice menu picks the voice for the video waiting. `None`: the press is not an
-    /// answer (the question, if any, is dropped) and its action is to be done as pressed.
-    pub async fn answer_pressed(
+    /// `question` (taken before), answered by a press when the press is its answer: a yes
+    /// (the confirm button, or the model's `confirm`) carries it out, a voice picked makes
+    /// the video waiting with it. `None`: the press is not an answer and its action is to be
+    /// done as pressed; a yes with no question gets a sentence.
+    pub async fn answer(
         &self,
         caller: &Caller,
+        question: Option<Question>,
         pressed: &Pressed,
     ) -> Option<(Action, Result<Done, Declined>)> {
-        let question = match self.conversations.take_question(&caller.user).await {
-            Ok(question) => question,
-            Err(e) => return Some((Action::Unsupported, Err(e.into()))),
-        };
         match (question, pressed) {
             (Some(Question::Confirm(asked)), Pressed::Yes) => {
                 let done = self.perform(caller, &asked).await;
@@ -843,3 +878,16 @@ pub const FORGET_QUESTION: &str = "This deletes everything I keep about you, for
 /// The answer to a request outside the product.
 pub const UNSUPPORTED: &str =
     "I only make talking videos from your photo: send a selfie and tell me what to say (or /help).";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::conversation::QUESTION_S;
+
+    #[test]
+    fn the_sentences_about_questions_say_how_long_they_wait() {
+        let wait = format!("{} minutes", QUESTION_S / 60);
+        assert!(FORGET_QUESTION.contains(&wait), "{FORGET_QUESTION}");
+        assert!(NOTHING_ASKED.contains(&wait), "{NOTHING_ASKED}");
+    }
+}

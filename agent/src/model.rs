@@ -46,8 +46,14 @@ pub async fn run_model(
     let ollama = OllamaConfig::new()
         .with_base_url(&settings.base_url)
         .connect(rig_reqwest::ReqwestClient::from(model.http.clone()));
-    let agent = AgentBuilder::new(ollama.native_completion(&settings.model))
-        .preamble(&prompts.preamble)
+    // A question asked before: the model hears it, and may say yes to it.
+    let question = run.open_question();
+    let preamble = match &question {
+        Some(question) => prompts.preamble_asking(question.asked()),
+        None => prompts.preamble.clone(),
+    };
+    let builder = AgentBuilder::new(ollama.native_completion(&settings.model))
+        .preamble(&preamble)
         .temperature(0.0)
         .additional_params(serde_json::json!({"think": settings.think}))
         .tool(ActionTool::<tools::Say>::new(run, prompts))
@@ -60,8 +66,12 @@ pub async fn run_model(
         .tool(ActionTool::<tools::Status>::new(run, prompts))
         .tool(ActionTool::<tools::CancelJob>::new(run, prompts))
         .tool(ActionTool::<tools::ForgetMe>::new(run, prompts))
-        .tool(ActionTool::<tools::Help>::new(run, prompts))
-        .build();
+        .tool(ActionTool::<tools::Help>::new(run, prompts));
+    let agent = match question {
+        Some(_) => builder.tool(ActionTool::<tools::Confirm>::new(run, prompts)),
+        None => builder,
+    }
+    .build();
     let mut context = ToolContext::new();
     context
         .insert(caller.clone())

@@ -21,11 +21,20 @@ pub const TOOL_NAMES: [&str; 11] = [
     "help",
 ];
 
+/// The tool that says yes to the question the person was asked, offered only while one is
+/// open.
+pub const CONFIRM_TOOL: &str = "confirm";
+
 /// Environment variable naming a folder that replaces the built-in prompts.
 pub const PROMPTS_ENV: &str = "SPINBOT_PROMPTS";
 
-const BUILT_IN: [(&str, &str); 14] = [
+const BUILT_IN: [(&str, &str); 16] = [
     ("system.md", include_str!("../../prompts/system.md")),
+    ("question.md", include_str!("../../prompts/question.md")),
+    (
+        "tools/confirm.md",
+        include_str!("../../prompts/tools/confirm.md"),
+    ),
     ("examples.md", include_str!("../../prompts/examples.md")),
     ("help.md", include_str!("../../prompts/help.md")),
     ("tools/say.md", include_str!("../../prompts/tools/say.md")),
@@ -73,6 +82,9 @@ pub struct Prompts {
     /// The system prompt followed by the examples.
     pub preamble: String,
     pub help: String,
+    /// Added to the preamble while a question waits for the person's answer; `{asked}` is
+    /// what was asked.
+    question: String,
     tools: BTreeMap<String, String>,
 }
 
@@ -89,6 +101,7 @@ impl Prompts {
         .unwrap_or_else(|_| Self {
             preamble: String::new(),
             help: String::new(),
+            question: String::new(),
             tools: BTreeMap::new(),
         })
     }
@@ -111,7 +124,7 @@ impl Prompts {
 
     fn assemble(read: impl Fn(&str) -> Result<String, AgentError>) -> Result<Self, AgentError> {
         let mut tools = BTreeMap::new();
-        for name in TOOL_NAMES {
+        for name in TOOL_NAMES.into_iter().chain([CONFIRM_TOOL]) {
             tools.insert(
                 name.to_owned(),
                 read(&format!("tools/{name}.md"))?.trim().to_owned(),
@@ -124,8 +137,18 @@ impl Prompts {
                 read("examples.md")?.trim()
             ),
             help: read("help.md")?.trim().to_owned(),
+            question: read("question.md")?.trim().to_owned(),
             tools,
         })
+    }
+
+    /// The preamble for a message that may answer the question `asked`.
+    pub fn preamble_asking(&self, asked: &str) -> String {
+        format!(
+            "{}\n\n{}",
+            self.preamble,
+            self.question.replace("{asked}", asked)
+        )
     }
 
     /// The description of a tool.
@@ -141,7 +164,7 @@ mod tests {
     #[test]
     fn every_tool_has_a_description_and_a_folder_replaces_them() {
         let built_in = Prompts::built_in();
-        for name in TOOL_NAMES {
+        for name in TOOL_NAMES.into_iter().chain([CONFIRM_TOOL]) {
             assert!(!built_in.tool(name).is_empty(), "{name}");
         }
         assert!(built_in.preamble.contains("spinbot"));

@@ -2,8 +2,8 @@
 //! understanding, each carried out to its end by the run's [`Hands`] and noted as a
 //! [`Step`], so a run given up meanwhile still does each action once and says so.
 
-use crate::action::Action;
-use crate::executor::{Caller, Declined, Done, Hands};
+use crate::action::{Action, Pressed};
+use crate::executor::{Caller, Declined, Done, Hands, Question, NOTHING_ASKED};
 use std::sync::{Arc, Mutex};
 
 /// One action tried in a run, and how it went.
@@ -21,6 +21,8 @@ pub struct Run {
     started: std::sync::atomic::AtomicUsize,
     /// Told each time an action is noted.
     noted: tokio::sync::Notify,
+    /// The question the person was asked before this message, until an action answers it.
+    question: Mutex<Option<Question>>,
 }
 
 /// The longest wait for actions in flight when a run is given up.
@@ -28,27 +30,53 @@ const SETTLE: std::time::Duration = std::time::Duration::from_secs(30);
 
 impl Run {
     pub fn new(hands: Hands) -> Arc<Self> {
+        Self::with_question(hands, None)
+    }
+
+    /// A run for a message that may answer `question` (asked before, and taken).
+    pub fn with_question(hands: Hands, question: Option<Question>) -> Arc<Self> {
         Arc::new(Self {
             hands,
             steps: Mutex::new(Vec::new()),
             started: std::sync::atomic::AtomicUsize::new(0),
             noted: tokio::sync::Notify::new(),
+            question: Mutex::new(question),
         })
     }
 
-    /// Carries out `action`, and notes it. The action runs to its end on a task of its own
-    /// even when the run is given up meanwhile (a model that timed out during a tool), so
-    /// it is done once and noted.
+    /// Carries out `action` (the answer to the question asked, when it is one), and notes
+    /// it. The action runs to its end on a task of its own even when the run is given up
+    /// meanwhile (a model that timed out during a tool), so it is done once and noted.
     pub async fn perform(
         self: &Arc<Self>,
         caller: Caller,
         action: Action,
     ) -> Result<Done, Declined> {
+        self.press(caller, Pressed::Act(action)).await
+    }
+
+    /// Carries out a press: a yes answers the question asked, an action is done (or answers
+    /// the question, a voice picked for the video waiting).
+    pub async fn press(
+        self: &Arc<Self>,
+        caller: Caller,
+        pressed: Pressed,
+    ) -> Result<Done, Declined> {
         self.started
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let question = self.answered_by(&pressed);
         let run = self.clone();
         let task = tokio::spawn(async move {
-            let result = run.hands.perform(&caller, &action).await;
+            let (action, result) = match run.hands.answer(&caller, question, &pressed).await {
+                Some(answered) => answered,
+                None => match pressed {
+                    Pressed::Act(action) => {
+                        let result = run.hands.perform(&caller, &action).await;
+                        (action, result)
+                    }
+                    Pressed::Yes => (Action::Unsupported, Err(Declined(NOTHING_ASKED.into()))),
+                },
+            };
             run.lock().push(Step {
                 action,
                 result: result.clone(),
@@ -62,6 +90,36 @@ impl Run {
                 "Something went wrong on my side; please try again in a minute.".into(),
             ))
         })
+    }
+
+    /// The question, taken, when `pressed` answers it: a yes, or a voice for the video
+    /// waiting for one.
+    fn answered_by(&self, pressed: &Pressed) -> Option<Question> {
+        let mut question = self
+            .question
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let answers = matches!(
+            (&*question, pressed),
+            (Some(_), Pressed::Yes)
+                | (
+                    Some(Question::Voice(_)),
+                    Pressed::Act(Action::ChooseVoice { .. })
+                )
+        );
+        if answers {
+            question.take()
+        } else {
+            None
+        }
+    }
+
+    /// The question asked, while no action has answered it.
+    pub fn open_question(&self) -> Option<Question> {
+        self.question
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     /// Whether any action was begun.

@@ -2,7 +2,7 @@
 //! run's [`Hands`] for the caller found in the tool context. No tool takes a user, and
 //! unknown argument names are refused, so a model cannot point a tool at someone else.
 
-use crate::action::Action;
+use crate::action::{Action, Pressed};
 use crate::executor::{Caller, Declined};
 use crate::prompts::Prompts;
 use crate::run::Run;
@@ -19,6 +19,10 @@ pub trait Kind: Send + Sync + 'static {
     type Args: DeserializeOwned + Send + Sync;
     fn schema() -> Value;
     fn action(args: Self::Args) -> Action;
+    /// What calling it presses: its action, unless the tool answers the question asked.
+    fn pressed(args: Self::Args) -> Pressed {
+        Pressed::Act(Self::action(args))
+    }
 }
 
 /// A tool of kind `K` bound to one run.
@@ -65,7 +69,7 @@ impl<K: Kind> Tool for ActionTool<K> {
             .flatten()
             .ok_or_else(|| Declined("I can't tell who is asking.".into()))?;
         self.run
-            .perform(caller, K::action(args))
+            .press(caller, K::pressed(args))
             .await
             .map(|done| done.say)
     }
@@ -272,5 +276,22 @@ impl Kind for Help {
     }
     fn action(_: NoArgs) -> Action {
         Action::Help
+    }
+}
+
+/// Yes to the question the person was asked (offered only while one is open).
+pub struct Confirm;
+impl Kind for Confirm {
+    const NAME: &'static str = crate::prompts::CONFIRM_TOOL;
+    type Args = NoArgs;
+    fn schema() -> Value {
+        no_args()
+    }
+    /// Not an action of its own: what it confirms is the question's.
+    fn action(_: NoArgs) -> Action {
+        Action::Unsupported
+    }
+    fn pressed(_: NoArgs) -> Pressed {
+        Pressed::Yes
     }
 }

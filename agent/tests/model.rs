@@ -825,3 +825,64 @@ async fn presses_and_command_options_are_done_as_typed_and_never_read_as_text() 
     assert_eq!(fake.requests().len(), 0);
     assert_eq!(fake.violations(), Vec::<String>::new());
 }
+
+/// The tools offered in the model's `i`-th request.
+fn tools_offered(fake: &FakeOllama, i: usize) -> Vec<String> {
+    fake.requests()[i]["tools"]
+        .as_array()
+        .map(|t| {
+            t.iter()
+                .filter_map(|t| t["function"]["name"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_a_model_the_answer_to_the_bots_question_is_the_models_to_read() {
+    let world = World::new().await;
+    let me = caller(43);
+    world.send_photo(&me).await;
+    let fake = FakeOllama::start(
+        MODEL,
+        vec![
+            Turn::call("forget_me", json!({})),
+            Turn::Text("This deletes everything; reply yes to go ahead.".into()),
+            Turn::call("confirm", json!({})),
+            Turn::Text("Everything is deleted.".into()),
+        ],
+    );
+    let agent = world.agent(Some(&fake));
+    let asked = agent
+        .handle(message(&me, "wipe me from your servers"))
+        .await;
+    assert_eq!(asked.actions(), vec![Action::ForgetMe { confirmed: false }]);
+    assert!(world.state(&me).await.photo.is_some());
+    // No yes the parser knows; the model hears the question with it, and says yes.
+    let done = agent.handle(message(&me, "for sure, go for it")).await;
+    assert_eq!(done.decided_by, DecidedBy::Model);
+    assert_eq!(done.actions(), vec![Action::ForgetMe { confirmed: true }]);
+    assert!(done.text.contains("deleted"), "{}", done.text);
+    assert!(world.state(&me).await.photo.is_none());
+    // It was told what it asked, and offered `confirm` only then.
+    assert!(!tools_offered(&fake, 0).contains(&"confirm".to_owned()));
+    assert!(tools_offered(&fake, 2).contains(&"confirm".to_owned()));
+    let system = messages(&fake, 2)[0]["content"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(system.contains("whether to delete everything"), "{system}");
+    assert_eq!(fake.remaining(), 0);
+    assert_eq!(fake.violations(), Vec::<String>::new());
+
+    // A confirm with no question open deletes nothing.
+    let you = caller(44);
+    world.send_photo(&you).await;
+    let eager = FakeOllama::start(
+        MODEL,
+        vec![Turn::call("confirm", json!({})), Turn::Text("Done!".into())],
+    );
+    let reply = world.agent(Some(&eager)).handle(message(&you, "yes")).await;
+    assert!(!reply.text.contains("deleted"), "{}", reply.text);
+    assert!(world.state(&you).await.photo.is_some());
+}

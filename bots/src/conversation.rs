@@ -208,12 +208,7 @@ impl<P: Platform> Conversation<P> {
                 pressed: incoming.pressed.clone(),
             })
             .await;
-        let started: Vec<_> = reply
-            .steps
-            .iter()
-            .filter(|s| matches!(s.action, Action::Render { .. }))
-            .filter_map(|s| s.result.as_ref().ok().and_then(|d| d.job.clone()))
-            .collect();
+        let started = reply.started.clone();
         let text = if reply.text.trim().is_empty() {
             "👍"
         } else {

@@ -12,7 +12,15 @@ use std::fmt;
 #[serde(try_from = "String", into = "String")]
 pub struct JobId(String);
 
+/// How many characters of a job id people see in chat ("3f2a9c1d is done").
+pub const SHORT_ID_CHARS: usize = 8;
+
 impl JobId {
+    /// The id as people see it in chat: its first [`SHORT_ID_CHARS`] characters.
+    pub fn short(&self) -> &str {
+        self.0.get(..SHORT_ID_CHARS).unwrap_or(&self.0)
+    }
+
     /// A fresh random id.
     pub fn new() -> Self {
         Self(uuid::Uuid::new_v4().simple().to_string())

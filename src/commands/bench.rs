@@ -434,9 +434,12 @@ fn render(assets: Assets, args: &RenderBench) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Times the evaluation set is parsed over for `bench agent`'s time per message.
+const TIMING_ROUNDS: usize = 10;
+
 /// The built-in understanding (or a model) on the evaluation set: whole-list accuracy,
-/// per-action accuracy, the time one message takes (parsed 100 times over to be
-/// measurable), and the data's coverage (phrases no line of the set matches).
+/// per-action accuracy, the time one message takes (the set parsed `TIMING_ROUNDS` times
+/// over to be measurable), and the data's coverage (phrases no line of the set matches).
 async fn agent(
     config: &Config,
     ollama: Option<String>,
@@ -491,12 +494,12 @@ async fn agent(
             }
             None => {
                 let report = eval::score(cases, understand::parse);
-                for _ in 0..100 {
+                for _ in 0..TIMING_ROUNDS {
                     for case in cases {
                         std::hint::black_box(understand::parse(std::hint::black_box(&case.text)));
                     }
                 }
-                (report, "parser".to_owned(), 101)
+                (report, "parser".to_owned(), TIMING_ROUNDS + 1)
             }
         };
         let per_message_us =

@@ -180,12 +180,14 @@ where
     let queue = queue(config)?;
     let store = Store::from_config(config);
     let record = record(config)?;
+    // Read once: the help text for the executor, the rest for the model.
+    let prompts = prompts(config)?;
     let executor = Executor::new(
         queue.clone(),
         store.clone(),
         record,
         voices(config),
-        prompts(config)?.help.clone(),
+        prompts.help.clone(),
     );
     let executor = if config.skip_voice_question {
         executor.without_voice_question()
@@ -194,7 +196,7 @@ where
     };
     let agent = Arc::new(Agent::new(
         config.ollama.clone(),
-        prompts(config)?,
+        prompts,
         Arc::new(executor).into(),
     ));
     let Some(me) = queue

@@ -5,7 +5,7 @@
 //! without spaces anywhere in the text).
 
 use serde::Deserialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::LazyLock;
 
 /// The data, as built in.
@@ -196,10 +196,14 @@ impl Phrase {
     }
 }
 
-/// A list of phrases: one list, or one per language (all taken).
+/// A list of phrases: one list, or one per language (all taken), indexed by first word.
 #[derive(Debug, Clone, Default)]
 pub struct Phrases {
     phrases: Vec<Phrase>,
+    /// The phrases that begin with a given word.
+    by_first: HashMap<String, Vec<usize>>,
+    /// The others: beginning with a wildcard, or of a script without spaces.
+    others: Vec<usize>,
 }
 
 #[derive(Deserialize)]
@@ -219,18 +223,45 @@ impl<'de> Deserialize<'de> for Phrases {
             .iter()
             .flat_map(|(language, list)| list.iter().map(|w| Phrase::new(w, language)))
             .collect();
-        Ok(Self { phrases })
+        Ok(Self::indexed(phrases))
     }
 }
 
 impl Phrases {
+    fn indexed(phrases: Vec<Phrase>) -> Self {
+        let mut by_first: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut others = Vec::new();
+        for (i, phrase) in phrases.iter().enumerate() {
+            match (&phrase.unspaced, phrase.parts.first()) {
+                (None, Some(Part::Word(first))) => {
+                    by_first.entry(first.clone()).or_default().push(i)
+                }
+                _ => others.push(i),
+            }
+        }
+        Self {
+            phrases,
+            by_first,
+            others,
+        }
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = &Phrase> {
         self.phrases.iter()
     }
 
     /// Whether any phrase occurs in `text`.
     pub fn in_text(&self, text: &Text) -> bool {
-        self.phrases.iter().any(|p| p.find(text).is_some())
+        let starting = text.words.iter().enumerate().any(|(at, word)| {
+            self.by_first
+                .get(word)
+                .is_some_and(|found| found.iter().any(|&i| self.phrases[i].matches_at(text, at)))
+        });
+        starting
+            || self
+                .others
+                .iter()
+                .any(|&i| self.phrases[i].find(text).is_some())
     }
 
     /// Whether any phrase occurs in `text` (cut into words here).
@@ -240,9 +271,15 @@ impl Phrases {
 
     /// Whether `word` (already folded) is one of the list's one-word phrases.
     pub fn has(&self, word: &str) -> bool {
-        self.phrases
-            .iter()
-            .any(|p| p.parts.len() == 1 && p.parts[0].matches(word))
+        let one = |i: &usize| self.phrases[*i].parts.len() == 1;
+        self.by_first
+            .get(word)
+            .is_some_and(|found| found.iter().any(one))
+            || self
+                .others
+                .iter()
+                .filter(|i| one(i))
+                .any(|&i| self.phrases[i].parts[0].matches(word))
     }
 
     /// Whether `text` starts with one of the phrases.
