@@ -237,6 +237,12 @@ impl User {
         self.curl(&args)
     }
 
+    /// Presses the control `id` (a button the bot showed), labelled `label` in the chat.
+    fn press(&self, chat: &WebChat, id: &str, label: &str) -> Answer {
+        let (control, text) = (format!("control={id}"), format!("text={label}"));
+        self.curl(&["-F", &text, "-F", &control, &chat.url("/api/messages")])
+    }
+
     fn history(&self, chat: &WebChat) -> Vec<serde_json::Value> {
         let answer = self.curl(&[&chat.url("/api/history")]);
         assert_eq!(answer.status, 200, "{}", answer.text());
@@ -367,6 +373,22 @@ fn two_users_at_once_each_see_only_their_own_chat() {
     assert_eq!(status.json()["state"], "done");
     let stranger = bob.curl(&[&chat.url(&format!("/api/jobs/{ann_job}"))]);
     assert_eq!(stranger.status, 404);
+    // A press is typed, and its owner's: Bob pressing a copy of Ann's Cancel reaches no job
+    // of hers, and a control the bot never made is refused.
+    let pressed = bob.press(&chat, &format!("cancel:{ann_job}"), "Cancel");
+    assert_eq!(pressed.status, 200, "{}", pressed.text());
+    assert!(
+        pressed.text().contains("can't find that video"),
+        "{}",
+        pressed.text()
+    );
+    let made_up = bob.press(&chat, "delete-everyone", "Delete");
+    assert_eq!(made_up.status, 400, "{}", made_up.text());
+    assert!(
+        made_up.text().contains("not one of mine"),
+        "{}",
+        made_up.text()
+    );
     // And the events: each stream is its own chat.
     for (user, mine, theirs) in [
         (&ann, "from Ann", "from Bob"),

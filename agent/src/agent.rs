@@ -12,6 +12,7 @@ use crate::understand;
 use spinbot_core::config::OllamaSettings;
 use spinbot_core::limits::MAX_MESSAGE_CHARS;
 use spinbot_core::{JobId, Refusal, UserId};
+use std::sync::Arc;
 use tracing::Instrument;
 
 /// A chat message: who sent it (from the platform), its text and the files that came with
@@ -120,53 +121,15 @@ impl Agent {
     pub async fn handle(&self, message: Message) -> Reply {
         let span = tracing::info_span!("message", user = %message.caller.user);
         async {
-            let run = Run::new(self.hands.clone());
             let caller = &message.caller;
-            // A blocked user gets one sentence, and nothing is stored or done.
-            let blocked = match self.hands.is_blocked(caller).await {
-                Ok(true) => Some(Declined::from(Refusal::Blocked)),
-                Ok(false) => None,
-                Err(declined) => Some(declined),
+            if let Some(answer) = self.gate(caller, &message.text).await {
+                return answer;
+            }
+            let run = Run::new(self.hands.clone());
+            let uploaded = match self.take_uploads(&run, caller, &message.uploads).await {
+                Ok(uploaded) => uploaded,
+                Err(refused) => return reply(vec![refused], DecidedBy::Parser),
             };
-            if let Some(declined) = blocked {
-                tracing::info!("a message from a blocked user");
-                let step = Step { action: Action::Unsupported, result: Err(declined) };
-                return reply(vec![step], DecidedBy::Parser);
-            }
-            if let Some(command) = admin::parse(&message.text) {
-                let text = match admin::run(&self.hands, caller, command).await {
-                    Ok(said) => said,
-                    Err(declined) => declined.0,
-                };
-                return Reply {
-                    text,
-                    jobs: Vec::new(),
-                    started: Vec::new(),
-                    steps: Vec::new(),
-                    decided_by: DecidedBy::Parser,
-                };
-            }
-            let mut voice_note_sent = false;
-            // A voice matched to a voice note, to tell them.
-            let mut matched = None;
-            for upload in &message.uploads {
-                let remembered = self.hands.remember_upload(caller, upload).await;
-                let action = match upload {
-                    Upload::Photo { .. } => Action::UsePhoto,
-                    Upload::VoiceNote { .. } => {
-                        voice_note_sent = true;
-                        Action::UseVoiceNote
-                    }
-                };
-                match remembered {
-                    Err(declined) => {
-                        return reply(vec![Step { action, result: Err(declined) }], DecidedBy::Parser);
-                    }
-                    Ok(Some(sentence)) => matched = Some(sentence),
-                    Ok(None) => {}
-                }
-                run.perform(caller.clone(), action).await.ok();
-            }
             let mut steps = run.steps();
             if let Some(pressed) = &message.pressed {
                 steps.extend(self.pressed(caller, pressed).await);
@@ -174,19 +137,20 @@ impl Agent {
                 tracing::info!(actions = ?answer.actions().iter().map(Action::name).collect::<Vec<_>>(), "pressed");
                 return answer;
             }
+            let text = message.text.trim();
             let mut by = DecidedBy::Parser;
             let mut said = None;
             // With a model, an answer to the bot's question is the model's to read (it hears
             // the question); without one, a yes or a voice answers it here.
-            let answered = if message.text.trim().is_empty() || self.hears(&message.text) {
+            let answered = if text.is_empty() || self.hears(text) {
                 None
             } else {
-                self.hands.answer_question(caller, &message.text).await
+                self.hands.answer_question(caller, text).await
             };
             if let Some((action, result)) = answered {
                 // A yes to the question asked before: that, and nothing else.
                 steps.push(Step { action, result });
-            } else if !message.text.trim().is_empty() {
+            } else if !text.is_empty() {
                 let began = std::time::Instant::now();
                 let decided = self.act(caller, &message.text).await;
                 spinbot_jobs::metrics::process()
@@ -194,7 +158,7 @@ impl Agent {
                 steps.extend(decided.steps);
                 by = decided.by;
                 said = decided.said;
-            } else if voice_note_sent && steps.iter().all(|s| s.result.is_ok()) {
+            } else if uploaded.voice_note && steps.iter().all(|s| s.result.is_ok()) {
                 // A voice note alone means "make my video say this".
                 let render = Action::Render { text: None, voice: None };
                 let result = run.perform(caller.clone(), render.clone()).await;
@@ -203,7 +167,7 @@ impl Agent {
                 steps.extend(self.with_parser(caller, "help").await);
             }
             let mut answer = reply(steps, by);
-            for said in [matched, said].into_iter().flatten() {
+            for said in [uploaded.matched, said].into_iter().flatten() {
                 if !answer.text.is_empty() {
                     answer.text.push('\n');
                 }
@@ -214,6 +178,68 @@ impl Agent {
         }
         .instrument(span)
         .await
+    }
+
+    /// A blocked user gets one sentence and nothing is stored or done; an admin's command is
+    /// run and answered. `None`: the message goes on.
+    async fn gate(&self, caller: &Caller, text: &str) -> Option<Reply> {
+        let blocked = match self.hands.is_blocked(caller).await {
+            Ok(true) => Some(Declined::from(Refusal::Blocked)),
+            Ok(false) => None,
+            Err(declined) => Some(declined),
+        };
+        if let Some(declined) = blocked {
+            tracing::info!("a message from a blocked user");
+            let step = Step {
+                action: Action::Unsupported,
+                result: Err(declined),
+            };
+            return Some(reply(vec![step], DecidedBy::Parser));
+        }
+        let command = admin::parse(text)?;
+        let text = match admin::run(&self.hands, caller, command).await {
+            Ok(said) => said,
+            Err(declined) => declined.0,
+        };
+        Some(Reply {
+            text,
+            jobs: Vec::new(),
+            started: Vec::new(),
+            steps: Vec::new(),
+            decided_by: DecidedBy::Parser,
+        })
+    }
+
+    /// Notes the files that came with the message (the latest photo, the latest voice note)
+    /// as steps of `run`; a file refused ends the message with its sentence.
+    async fn take_uploads(
+        &self,
+        run: &Arc<Run>,
+        caller: &Caller,
+        uploads: &[Upload],
+    ) -> Result<Uploaded, Step> {
+        let mut uploaded = Uploaded::default();
+        for upload in uploads {
+            let action = match upload {
+                Upload::Photo { .. } => Action::UsePhoto,
+                Upload::VoiceNote { .. } => {
+                    uploaded.voice_note = true;
+                    Action::UseVoiceNote
+                }
+            };
+            match self.hands.remember_upload(caller, upload).await {
+                Err(declined) => {
+                    return Err(Step {
+                        action,
+                        result: Err(declined),
+                    })
+                }
+                Ok(Some(sentence)) => uploaded.matched = Some(sentence),
+                Ok(None) => {}
+            }
+            run.perform(caller.clone(), action).await.ok();
+        }
+        Ok(uploaded)
     }
 
     /// Decides and carries out what `text` asks: the model first when there is one, the
@@ -300,6 +326,14 @@ impl Agent {
         }
         run.steps()
     }
+}
+
+/// What the files of a message did: whether a voice note came, and the voice it matched
+/// (a sentence to tell the person).
+#[derive(Default)]
+struct Uploaded {
+    voice_note: bool,
+    matched: Option<String>,
 }
 
 /// What was decided for a message, and done: the steps, who decided, and the model's own
