@@ -40,6 +40,23 @@ type ProcessFn = unsafe extern "C" fn(*mut c_void, *const i16, usize, c_int, c_i
 type SegIterFn = unsafe extern "C" fn(*mut c_void) -> *mut c_void;
 type SegWordFn = unsafe extern "C" fn(*mut c_void) -> *const c_char;
 type SegFramesFn = unsafe extern "C" fn(*mut c_void, *mut c_int, *mut c_int);
+type LogCallbackFn = unsafe extern "C" fn(*const c_void, *mut c_void);
+
+/// PocketSphinx 0.8 keeps process-wide state: its log (a `-logfn` is opened by every
+/// `ps_init` and closes the one before, under a decoder still writing to it: two threads
+/// making decoders at once corrupted the C library's file list and hung the process) and
+/// a few settings read while a decoder is made. So it logs nowhere (set once), and decoders
+/// are made and freed one at a time; decoding runs in parallel.
+static MAKING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+static QUIET: std::sync::Once = std::sync::Once::new();
+
+/// Runs `f` while no other thread makes or frees a decoder.
+fn one_at_a_time<T>(f: impl FnOnce() -> T) -> T {
+    let _making = MAKING
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    f()
+}
 
 /// The phone recogniser: the library and where its models are.
 pub struct Recogniser {
@@ -63,10 +80,15 @@ impl Recogniser {
         // beyond the C runtime's.
         let library = unsafe { Library::new("libpocketsphinx.so.3") }
             .map_err(|e| RecogniserError::Missing(e.to_string()))?;
-        Ok(Self {
+        let recogniser = Self {
             library,
             models: models.to_owned(),
-        })
+        };
+        let quiet: LogCallbackFn = *recogniser.symbol(b"err_set_callback\0")?;
+        // SAFETY: `err_set_callback(NULL, NULL)` (sphinxbase, linked by libpocketsphinx)
+        // only stores the two pointers; with no callback its logging returns at once.
+        QUIET.call_once(|| unsafe { quiet(std::ptr::null(), std::ptr::null_mut()) });
+        Ok(recogniser)
     }
 
     /// The installed recogniser, when there is one (`SPINBOT_PHONE_MODELS` overrides
@@ -124,8 +146,6 @@ impl Recogniser {
             "2.0".into(),
             "-samprate".into(),
             RATE.to_string(),
-            "-logfn".into(),
-            "/dev/null".into(),
         ]
         .into_iter()
         .map(|a: String| CString::new(a).map_err(|_| RecogniserError::Failed("a model path")))
@@ -200,33 +220,36 @@ fn decode(
     // definitions come from the library itself; the config and decoder are this thread's
     // own, freed once below, and no pointer from them is kept past that.
     unsafe {
-        let config = (api.parse)(
-            std::ptr::null_mut(),
-            (api.args)(),
-            argc,
-            pointers.as_mut_ptr(),
-            1,
-        );
+        let config = one_at_a_time(|| {
+            (api.parse)(
+                std::ptr::null_mut(),
+                (api.args)(),
+                argc,
+                pointers.as_mut_ptr(),
+                1,
+            )
+        });
         if config.is_null() {
             return Err(RecogniserError::Failed("its settings"));
         }
+        let free_config = || one_at_a_time(|| (api.free_config)(config));
         let mut out = Vec::new();
         for &(offset, piece) in pieces {
             // A fresh decoder for every utterance: this version of the phone loop reports
             // wrong frames for a second utterance fed in blocks.
-            let decoder = (api.init)(config);
+            let decoder = one_at_a_time(|| (api.init)(config));
             if decoder.is_null() {
-                (api.free_config)(config);
+                free_config();
                 return Err(RecogniserError::Failed("loading the models"));
             }
             let decoded = utterance(api, decoder, offset, piece, &mut out);
-            (api.free)(decoder);
+            one_at_a_time(|| (api.free)(decoder));
             if let Err(e) = decoded {
-                (api.free_config)(config);
+                free_config();
                 return Err(e);
             }
         }
-        (api.free_config)(config);
+        free_config();
         Ok(out)
     }
 }

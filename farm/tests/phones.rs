@@ -351,3 +351,33 @@ fn a_five_minute_voice_note_is_read_whole() {
         .count();
     assert!(shut_late > 10, "{shut_late} shut frames in the last 30 s");
 }
+
+#[test]
+fn recognisers_on_several_threads_at_once_all_finish() {
+    // PocketSphinx keeps process-wide state; decoders made on several threads at once once
+    // closed each other's log file, corrupted the C library's file list and hung a render.
+    let recogniser = std::sync::Arc::new(
+        spinbot_farm::recogniser::Recogniser::installed().expect("PocketSphinx (make setup)"),
+    );
+    let pipeline = Pipeline::new(common::assets(), Device::Cpu);
+    let speaker = pipeline.models().voice("af_heart").expect("voice");
+    let audio = speaker
+        .lock()
+        .expect("lock")
+        .speak_str("Bob made a map of Maple Bay. Then he went home to bake a pie for Pam.")
+        .expect("speak");
+    let audio = std::sync::Arc::new(audio);
+    let (done, finished) = std::sync::mpsc::channel();
+    let threads = 3;
+    for _ in 0..threads {
+        let (recogniser, audio, done) = (recogniser.clone(), audio.clone(), done.clone());
+        std::thread::spawn(move || {
+            let read = (0..2).all(|_| recogniser.phones(&audio).is_ok_and(|p| p.span() > 1.0));
+            let _ = done.send(read);
+        });
+    }
+    for _ in 0..threads {
+        let read = finished.recv_timeout(std::time::Duration::from_secs(300));
+        assert_eq!(read, Ok(true), "a recogniser hung or read nothing");
+    }
+}
