@@ -175,9 +175,7 @@ impl Hands {
     ) -> Option<(Action, Result<Done, Declined>)> {
         match (self, pressed) {
             (Hands::Live(executor), _) => executor.answer(caller, question, pressed).await,
-            (Hands::DryRun, Pressed::Yes) => {
-                Some((Action::Unsupported, Err(Declined(NOTHING_ASKED.into()))))
-            }
+            (Hands::DryRun, Pressed::Yes) => Some(nothing_asked()),
             (Hands::DryRun, Pressed::Act(_)) => None,
         }
     }
@@ -381,29 +379,64 @@ impl Executor {
             .clone()
             .or(state.latest_photo.clone())
             .ok_or_else(|| Declined("Send me a selfie first, then tell me what to say.".into()))?;
-        let explicit = voice.is_some();
-        // A chat user who never chose a voice is asked once, before their first video of
-        // words (a voice note speaks for itself; the command line never asks).
+        if let Some(asked) = self.ask_voice_first(caller, &state, text, voice).await? {
+            return Ok(asked);
+        }
+        let (speech, taken) = self.speech(user, &state, text, voice).await?;
+        let mut plan = Plan::new(speech, photo);
+        plan.target.max_bytes = caller.max_bytes;
+        if let Err(e) = plan.validate() {
+            if let Some((field, value)) = &taken {
+                self.set(user, &[(*field, Some(value.as_str()))]).await?;
+            }
+            return Err(e.into());
+        }
+        self.submit(caller, &plan, taken).await
+    }
+
+    /// A chat user who never chose a voice is asked once, before their first video of
+    /// words (a voice note speaks for itself; the command line never asks): the question.
+    async fn ask_voice_first(
+        &self,
+        caller: &Caller,
+        state: &State,
+        text: Option<&str>,
+        voice: Option<&str>,
+    ) -> Result<Option<Done>, Declined> {
+        let user = &caller.user;
         let words = text.or(state.pending_text.as_deref());
-        if let Some(words) = words.filter(|_| {
+        let Some(words) = words.filter(|_| {
             self.voice_question
                 && caller.reply.is_some()
-                && !explicit
+                && voice.is_none()
                 && state.voice.is_none()
                 && !state.voice_asked
                 && self.voices.len() > 1
-        }) {
-            let question = self.voice_question(&SpeechText::parse(words)?);
-            let render = Action::Render {
-                text: text.map(str::to_owned),
-                voice: None,
-            };
-            self.conversations
-                .ask(user, &Question::Voice(render))
-                .await?;
-            self.set(user, &[(Field::VoiceAsked, Some("1"))]).await?;
-            return Ok(Done::asking(question, Ask::Voice));
-        }
+        }) else {
+            return Ok(None);
+        };
+        let question = self.voice_question(&SpeechText::parse(words)?);
+        let render = Action::Render {
+            text: text.map(str::to_owned),
+            voice: None,
+        };
+        self.conversations
+            .ask(user, &Question::Voice(render))
+            .await?;
+        self.set(user, &[(Field::VoiceAsked, Some("1"))]).await?;
+        Ok(Some(Done::asking(question, Ask::Voice)))
+    }
+
+    /// What the video says and with which voice: `text`, else what was prepared (a script,
+    /// a voice note); with what was taken for it, to put back if no job is made.
+    async fn speech(
+        &self,
+        user: &UserId,
+        state: &State,
+        text: Option<&str>,
+        voice: Option<&str>,
+    ) -> Result<(Speech, Option<(Field, String)>), Declined> {
+        let explicit = voice.is_some();
         let voice = match voice.or(state.voice.as_deref()) {
             Some(v) => self.resolve_voice(v)?,
             None => DEFAULT_VOICE.to_owned(),
@@ -444,21 +477,24 @@ impl Executor {
                 }
             }
         };
-        let mut plan = Plan::new(speech, photo);
-        plan.target.max_bytes = caller.max_bytes;
-        if let Err(e) = plan.validate() {
-            if let Some((field, value)) = &taken {
-                self.set(user, &[(*field, Some(value.as_str()))]).await?;
-            }
-            return Err(e.into());
-        }
+        Ok((speech, taken))
+    }
+
+    /// Queues `plan` for the caller; what was taken for it is put back when it is refused.
+    async fn submit(
+        &self,
+        caller: &Caller,
+        plan: &Plan,
+        taken: Option<(Field, String)>,
+    ) -> Result<Done, Declined> {
+        let user = &caller.user;
         let reply = caller.reply.as_ref();
         match self
             .queue
             .submit_as(
                 JobId::new(),
                 user,
-                &plan,
+                plan,
                 JobClass::Any,
                 reply,
                 caller.network.as_deref(),
@@ -771,7 +807,7 @@ impl Executor {
                 self.render_with_voice(caller, render, Some(voice.clone()))
                     .await,
             ),
-            (_, Pressed::Yes) => Some((Action::Unsupported, Err(Declined(NOTHING_ASKED.into())))),
+            (_, Pressed::Yes) => Some(nothing_asked()),
             (_, Pressed::Act(_)) => None,
         }
     }
@@ -869,6 +905,11 @@ fn not_found() -> Declined {
 }
 
 /// What forgetting asks first.
+/// The step of a yes given when no question waits.
+pub fn nothing_asked() -> (Action, Result<Done, Declined>) {
+    (Action::Unsupported, Err(Declined(NOTHING_ASKED.into())))
+}
+
 /// The answer to a yes pressed when no question waits (it expired, or was answered).
 pub const NOTHING_ASKED: &str =
     "That question is no longer open (questions wait 5 minutes); ask me again.";

@@ -3,7 +3,7 @@
 //! [`Step`], so a run given up meanwhile still does each action once and says so.
 
 use crate::action::{Action, Pressed};
-use crate::executor::{Caller, Declined, Done, Hands, Question, NOTHING_ASKED};
+use crate::executor::{nothing_asked, Caller, Declined, Done, Hands, Question};
 use std::sync::{Arc, Mutex};
 
 /// One action tried in a run, and how it went.
@@ -74,7 +74,7 @@ impl Run {
                         let result = run.hands.perform(&caller, &action).await;
                         (action, result)
                     }
-                    Pressed::Yes => (Action::Unsupported, Err(Declined(NOTHING_ASKED.into()))),
+                    Pressed::Yes => nothing_asked(),
                 },
             };
             run.lock().push(Step {

@@ -61,15 +61,7 @@ async fn a_tool_call_renders_and_the_request_is_what_ollama_expects() {
         first_messages[1],
         json!({"role": "user", "content": "make my avatar say hello there"})
     );
-    let tools: Vec<&str> = first["tools"]
-        .as_array()
-        .map(|t| {
-            t.iter()
-                .filter_map(|t| t["function"]["name"].as_str())
-                .collect()
-        })
-        .unwrap_or_default();
-    assert_eq!(tools, TOOL_NAMES.to_vec());
+    assert_eq!(tools_offered(&fake, 0), TOOL_NAMES.to_vec());
     for tool in first["tools"].as_array().into_iter().flatten() {
         assert_eq!(tool["type"], "function");
         let props = tool["function"]["parameters"]["properties"]
