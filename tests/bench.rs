@@ -240,3 +240,93 @@ fn bench_e2e_through_discord_prints_the_same_keys() {
     // The selfie and the results stay in the store, under the Discord user.
     assert!(store.path().join("users/discord/4244").is_dir());
 }
+
+#[test]
+fn bench_load_loses_nothing_keeps_limits_and_fair_share_through_a_kill() {
+    use spinbot_testkit::seaweed_server::SeaweedServer;
+    let redis = spinbot_testkit::RedisServer::start(false);
+    let postgres = spinbot_testkit::PostgresServer::start();
+    let s3 = SeaweedServer::start();
+    let out = common::spinbot()
+        .args([
+            "bench",
+            "load",
+            "--users",
+            "100",
+            "--seconds",
+            "30",
+            "--platform",
+            "all",
+            "--kill",
+            "--retention-s",
+            "5",
+        ])
+        .env("REDIS_URL", redis.url())
+        .env("DATABASE_URL", postgres.url())
+        .envs(s3.env())
+        // A short rate window, so that the per-user rate state is gone within the test.
+        .env("SPINBOT_RENDERS_PER_HOUR", "1200")
+        .output()
+        .expect("spinbot");
+    let lines = json_lines(&out);
+    assert_eq!(lines.len(), 1, "{lines:?}\n{}", common::stderr(&out));
+    let v = &lines[0];
+    let jobs = &v["jobs"];
+    let count = |j: &serde_json::Value| j.as_u64().unwrap_or(u64::MAX);
+    // Nothing accepted is lost or posted twice, through a SIGKILLed bot and worker.
+    assert_eq!(
+        v["killed"],
+        serde_json::json!(["worker-1", "bot-telegram"]),
+        "{v}"
+    );
+    assert!(count(&jobs["accepted"]) >= 100, "{v}");
+    assert_eq!(count(&jobs["lost"]), 0, "{v}");
+    assert_eq!(count(&jobs["failed"]), 0, "{v}");
+    assert_eq!(count(&jobs["posted_twice"]), 0, "{v}");
+    assert_eq!(count(&jobs["never_posted"]), 0, "{v}");
+    // Every person got every video (the warm-up person's is not among them).
+    assert_eq!(
+        count(&jobs["videos_received"]) + 1,
+        count(&jobs["done"]),
+        "{v}"
+    );
+    assert_eq!(count(&v["unanswered"]), 0, "{v}");
+    // The limits hold: everyone who asked for too much was refused with the sentence.
+    assert!(count(&v["over_limit_users"]) >= 10, "{v}");
+    assert_eq!(v["over_limit_users_refused"], v["over_limit_users"], "{v}");
+    assert!(count(&v["refusals"]["rate_limited"]) >= 10, "{v}");
+    // Fair share: no second job started while someone's earlier first one waited.
+    assert!(count(&v["fair_share"]["first_starts"]) >= 100, "{v}");
+    assert_eq!(
+        count(&v["fair_share"]["later_job_before_someones_first"]),
+        0,
+        "{v}"
+    );
+    // What the bots keep per person and chat is pruned once people are quiet.
+    let kept = v["kept_entries_at_end"].as_object().expect("kept entries");
+    assert_eq!(kept.len(), 3, "{v}");
+    for (bot, maps) in kept {
+        let maps = maps.as_object().expect("maps");
+        assert!(maps.len() >= 4, "{bot}: {maps:?}");
+        assert!(
+            maps.values().all(|n| n.as_f64() == Some(0.0)),
+            "{bot}: {maps:?}"
+        );
+    }
+    // Redis is back to its idle size once the retention passed; the record has one row a job.
+    assert_eq!(v["redis"]["after_retention"]["back_to_idle"], true, "{v}");
+    assert_eq!(
+        v["postgres_rows_per_job"]["jobs"].as_f64(),
+        Some(1.0),
+        "{v}"
+    );
+    for (name, lives) in v["processes"].as_object().expect("processes") {
+        let lives = lives.as_array().expect("lives");
+        let expected = if name == "worker-1" || name == "bot-telegram" {
+            2
+        } else {
+            1
+        };
+        assert_eq!(lives.len(), expected, "{name}: {lives:?}");
+    }
+}

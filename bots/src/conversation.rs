@@ -11,6 +11,7 @@ use crate::platform::{Control, FileKind, Incoming, Platform};
 use governor::{DefaultKeyedRateLimiter, Quota};
 use spinbot_agent::{Action, Agent, Ask, Caller, Message, Upload};
 use spinbot_core::job::ReplyTo;
+use spinbot_core::limits::KEPT_ENTRIES_BEFORE_PRUNING;
 use spinbot_core::UserId;
 use spinbot_jobs::{keys, Store};
 use std::num::NonZeroU32;
@@ -21,8 +22,6 @@ use tracing::Instrument;
 pub const MESSAGES_PER_MINUTE: u32 = 30;
 /// ...after a burst of this many back to back.
 pub const MESSAGE_BURST: u32 = 10;
-/// People whose flood state is kept before the idle ones are dropped.
-const FLOOD_KEYS: usize = 10_000;
 /// The answer to a message over the flood limit.
 pub const SLOW_DOWN: &str = "You're sending messages very fast; please wait a minute.";
 
@@ -65,13 +64,24 @@ impl<P: Platform> Conversation<P> {
         }
     }
 
+    /// Drops the flood state of people no different from a fresh one's, and the courier's
+    /// edit turns that have come.
+    pub fn prune(&self) {
+        self.flood.retain_recent();
+        self.flood.shrink_to_fit();
+        self.warned.retain_recent();
+        self.warned.shrink_to_fit();
+        spinbot_jobs::metrics::kept("message_flood", self.flood.len());
+        spinbot_jobs::metrics::kept("flood_warned", self.warned.len());
+        self.courier.prune();
+    }
+
     /// The cheap checks on a message from `user` in `chat`: flood control (per person in a
     /// chat, so one member cannot silence a group) and the block list. `awaited`: the sender
     /// sees an answer pending, so a flood is always answered.
     pub async fn gate(&self, user: &UserId, chat: &str, awaited: bool) -> Gate {
-        if self.flood.len() > FLOOD_KEYS {
-            self.flood.retain_recent();
-            self.warned.retain_recent();
+        if self.flood.len() > KEPT_ENTRIES_BEFORE_PRUNING {
+            self.prune();
         }
         let key = format!("{chat} {user}");
         if self.flood.check_key(&key).is_err() {

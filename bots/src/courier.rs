@@ -10,6 +10,7 @@
 use crate::error::BotError;
 use crate::platform::{Control, Platform};
 use crate::status;
+use spinbot_core::limits::KEPT_ENTRIES_BEFORE_PRUNING;
 use spinbot_core::{JobEvent, JobId, JobState};
 use spinbot_jobs::metrics::{self, DeliveryOutcome};
 use spinbot_jobs::retry::Backoff;
@@ -335,12 +336,21 @@ impl<P: Platform> Courier<P> {
         Ok(())
     }
 
+    /// Drops the edit turns that have come (a chat without one may be edited now).
+    pub fn prune(&self) {
+        let now = Instant::now();
+        let mut next = lock(&self.next_edit);
+        next.retain(|_, at| *at > now);
+        next.shrink_to_fit();
+        spinbot_jobs::metrics::kept("edit_turns", next.len());
+    }
+
     /// Takes `chat`'s turn to be edited if it has come (the next one is a pace later), else
     /// says when it comes.
     fn turn_now(&self, chat: &str) -> Result<(), Instant> {
         let now = Instant::now();
         let mut next = lock(&self.next_edit);
-        if next.len() > 10_000 {
+        if next.len() > KEPT_ENTRIES_BEFORE_PRUNING {
             next.retain(|_, at| *at > now);
         }
         match next.get(chat) {

@@ -66,6 +66,11 @@ pub const DEFAULT_RETRY_BACKOFF_MS: u64 = 2_000;
 pub const DEFAULT_RETENTION_S: u64 = 2 * 24 * 3600;
 /// Submissions per second per user that one process passes on to Redis.
 pub const DEFAULT_FLOOD_PER_SECOND: u32 = 5;
+/// How often a bot drops the in-memory state (flood limits, edit turns) of people and chats
+/// that is no different from a fresh one's, in seconds; it also does so at once past
+/// [`KEPT_ENTRIES_BEFORE_PRUNING`] entries.
+pub const PRUNE_EVERY_S: u64 = 10;
+pub const KEPT_ENTRIES_BEFORE_PRUNING: usize = 10_000;
 
 /// Anonymous users (the web chat's, whose identity costs nothing to make) also count against
 /// their network's limit (the same rate and burst as one user) and against this bound for all

@@ -26,4 +26,4 @@ pub mod worker;
 
 pub use assets::Assets;
 pub use error::FarmError;
-pub use pipeline::{Models, Pipeline, Progress};
+pub use pipeline::{Models, Pipeline, Progress, Renders};

@@ -34,6 +34,37 @@ pub const PHONES_FILE: &str = "phones.json";
 /// What the mouth followed, next to `video.mp4`.
 pub const MOUTH_FILE: &str = "mouth.json";
 
+/// What a worker's render slot runs for a job: the pipeline, or, in `spinbot bench load`,
+/// a stand-in that measures the job plane without rendering. Blocking: run on a blocking
+/// thread.
+pub trait Renders: Send + Sync {
+    /// Where it runs (for the worker's log).
+    fn device(&self) -> Device;
+
+    /// Runs `plan` in `work_dir` (stored stage outputs are already there); returns the video.
+    fn run(
+        &self,
+        plan: &Plan,
+        work_dir: &Path,
+        progress: &mut dyn Progress,
+    ) -> Result<PathBuf, FarmError>;
+}
+
+impl Renders for Pipeline {
+    fn device(&self) -> Device {
+        self.device
+    }
+
+    fn run(
+        &self,
+        plan: &Plan,
+        work_dir: &Path,
+        progress: &mut dyn Progress,
+    ) -> Result<PathBuf, FarmError> {
+        Pipeline::run(self, plan, work_dir, progress)
+    }
+}
+
 /// Told how far a job has come: the stage and the fraction of it done (0..=1). A stage
 /// reports 0 only when it really runs (not when its stored output is reused) and 1 when its
 /// output is stored. Asked between steps whether to stop.

@@ -5,7 +5,7 @@
 //! Asked to stop, it hands its job back at once for another worker to resume.
 
 use crate::error::FarmError;
-use crate::pipeline::{Pipeline, Progress};
+use crate::pipeline::{Progress, Renders};
 use spinbot_core::{Plan, Speech, Stage};
 use spinbot_jobs::keys;
 use spinbot_jobs::queue::Heartbeat;
@@ -44,7 +44,7 @@ pub async fn run(
     config: WorkerConfig,
     queue: Queue,
     store: Store,
-    pipeline: Arc<Pipeline>,
+    pipeline: Arc<dyn Renders>,
     stop: CancellationToken,
 ) {
     tracing::info!(worker = %config.name, device = ?pipeline.device(), "worker ready");
@@ -99,7 +99,7 @@ struct Job<'a> {
     config: &'a WorkerConfig,
     queue: &'a Queue,
     store: &'a Store,
-    pipeline: &'a Arc<Pipeline>,
+    pipeline: &'a Arc<dyn Renders>,
     lease: &'a Lease,
 }
 

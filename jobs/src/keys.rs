@@ -11,7 +11,8 @@ pub enum Key {
     Job,
     /// `pending:<class>:<user>`: a user's waiting jobs, oldest first.
     Pending,
-    /// `ring:<class>`: users with waiting jobs, in round-robin order.
+    /// `ring:<class>`: users with waiting jobs, in the order they came (the fewest started go
+    /// first; among equals, the earliest).
     Ring,
     /// `work`: the work stream; a pending entry of group `workers` is a lease.
     Work,
@@ -23,7 +24,8 @@ pub enum Key {
     Delayed,
     /// `workers`: worker name -> when it was last heard from (ms).
     Workers,
-    /// `count:...`: farm-wide and per-user counters.
+    /// `count:...`: farm-wide and per-user counters (`count:served:<user>`: jobs started since
+    /// the user last had nothing queued or running, for the fair share).
     Count,
     /// `gcra:<user>`: a user's rate-limit state.
     Gcra,

@@ -21,6 +21,12 @@ pub struct PlatformLabel {
     pub platform: String,
 }
 
+/// A map a process keeps per person or chat in memory.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct MapLabel {
+    pub map: String,
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct DeciderLabel {
     /// `model` or `parser`.
@@ -52,6 +58,8 @@ pub struct ProcessMetrics {
     pub decision_seconds: Family<DeciderLabel, Histogram>,
     pub deliveries: Family<DeliveryLabel, Counter>,
     pub delivery_seconds: Family<PlatformLabel, Histogram>,
+    /// Entries kept per person or chat, by map, as of the last pruning.
+    pub kept_entries: Family<MapLabel, Gauge>,
     /// Set on workers that render on a GPU: their GPUs are then reported.
     pub gpus_watched: std::sync::atomic::AtomicBool,
 }
@@ -142,8 +150,19 @@ pub fn process() -> &'static ProcessMetrics {
         delivery_seconds: Family::new_with_constructor(|| {
             Histogram::new(exponential_buckets(0.05, 2.0, 14))
         }),
+        kept_entries: Family::default(),
         gpus_watched: std::sync::atomic::AtomicBool::new(false),
     })
+}
+
+/// Notes how many entries `map` keeps after a pruning.
+pub fn kept(map: &str, entries: usize) {
+    process()
+        .kept_entries
+        .get_or_create(&MapLabel {
+            map: map.to_owned(),
+        })
+        .set(i64::try_from(entries).unwrap_or(i64::MAX));
 }
 
 /// Farm-wide figures kept in Redis by the job plane's scripts.
@@ -183,6 +202,11 @@ pub async fn render(queue: &Queue) -> Result<String, JobsError> {
         "flood_refusals",
         "Submissions refused in-process as a flood",
         p.flood_refusals.clone(),
+    );
+    registry.register(
+        "kept_entries",
+        "Entries this process keeps in memory per person or chat, by map, as of the last pruning",
+        p.kept_entries.clone(),
     );
     registry.register(
         "chat_messages",

@@ -235,6 +235,27 @@ impl Record {
             .await?)
     }
 
+    /// Rows in each of the record's tables (`spinbot bench load` counts what a job costs).
+    pub async fn row_counts(&self) -> Result<Vec<(&'static str, i64)>, JobsError> {
+        const TABLES: [&str; 7] = [
+            "users",
+            "avatars",
+            "voices",
+            "jobs",
+            "job_events",
+            "artifacts",
+            "deliveries",
+        ];
+        let mut counts = Vec::with_capacity(TABLES.len());
+        for table in TABLES {
+            let n: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
+                .fetch_one(&self.pool)
+                .await?;
+            counts.push((table, n));
+        }
+        Ok(counts)
+    }
+
     /// A job's recorded events as (stream id, kind), in order.
     pub async fn events_of(&self, job: &str) -> Result<Vec<(String, String)>, JobsError> {
         Ok(sqlx::query_as(

@@ -59,6 +59,50 @@ async fn one_users_many_jobs_delay_anothers_by_at_most_one_render() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn someones_first_job_starts_before_anothers_second_whenever_it_came() {
+    let redis = RedisServer::start(false);
+    let q = queue(config(&redis));
+    let (a, b, c) = (user("a"), user("b"), user("c"));
+    let a_first = submit_ok(&q, &a, "a's first").await;
+    let a_second = submit_ok(&q, &a, "a's second").await;
+    let lease = q
+        .dispatch("w1", false)
+        .await
+        .expect("dispatch")
+        .expect("a job");
+    assert_eq!(lease.job, a_first);
+    // B and C come while every worker is busy (nobody asks for work meanwhile).
+    let b_job = submit_ok(&q, &b, "b's only job").await;
+    let c_job = submit_ok(&q, &c, "c's only job").await;
+    done(&q, "w1", &lease).await;
+    let mut started = Vec::new();
+    while let Some(lease) = q.dispatch("w1", false).await.expect("dispatch") {
+        started.push(lease.job.clone());
+        done(&q, "w1", &lease).await;
+    }
+    assert_eq!(started, vec![b_job, c_job, a_second]);
+    // With nothing left queued or running, A starts afresh: its next job is a first again.
+    let a_again = submit_ok(&q, &a, "a's third").await;
+    let d_job = submit_ok(&q, &user("d"), "d's only job").await;
+    let first = q
+        .dispatch("w1", false)
+        .await
+        .expect("dispatch")
+        .expect("a job");
+    assert_eq!(
+        first.job, a_again,
+        "the earlier of two fresh users goes first"
+    );
+    done(&q, "w1", &first).await;
+    let next = q
+        .dispatch("w1", false)
+        .await
+        .expect("dispatch")
+        .expect("a job");
+    assert_eq!(next.job, d_job);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn burst_then_rate_limit_with_the_time_to_wait() {
     let redis = RedisServer::start(false);
     let mut config = config(&redis);

@@ -68,6 +68,13 @@ enum BenchWhat {
         #[arg(long)]
         photo: Option<PathBuf>,
     },
+    /// Many people chatting at once (needs REDIS_URL): reply and video latency, refusals,
+    /// jobs accepted, done and lost, fair share, every process's memory, Redis's memory and
+    /// Postgres rows per job, with bots and workers whose render is a prepared clip.
+    Load(crate::commands::bench_load::LoadArgs),
+    /// A worker for `bench load` whose render is the prepared clip.
+    #[command(hide = true)]
+    LoadWorker(crate::commands::bench_load::StandInArgs),
     /// Lip-sync against real people: for each clip in --clips (its first frame the selfie,
     /// its audio the voice note) the render's inner-lip opening against the person's, frame
     /// by frame (one line per clip, then a summary).
@@ -155,6 +162,12 @@ pub async fn run(args: BenchArgs, config: Config) -> anyhow::Result<()> {
             model,
             limit,
         } => agent(&config, ollama, model, limit).await,
+        BenchWhat::Load(args) => {
+            crate::commands::bench_load::run(args, &config, assets.root()).await
+        }
+        BenchWhat::LoadWorker(args) => {
+            crate::commands::bench_load::run_stand_in(args, config).await
+        }
         BenchWhat::E2e {
             platform,
             rounds,

@@ -13,13 +13,14 @@ use spinbot_bots::telegram::{self, Telegram};
 use spinbot_bots::web::{self, Web};
 use spinbot_bots::{courier, BotError, Conversation, Courier, Platform};
 use spinbot_core::config::Rule;
-use spinbot_core::limits::DEFAULT_VOICE;
+use spinbot_core::limits::{DEFAULT_VOICE, PRUNE_EVERY_S};
 use spinbot_core::VoiceEntry;
 use spinbot_core::{Config, ConfigError};
 use spinbot_farm::{voices, Assets};
 use spinbot_jobs::Store;
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -210,6 +211,7 @@ where
     else {
         return Ok(());
     };
+    let pruned = queue.clone();
     let courier = Courier::new(platform.clone(), store.clone(), queue, me);
     let conversation = Arc::new(Conversation::new(
         platform.clone(),
@@ -217,6 +219,16 @@ where
         store,
         courier.clone(),
     ));
+    // What is kept in memory per person or chat stays bounded by those active lately.
+    let (kept, stop_pruning) = (conversation.clone(), stop.clone());
+    roles.spawn(async move {
+        let every = Duration::from_secs(PRUNE_EVERY_S);
+        while spinbot_jobs::retry::pause(&stop_pruning, every).await {
+            kept.prune();
+            pruned.prune();
+        }
+        Ok(())
+    });
     // Messages stop first; the courier then finishes the deliveries it started.
     let updates_done = CancellationToken::new();
     let (updates_stop, done) = (stop.clone(), updates_done.clone());

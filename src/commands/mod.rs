@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod bench_e2e;
 pub mod bench_lips;
+pub mod bench_load;
 pub mod bench_queue;
 pub mod bot;
 pub mod config;

@@ -7,11 +7,12 @@ use crate::commands::{queue, record};
 use clap::Args;
 use spinbot_core::Config;
 use spinbot_farm::worker::WorkerConfig;
-use spinbot_farm::{device, Assets, Models, Pipeline};
+use spinbot_farm::{device, Assets, Models, Pipeline, Renders};
 use spinbot_jobs::recorder::run_recorder;
 use spinbot_jobs::Store;
 use std::sync::Arc;
 use std::time::Duration;
+use tch::Device;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -37,6 +38,15 @@ impl WorkerArgs {
             name: None,
         }
     }
+
+    /// A named worker with `concurrency` slots on the CPU (`spinbot bench load`'s).
+    pub fn for_bench(name: String, concurrency: usize) -> Self {
+        Self {
+            concurrency: Some(concurrency),
+            device: Some("cpu".into()),
+            name: Some(name),
+        }
+    }
 }
 
 pub async fn run(args: WorkerArgs, config: Config) -> anyhow::Result<()> {
@@ -56,6 +66,27 @@ pub async fn start(
     config: &Config,
     stop: &CancellationToken,
     roles: &mut JoinSet<anyhow::Result<()>>,
+) -> anyhow::Result<()> {
+    let models = Models::new(Assets::at(&config.assets));
+    let (mark, max_side) = (config.mark, config.max_side);
+    let pipeline = move |device| -> Arc<dyn Renders> {
+        Arc::new(
+            Pipeline::with_models(models.clone(), device)
+                .with_mark(mark)
+                .with_max_side(max_side),
+        )
+    };
+    start_with(args, config, stop, roles, pipeline).await
+}
+
+/// [`start`] with what each slot runs made by `renders` for its device (`spinbot bench load`
+/// puts a stand-in for the pipeline there).
+pub async fn start_with(
+    args: WorkerArgs,
+    config: &Config,
+    stop: &CancellationToken,
+    roles: &mut JoinSet<anyhow::Result<()>>,
+    renders: impl Fn(Device) -> Arc<dyn Renders>,
 ) -> anyhow::Result<()> {
     let choice = crate::commands::device_choice(args.device.as_deref(), config)?;
     let devices = tokio::task::spawn_blocking(move || device::devices(choice)).await??;
@@ -90,7 +121,6 @@ pub async fn start(
         spinbot_jobs::housekeeping::run(keeper, stop_keeping).await;
         Ok(())
     });
-    let models = Models::new(Assets::at(&config.assets));
     let work_root = std::env::temp_dir().join(format!("spinbot-worker-{base}"));
     for (slot, device) in device::slot_devices(&devices, args.concurrency)
         .into_iter()
@@ -102,11 +132,7 @@ pub async fn start(
             idle_wait: Duration::from_millis(200),
             work_root: work_root.clone(),
         };
-        let pipeline = Arc::new(
-            Pipeline::with_models(models.clone(), device)
-                .with_mark(config.mark)
-                .with_max_side(config.max_side),
-        );
+        let pipeline = renders(device);
         let (queue, store, stop) = (queue.clone(), store.clone(), stop.clone());
         roles.spawn(async move {
             spinbot_farm::worker::run(slot, queue, store, pipeline, stop).await;

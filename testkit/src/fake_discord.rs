@@ -599,6 +599,16 @@ impl FakeDiscord {
         lock(&self.api).sent.clone()
     }
 
+    /// What the bot sent or changed after the first `from` things, in order (a reader that
+    /// follows a long run keeps its place instead of copying everything again).
+    pub fn sent_since(&self, from: usize) -> Vec<Sent> {
+        lock(&self.api)
+            .sent
+            .get(from..)
+            .map(<[Sent]>::to_vec)
+            .unwrap_or_default()
+    }
+
     /// Every REST call: method and path, tokens left out.
     pub fn calls(&self) -> Vec<String> {
         lock(&self.api).calls.clone()

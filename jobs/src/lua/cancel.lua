@@ -13,6 +13,7 @@ if state == 'queued' then
   if redis.call('LLEN', pending) == 0 then redis.call('LREM', k(K.ring, class), 0, user) end
   incr(k(K.count, 'queued'), -1)
   decr_user(k(K.count, 'queued', user))
+  rest_if_idle(user)
   redis.call('HSET', key, 'state', 'cancelled', 'finished_ms', tostring(now))
   event({kind = 'cancelled', job = job, user = user})
   incr(k(K.count, 'outcome', 'cancelled'), 1)

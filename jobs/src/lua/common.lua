@@ -35,12 +35,20 @@ local function purge(job, user)
   redis.call('ZREM', k(K.user_jobs, user), job)
   if redis.call('ZCARD', k(K.user_jobs, user)) == 0 then redis.call('DEL', k(K.user_jobs, user)) end
 end
+-- A user with nothing queued and nothing running starts afresh in the fair share: the count
+-- of their jobs started (dispatch.lua serves the fewest first) goes.
+local function rest_if_idle(user)
+  if redis.call('EXISTS', k(K.count, 'queued', user), k(K.count, 'running', user)) == 0 then
+    redis.call('DEL', k(K.count, 'served', user))
+  end
+end
 -- A running job ends: its lease entry goes, and the running counts come down.
 local function release_lease(entry, user)
   redis.call('XACK', k(K.work), WORKERS, entry)
   redis.call('XDEL', k(K.work), entry)
   decr_user(k(K.count, 'running', user))
   incr(k(K.count, 'running'), -1)
+  rest_if_idle(user)
 end
 -- A dead letter, in a bounded stream.
 local function dead_letter(job, user, reason, attempts)

@@ -24,7 +24,8 @@ for _, job in ipairs(jobs) do
     redis.call('ZREM', k(K.expiring), job)
   end
 end
-redis.call('DEL', k(K.user_jobs, user), k(K.count, 'queued', user), k(K.gcra, user),
+redis.call('DEL', k(K.user_jobs, user), k(K.count, 'queued', user),
+  k(K.count, 'served', user), k(K.gcra, user),
   k(K.conv, user), k(K.transcript, user))
 redis.call('SET', marker, '1', 'PX', ttl)
 return jobs

@@ -6,7 +6,9 @@ use super::Queue;
 use crate::error::JobsError;
 use redis::AsyncCommands;
 use spinbot_core::job::ReplyTo;
-use spinbot_core::limits::{ANONYMOUS_RENDERS_PER_HOUR, ANONYMOUS_RENDER_BURST};
+use spinbot_core::limits::{
+    ANONYMOUS_RENDERS_PER_HOUR, ANONYMOUS_RENDER_BURST, KEPT_ENTRIES_BEFORE_PRUNING,
+};
 use spinbot_core::{JobClass, JobId, JobState, Plan, Refusal, UserId};
 
 /// The answer to a submission.
@@ -39,6 +41,13 @@ impl Queue {
             .await
     }
 
+    /// Drops the in-process flood state of users that is no different from a fresh one's.
+    pub fn prune(&self) {
+        self.flood.retain_recent();
+        self.flood.shrink_to_fit();
+        crate::metrics::kept("submit_flood", self.flood.len());
+    }
+
     /// Like [`Queue::submit`], under an id chosen beforehand (its inputs already stored),
     /// with the chat its progress and video go to recorded in the same step. `network`: for
     /// an anonymous user (whose identity costs nothing to make), the network they came from;
@@ -54,6 +63,9 @@ impl Queue {
     ) -> Result<Admission, JobsError> {
         let admin = self.config.limits.admins.contains(user);
         if !admin {
+            if self.flood.len() > KEPT_ENTRIES_BEFORE_PRUNING {
+                self.prune();
+            }
             if let Err(not_until) = self.flood.check_key(user) {
                 crate::metrics::process().flood_refusals.inc();
                 let wait = not_until.wait_time_from(governor::clock::Clock::now(
